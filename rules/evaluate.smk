@@ -1,0 +1,24 @@
+rule evaluate:
+    input:
+        config=f"{RESULTS}/{{dataset}}/models/{{model}}/n{{n}}/seed{{seed}}/config.json",
+        weights=f"{RESULTS}/{{dataset}}/models/{{model}}/n{{n}}/seed{{seed}}/model.safetensors",
+        val=f"{RESULTS}/{{dataset}}/tokens/val.bin",
+        val_meta=f"{RESULTS}/{{dataset}}/tokens/val.json",
+    output:
+        f"{RESULTS}/{{dataset}}/eval/{{model}}/n{{n}}/seed{{seed}}.json",
+    params:
+        settings=config["evaluate"],
+        block_size=config["train"]["block_size"],
+        device=config["train"]["device"],
+    log:
+        "logs/evaluate/{dataset}_{model}_n{n}_seed{seed}.log",
+    benchmark:
+        "benchmarks/evaluate/{dataset}_{model}_n{n}_seed{seed}.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/evaluate.py"

@@ -1,0 +1,71 @@
+rule scaling_points:
+    input:
+        train=train_summaries(),
+        evals=eval_jsons(),
+    output:
+        report(
+            f"{RESULTS}/summary/scaling_points.csv",
+            caption="../report/scaling_points.rst",
+            category="Tables",
+        ),
+    log:
+        "logs/scaling_points.log",
+    benchmark:
+        "benchmarks/scaling_points.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/scaling_points.py"
+
+
+rule id_table:
+    input:
+        id_jsons(),
+    output:
+        report(
+            f"{RESULTS}/summary/intrinsic_dim.csv",
+            caption="../report/intrinsic_dim_table.rst",
+            category="Tables",
+        ),
+    log:
+        "logs/id_table.log",
+    benchmark:
+        "benchmarks/id_table.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/id_table.py"
+
+
+rule exponents:
+    input:
+        points=f"{RESULTS}/summary/scaling_points.csv",
+        ids=f"{RESULTS}/summary/intrinsic_dim.csv",
+    output:
+        report(
+            f"{RESULTS}/summary/exponents.csv",
+            caption="../report/exponents_table.rst",
+            category="Tables",
+        ),
+    params:
+        fit=config["fit"],
+    log:
+        "logs/exponents.log",
+    benchmark:
+        "benchmarks/exponents.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/exponents.py"

@@ -1,0 +1,26 @@
+rule train:
+    input:
+        subset=f"{RESULTS}/{{dataset}}/subsets/seed{{seed}}/n{{n}}.bin",
+        subset_meta=f"{RESULTS}/{{dataset}}/subsets/seed{{seed}}/n{{n}}.json",
+        selection=f"{RESULTS}/{{dataset}}/tokens/select.bin",
+        selection_meta=f"{RESULTS}/{{dataset}}/tokens/select.json",
+    output:
+        config=f"{RESULTS}/{{dataset}}/models/{{model}}/n{{n}}/seed{{seed}}/config.json",
+        weights=f"{RESULTS}/{{dataset}}/models/{{model}}/n{{n}}/seed{{seed}}/model.safetensors",
+        log_csv=f"{RESULTS}/{{dataset}}/models/{{model}}/n{{n}}/seed{{seed}}/train_log.csv",
+        summary=f"{RESULTS}/{{dataset}}/models/{{model}}/n{{n}}/seed{{seed}}/train_summary.json",
+    params:
+        shape=lambda w: config["models"][w.model],
+        settings=config["train"],
+    log:
+        "logs/train/{dataset}_{model}_n{n}_seed{seed}.log",
+    benchmark:
+        "benchmarks/train/{dataset}_{model}_n{n}_seed{seed}.tsv"
+    threads: config["train"]["threads"]
+    resources:
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/train.py"

@@ -1,0 +1,28 @@
+"""Snakemake script: hidden states of one checkpoint at sampled validation positions."""
+
+from pathlib import Path
+
+from idscaling.embed import embed, save_embeddings
+from idscaling.runlog import log_to
+from idscaling.tokens import load_token_file
+
+log = log_to(snakemake.log[0], snakemake.threads)
+s = snakemake.params.settings
+layers = snakemake.params.layers
+arrays, positions, meta = embed(
+    str(Path(snakemake.input.config).parent),
+    load_token_file(snakemake.input.val),
+    layers=layers,
+    context=snakemake.params.block_size,
+    max_documents=s["max_documents"],
+    windows_per_document=s["windows_per_document"],
+    positions_per_window=s["positions_per_window"],
+    max_points=s["max_points"],
+    batch_size=s["batch_size"],
+    seed=s["seed"],
+    device=snakemake.params.device,
+    threads=snakemake.threads,
+)
+save_embeddings(arrays, positions, meta, dict(zip(layers, snakemake.output.arrays)),
+                snakemake.output.positions, snakemake.output.meta)
+log.info("%d points of width %d from %d documents", meta["n_points"], meta["width"], meta["n_documents"])

@@ -1,0 +1,26 @@
+"""Snakemake script: validation loss of one checkpoint over the whole validation set."""
+
+import json
+from pathlib import Path
+
+from idscaling.evaluate import evaluate
+from idscaling.runlog import log_to
+from idscaling.tokens import load_token_file
+
+log = log_to(snakemake.log[0], snakemake.threads)
+w = snakemake.wildcards
+s = snakemake.params.settings
+result = evaluate(
+    str(Path(snakemake.input.config).parent),
+    load_token_file(snakemake.input.val),
+    block_size=snakemake.params.block_size,
+    batch_size=s["batch_size"],
+    n_bootstrap=s["n_bootstrap"],
+    ci_level=s["ci_level"],
+    seed=int(w.seed),
+    device=snakemake.params.device,
+    threads=snakemake.threads,
+)
+result = {"dataset": w.dataset, "model": w.model, "n_tokens": int(w.n), "seed": int(w.seed)} | result
+Path(snakemake.output[0]).write_text(json.dumps(result, indent=2) + "\n")
+log.info("val loss %.4f [%.4f, %.4f]", result["val_loss"], result["val_loss_ci_low"], result["val_loss_ci_high"])

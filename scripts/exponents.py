@@ -1,0 +1,20 @@
+"""Snakemake script: observed exponents (power-law fits) beside those predicted from the ID."""
+
+import pandas as pd
+
+from idscaling.exponents import exponents_table
+from idscaling.runlog import log_to
+from idscaling.summary import dataset_ids
+
+log = log_to(snakemake.log[0])
+fit = snakemake.params.fit
+table = exponents_table(
+    pd.read_csv(snakemake.input.points),
+    dataset_ids(pd.read_csv(snakemake.input.ids, dtype={"layer": str})),
+    beta=fit["beta"],
+    ci_level=fit["ci_level"],
+    params_column=fit["params"],
+    data_axis_model=fit["data_axis_model"],
+)
+table.to_csv(snakemake.output[0], index=False)
+log.info("exponents:\n%s", table.to_string())

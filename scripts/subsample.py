@@ -1,0 +1,9 @@
+"""Snakemake script: the nested, seeded training subset of N tokens."""
+
+from idscaling.runlog import log_to
+from idscaling.subsample import write_subset
+
+log = log_to(snakemake.log[0])
+w = snakemake.wildcards
+meta = write_subset(snakemake.input.bin, snakemake.output.bin, dataset=w.dataset, n_tokens=int(w.n), seed=int(w.seed))
+log.info("subset of %d tokens from %d documents", meta["n_tokens"], meta["n_documents"])

@@ -1,0 +1,177 @@
+"""Command-line interface: ``idscaling estimate-id`` and ``idscaling fit``.
+
+Each subcommand prints one JSON object on stdout. Errors in the inputs are
+reported as one line on stderr with exit status 2. Non-finite floats (e.g. the
+exponent interval of a 2-point fit) are written as JSON ``null``.
+
+Heavy modules (numpy, scikit-learn, pandas, scipy) are imported inside the
+subcommands so that ``idscaling --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "build_parser"]
+
+PROG = "idscaling"
+
+
+class CLIError(Exception):
+    """An input problem reported as a one-line error with exit status 2."""
+
+
+def _jsonable(value: Any) -> Any:
+    """Replace non-finite floats by None, recursively (strict JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _unit_interval(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1), got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Scaling laws vs. intrinsic dimension of the data (Havrilla & Liao 2024)."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    est = sub.add_parser(
+        "estimate-id",
+        help="intrinsic dimension of embeddings (.npy) by batched Levina-Bickel MLE",
+        description="Deduplicate, shuffle, fit the MLE on consecutive batches and average; "
+        "percentile-bootstrap interval. Prints a JSON object.",
+    )
+    est.add_argument("embeddings", metavar="EMB.npy", help="2-D float array, one embedding per row")
+    est.add_argument("--k", type=int, default=20, help="nearest neighbours (default 20)")
+    est.add_argument("--metric", choices=["cosine", "euclidean"], default="cosine", help="default cosine (1 - cos)")
+    est.add_argument("--comb", choices=["mle", "mean", "median"], default="mle",
+                     help="combination of pointwise estimates (default mle = 1/mean(1/m))")
+    est.add_argument("--batch-size", type=int, default=3600, help="points per batch (default 3600)")
+    est.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates, 0 = none (default 1000)")
+    est.add_argument("--ci", type=_unit_interval, default=0.95, help="interval level (default 0.95)")
+    est.add_argument("--seed", type=int, default=0, help="shuffle and bootstrap seed (default 0)")
+    est.set_defaults(func=_cmd_estimate_id)
+
+    fit = sub.add_parser(
+        "fit",
+        help="fit y = A x^-alpha to two columns of a CSV",
+        description="Least squares in log-log with a Student-t interval on alpha. Prints a JSON object.",
+    )
+    fit.add_argument("points", metavar="POINTS.csv", help="CSV with one row per point")
+    fit.add_argument("--x", required=True, help="column for x (e.g. n_tokens)")
+    fit.add_argument("--y", required=True, help="column for y (e.g. val_loss)")
+    fit.add_argument("--ci", type=_unit_interval, default=0.95, help="interval level (default 0.95)")
+    fit.add_argument("--where", action="append", default=[], metavar="COL=VALUE",
+                     help="keep only rows with COL equal to VALUE (repeatable; all must hold)")
+    fit.set_defaults(func=_cmd_fit)
+    return parser
+
+
+def _cmd_estimate_id(args: argparse.Namespace) -> dict[str, Any]:
+    path = Path(args.embeddings)
+    if not path.is_file():
+        raise CLIError(f"no such file: {path}")
+    if path.suffix != ".npy":
+        raise CLIError(f"expected a .npy file, got {path.name}")
+    import numpy as np
+
+    try:
+        X = np.load(path, allow_pickle=False, mmap_mode="r")
+    except (ValueError, OSError) as err:
+        raise CLIError(f"cannot read {path} as a .npy array: {err}") from None
+    if X.ndim != 2:
+        raise CLIError(f"{path}: expected a 2-D array (points x features), got shape {X.shape}")
+    if not np.issubdtype(X.dtype, np.floating):
+        raise CLIError(f"{path}: expected a float array, got dtype {X.dtype}")
+
+    from .intrinsic_dim import estimate_id
+
+    try:
+        result = estimate_id(
+            np.asarray(X), k=args.k, metric=args.metric, comb=args.comb, batch_size=args.batch_size,
+            n_bootstrap=args.bootstrap, ci_level=args.ci, seed=args.seed,
+        )
+    except ValueError as err:
+        raise CLIError(f"{path}: {err}") from None
+    return {**result, "input": str(path)}
+
+
+def _parse_where(items: list[str]) -> list[tuple[str, str]]:
+    out = []
+    for item in items:
+        col, sep, value = item.partition("=")
+        if not sep or not col:
+            raise CLIError(f"--where expects COL=VALUE, got {item!r}")
+        out.append((col, value))
+    return out
+
+
+def _cmd_fit(args: argparse.Namespace) -> dict[str, Any]:
+    path = Path(args.points)
+    if not path.is_file():
+        raise CLIError(f"no such file: {path}")
+    where = _parse_where(args.where)
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path)
+    except (ValueError, OSError) as err:  # pandas' parser errors subclass ValueError
+        raise CLIError(f"cannot read {path} as CSV: {err}") from None
+    for col in [args.x, args.y, *(c for c, _ in where)]:
+        if col not in frame.columns:
+            raise CLIError(f"{path}: no column {col!r}; available: {', '.join(map(str, frame.columns))}")
+
+    for col, value in where:
+        column = frame[col]
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            try:
+                mask = column == float(value)
+            except ValueError:
+                raise CLIError(f"--where {col}={value}: column {col!r} is numeric, {value!r} is not") from None
+        else:
+            mask = column.astype(str) == value
+        frame = frame[mask]
+    if frame.empty:
+        raise CLIError(f"{path}: no rows left after --where {' '.join(args.where)}")
+
+    from .fit import fit_power_law
+
+    try:
+        result = fit_power_law(frame[args.x].to_numpy(), frame[args.y].to_numpy(), ci_level=args.ci)
+    except ValueError as err:
+        raise CLIError(f"{path}: {args.y} vs {args.x}: {err}") from None
+    return {**result, "x": args.x, "y": args.y, "where": args.where, "input": str(path)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (argparse usage errors exit 2 via SystemExit)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = args.func(args)
+    except CLIError as err:
+        message = " ".join(str(err).split())  # always one line
+        print(f"{PROG} {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    print(json.dumps(_jsonable(result), indent=2, allow_nan=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

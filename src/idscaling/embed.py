@@ -1,0 +1,134 @@
+"""Token embeddings (hidden states) of a trained model on held-out documents, sampled as in the
+paper's code: documents in a seeded random order, each document's first context window(s),
+end-of-text positions dropped, at most ``positions_per_window`` shuffled positions kept per
+window, then all points shuffled and capped at ``max_points``."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .model import autocast, load_causal_lm, pick_device
+from .tokens import TokenFile
+
+
+def sample_positions(
+    val: TokenFile,
+    *,
+    context: int,
+    max_documents: int,
+    windows_per_document: int,
+    positions_per_window: int,
+    seed: int,
+) -> list[tuple[int, int, np.ndarray]]:
+    """(document, window start in the stream, positions within the window) to embed."""
+    rng = np.random.default_rng(seed)
+    eot = val.meta["eot_id"]
+    plan = []
+    for d in rng.permutation(val.n_documents)[:max_documents]:
+        doc_start = int(val.doc_starts[d])
+        doc = val.document(int(d))
+        for w in range(windows_per_document):
+            window = np.asarray(doc[w * context : (w + 1) * context])
+            candidates = np.flatnonzero(window != eot)
+            if len(candidates) == 0:
+                break
+            keep = rng.permutation(candidates)[:positions_per_window]
+            plan.append((int(d), doc_start + w * context, np.sort(keep)))
+    return plan
+
+
+@torch.inference_mode()
+def embed(
+    model_path: str,
+    val: TokenFile,
+    *,
+    layers: list[str],
+    context: int | None = None,
+    max_documents: int = 4000,
+    windows_per_document: int = 1,
+    positions_per_window: int = 32,
+    max_points: int = 1_000_000,
+    batch_size: int = 16,
+    seed: int = 0,
+    device: str = "auto",
+    threads: int = 1,
+) -> tuple[dict[str, np.ndarray], np.ndarray, dict]:
+    """Hidden states at the sampled positions for each layer name ("final" or an index into
+    HF ``hidden_states``: 0 = token embeddings, n_layer = final block output after the last
+    LayerNorm). Returns ({layer: float32 array (points, width)}, positions (points, 3): document,
+    window start, position in window), meta)."""
+    torch.set_num_threads(threads)
+    dev = pick_device(device)
+    model = load_causal_lm(model_path, dev)
+    context = context or model.config.n_positions
+    n_hidden = model.config.num_hidden_layers
+    index = {name: (n_hidden if name == "final" else int(name)) for name in layers}
+    plan = sample_positions(
+        val,
+        context=context,
+        max_documents=max_documents,
+        windows_per_document=windows_per_document,
+        positions_per_window=positions_per_window,
+        seed=seed,
+    )
+    if not plan:
+        raise ValueError("no position to embed: the validation documents hold only end-of-text tokens")
+    chunks: dict[str, list[np.ndarray]] = {name: [] for name in layers}
+    where = []
+    for i in range(0, len(plan), batch_size):
+        part = plan[i : i + batch_size]
+        # Right padding is harmless under causal attention: earlier positions never see it.
+        x = np.zeros((len(part), context), dtype=np.int64)
+        for row, (_, start, _) in enumerate(part):
+            window = np.asarray(val.tokens[start : start + context], dtype=np.int64)
+            x[row, : len(window)] = window
+        with autocast(dev):
+            hidden = model(input_ids=torch.from_numpy(x).to(dev), output_hidden_states=True).hidden_states
+        rows = np.concatenate([np.full(len(p), r) for r, (_, _, p) in enumerate(part)])
+        cols = np.concatenate([p for _, _, p in part])
+        for name in layers:
+            picked = hidden[index[name]][torch.from_numpy(rows).to(dev), torch.from_numpy(cols).to(dev)]
+            chunks[name].append(picked.float().cpu().numpy())
+        where.extend((d, s, int(c)) for d, s, p in part for c in p)
+    order = np.random.default_rng(seed + 1).permutation(len(where))[:max_points]
+    arrays = {name: np.concatenate(chunks[name])[order] for name in layers}
+    positions = np.asarray(where, dtype=np.int64)[order]
+    meta = {
+        "model": str(model_path),
+        "layers": {name: index[name] for name in layers},
+        "n_points": int(len(order)),
+        "n_documents": int(len({d for d, _, _ in plan})),
+        "n_windows": len(plan),
+        "context": int(context),
+        "width": int(model.config.hidden_size),
+        "max_documents": max_documents,
+        "windows_per_document": windows_per_document,
+        "positions_per_window": positions_per_window,
+        "max_points": max_points,
+        "seed": seed,
+        "device": str(dev),
+    }
+    return arrays, positions, meta
+
+
+def save_embeddings(arrays: dict[str, np.ndarray], positions: np.ndarray, meta: dict, paths: dict[str, str],
+                    positions_path: str, meta_path: str) -> None:
+    """Write each layer's array, the positions and the meta (last), each through a rename."""
+    for name, array in arrays.items():
+        _save_npy(paths[name], array)
+    _save_npy(positions_path, positions)
+    tmp = meta_path + ".tmp"
+    Path(tmp).write_text(json.dumps(meta, indent=2) + "\n")
+    os.replace(tmp, meta_path)
+
+
+def _save_npy(path: str, array: np.ndarray) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    tmp = path + ".tmp.npy"
+    np.save(tmp, array)
+    os.replace(tmp, path)

@@ -1,0 +1,83 @@
+"""Validation loss: mean next-token cross-entropy (nats/token) over the whole validation set,
+with a bootstrap confidence interval over documents."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .model import load_causal_lm, pick_device
+from .tokens import TokenFile
+from .train import token_losses, windows
+
+
+def per_document_losses(val: TokenFile, losses_flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sum of losses and number of predicted tokens per document.
+
+    ``losses_flat[j]`` is the loss of predicting token j + 1 of the stream. A target belongs to
+    the document that contains it: a document's first token (predicted from the previous
+    document's end-of-text) and its own closing end-of-text both count for it.
+    """
+    targets = np.arange(1, len(val.tokens))
+    doc = np.searchsorted(val.doc_starts, targets, side="right") - 1
+    sums = np.bincount(doc, weights=losses_flat, minlength=val.n_documents)
+    counts = np.bincount(doc, minlength=val.n_documents).astype(np.float64)
+    keep = counts > 0
+    return sums[keep], counts[keep]
+
+
+def bootstrap_ratio_ci(sums: np.ndarray, counts: np.ndarray, n_resamples: int, ci_level: float, seed: int):
+    """Percentile bootstrap CI of sum(sums) / sum(counts), resampling documents."""
+    from scipy.stats import bootstrap
+
+    if len(sums) < 2:
+        return float("nan"), float("nan")
+    res = bootstrap(
+        (sums, counts),
+        lambda s, c, axis=-1: s.sum(axis=axis) / c.sum(axis=axis),
+        paired=True,
+        vectorized=True,
+        n_resamples=n_resamples,
+        confidence_level=ci_level,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def evaluate(
+    model_path: str,
+    val: TokenFile,
+    *,
+    block_size: int | None = None,
+    batch_size: int = 32,
+    n_bootstrap: int = 1000,
+    ci_level: float = 0.95,
+    seed: int = 0,
+    device: str = "auto",
+    threads: int = 1,
+) -> dict:
+    """Evaluate a causal LM (our checkpoint folder or a HF id) on a validation token file."""
+    torch.set_num_threads(threads)
+    dev = pick_device(device)
+    model = load_causal_lm(model_path, dev)
+    context = block_size or model.config.n_positions
+    x, y = windows(np.asarray(val.tokens), context)
+    losses = token_losses(model, x, y, batch_size, dev)
+    flat = losses[~np.isnan(losses)]
+    if len(flat) != len(val.tokens) - 1:
+        raise AssertionError(f"{len(flat)} losses for {len(val.tokens) - 1} targets")
+    sums, counts = per_document_losses(val, flat)
+    low, high = bootstrap_ratio_ci(sums, counts, n_bootstrap, ci_level, seed)
+    return {
+        "val_loss": float(flat.mean()),
+        "val_loss_ci_low": low,
+        "val_loss_ci_high": high,
+        "ci_level": ci_level,
+        "ci_method": f"percentile bootstrap over {len(sums)} documents, {n_bootstrap} resamples",
+        "n_val_tokens": int(len(flat)),
+        "n_val_documents": int(len(sums)),
+        "context": int(context),
+        "unit": "nats/token",
+        "device": str(dev),
+    }

@@ -1,0 +1,90 @@
+"""The model: Hugging Face's GPT-2 (``GPT2LMHeadModel``), so checkpoints load in any HF tool.
+
+We use transformers' definition rather than our own copy of nanoGPT's: it is the same
+architecture (pre-LN blocks, GELU MLP of width 4d, learned positions, tied output layer), it
+saves with ``save_pretrained`` as safetensors, and evaluation/embedding then work unchanged for
+pretrained causal LMs given by a Hub id. One difference from the paper's nanoGPT setting:
+HF GPT-2 always has biases (nanoGPT used bias=False).
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def gpt2_config(shape: dict, *, vocab_size: int, block_size: int, dropout: float = 0.0, eot_id: int | None = None):
+    from transformers import GPT2Config
+
+    return GPT2Config(
+        vocab_size=vocab_size,
+        n_positions=block_size,
+        n_embd=shape["n_embd"],
+        n_layer=shape["n_layer"],
+        n_head=shape["n_head"],
+        resid_pdrop=dropout,
+        embd_pdrop=dropout,
+        attn_pdrop=dropout,
+        bos_token_id=eot_id,
+        eos_token_id=eot_id,
+        tie_word_embeddings=True,
+    )
+
+
+def build_model(config, seed: int):
+    """A freshly initialised GPT-2 (HF's GPT-2 init: N(0, 0.02), scaled residual projections)."""
+    from transformers import GPT2LMHeadModel
+
+    torch.manual_seed(seed)
+    return GPT2LMHeadModel(config)
+
+
+def load_causal_lm(name_or_path: str, device: torch.device | str = "cpu", dtype: torch.dtype | None = None):
+    """Load a checkpoint folder (ours) or any Hugging Face causal-LM id, in eval mode."""
+    from transformers import AutoModelForCausalLM
+
+    kwargs = {"dtype": dtype} if dtype is not None else {}
+    model = AutoModelForCausalLM.from_pretrained(name_or_path, **kwargs)
+    return model.to(device).eval()
+
+
+def count_params(model) -> dict[str, int]:
+    """Total parameters (tied output layer counted once) and non-embedding parameters
+    (without token and position embeddings, Kaplan et al.'s convention)."""
+    total = sum(p.numel() for p in model.parameters())
+    embedding = sum(m.weight.numel() for m in _embeddings(model))
+    return {"n_params": total, "n_params_nonembedding": total - embedding}
+
+
+def _embeddings(model):
+    wte = model.get_input_embeddings()
+    mods = [wte]
+    pos = getattr(getattr(model, "transformer", None), "wpe", None)
+    if pos is not None:
+        mods.append(pos)
+    return mods
+
+
+def flops_per_token(model, block_size: int) -> int:
+    """Training FLOPs per token as nanoGPT / PaLM (appendix B) count them:
+    6 N + 12 L d T, where N is the parameter count without position embeddings (the token
+    embedding is counted because it is also the output layer's matmul), L the number of layers,
+    d the width and T the context length (the attention score and value matmuls)."""
+    cfg = model.config
+    pos = getattr(getattr(model, "transformer", None), "wpe", None)
+    n = sum(p.numel() for p in model.parameters()) - (pos.weight.numel() if pos is not None else 0)
+    return 6 * n + 12 * cfg.n_layer * cfg.n_embd * block_size
+
+
+def pick_device(preference: str = "auto") -> torch.device:
+    if preference == "cuda" or (preference == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise RuntimeError("device 'cuda' was asked for but torch sees no CUDA device")
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA, a no-op elsewhere (CPU runs in float32)."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return torch.autocast("cpu", enabled=False)

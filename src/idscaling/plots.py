@@ -1,0 +1,615 @@
+"""Report figures: data scaling, model scaling, intrinsic dimension, exponents.
+
+Every public ``plot_*`` function writes exactly one PNG (dpi 150) and returns
+``None``.  The figure itself is built by a private ``_*_figure`` helper that
+returns a :class:`matplotlib.figure.Figure`, so tests can inspect the drawn
+lines before anything is saved.
+
+Figures are created as bare :class:`~matplotlib.figure.Figure` objects rendered
+with the Agg canvas: no pyplot state, no global backend switch, nothing left
+open after a call, and identical inputs give identical PNG bytes.
+
+Conventions of the input frames (``exponents`` is
+:func:`idscaling.exponents.exponents_table`'s output):
+
+* ``points``: one row per trained model with ``dataset, model, n_tokens,
+  val_loss, val_loss_ci_low, val_loss_ci_high`` and a parameter-count column.
+* ``exponents``: one row per (dataset, axis), ``axis`` in {"data", "model"},
+  with ``held_fixed`` such as ``"model=small"`` or ``"n_tokens=400000"``, the
+  fitted law ``L = prefactor * x ** -alpha_observed`` and the predicted
+  exponent ``alpha_predicted`` from the intrinsic dimension ``id``.  The
+  model-axis ``prefactor`` is only meaningful on the x axis it was fitted on:
+  pass the same ``params_column`` as the fit.
+* ``ids``: one row per ID estimate with ``dataset, model, n_tokens, seed,
+  layer, id, id_ci_low, id_ci_high``.
+
+NaN values never raise: a NaN confidence bound means no error bar, a NaN
+exponent means no line (and a short note in the panel).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import (
+    FixedLocator,
+    FuncFormatter,
+    LogLocator,
+    MaxNLocator,
+    NullFormatter,
+    NullLocator,
+)
+
+__all__ = [
+    "plot_data_scaling",
+    "plot_model_scaling",
+    "plot_intrinsic_dim",
+    "plot_exponents",
+]
+
+DPI = 150
+PANEL_W = 5.0  # inches per panel
+PANEL_H = 4.2
+MAX_COLS = 4
+
+FIT_GID = "fit"
+PRED_GID = "predicted"
+
+_PARAM_LABELS = {
+    "n_params": "parameters N",
+    "n_params_nonembedding": "non-embedding parameters N",
+}
+
+
+# --------------------------------------------------------------------------- #
+# small helpers
+# --------------------------------------------------------------------------- #
+@contextlib.contextmanager
+def _style() -> Iterator[None]:
+    """Seaborn 'whitegrid' + 'notebook' styling, scoped to one figure."""
+    import matplotlib
+    import seaborn as sns
+
+    rc = {}
+    rc.update(sns.axes_style("whitegrid"))
+    rc.update(sns.plotting_context("notebook", font_scale=1.0))
+    rc.update(
+        {
+            "savefig.dpi": DPI,
+            "figure.dpi": DPI,
+            "legend.frameon": True,
+            "legend.framealpha": 0.9,
+            "axes.titleweight": "bold",
+            "svg.hashsalt": "idscaling",
+        }
+    )
+    with matplotlib.rc_context(rc):
+        yield
+
+
+def _finite(x) -> bool:
+    try:
+        return x is not None and math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def _fmt(x, nd: int = 3) -> str:
+    return f"{float(x):.{nd}f}" if _finite(x) else "n/a"
+
+
+def _ci_text(lo, hi, nd: int = 3) -> str:
+    if _finite(lo) and _finite(hi):
+        return f" [{float(lo):.{nd}f}, {float(hi):.{nd}f}]"
+    return ""
+
+
+def _human(n) -> str:
+    """12_345_678 -> '12.3M'."""
+    if not _finite(n):
+        return "?"
+    n = float(n)
+    for div, suf in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= div:
+            return f"{n / div:.3g}{suf}"
+    return f"{n:.3g}"
+
+
+def _ordered_unique(values: Sequence) -> list:
+    """Unique values in order of first appearance (NaN dropped)."""
+    out, seen = [], set()
+    for v in values:
+        if isinstance(v, float) and math.isnan(v):
+            continue
+        if v not in seen:
+            seen.add(v)
+            out.append(v)
+    return out
+
+
+def _parse_held_fixed(text) -> tuple[str | None, str | None]:
+    """'model=small' -> ('model', 'small'); anything else -> (None, None)."""
+    if not isinstance(text, str) or "=" not in text:
+        return None, None
+    key, _, value = text.partition("=")
+    return key.strip(), value.strip()
+
+
+def _exponent_row(exponents: pd.DataFrame, dataset, axis: str) -> pd.Series | None:
+    if exponents is None or len(exponents) == 0:
+        return None
+    sel = exponents[(exponents["dataset"] == dataset) & (exponents["axis"] == axis)]
+    if len(sel) == 0:
+        return None
+    return sel.iloc[0]
+
+
+def _get(row: pd.Series | None, key: str, default=np.nan):
+    if row is None or key not in row.index:
+        return default
+    return row[key]
+
+
+def _grid(n: int, panel_w: float = PANEL_W, panel_h: float = PANEL_H, extra_h: float = 0.0):
+    n = max(n, 1)
+    ncols = min(n, MAX_COLS)
+    nrows = math.ceil(n / ncols)
+    fig = Figure(figsize=(panel_w * ncols, panel_h * nrows + extra_h), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, list(axes[:n])
+
+
+def _model_palette(points: pd.DataFrame, params_column: str) -> dict:
+    """Stable model -> colour mapping, models ordered by parameter count."""
+    import seaborn as sns
+
+    if len(points) == 0:
+        return {}
+    models = _ordered_unique(points["model"].tolist())
+    if params_column in points.columns:
+        size = points.groupby("model", sort=False)[params_column].median()
+        models = sorted(models, key=lambda m: (not _finite(size.get(m)), size.get(m, 0) if _finite(size.get(m)) else 0, str(m)))
+    colours = sns.color_palette("colorblind", n_colors=max(len(models), 1))
+    return {m: colours[i % len(colours)] for i, m in enumerate(models)}
+
+
+def _tidy_loglog(ax, xs) -> None:
+    """Readable tick labels on a log-log scaling panel.
+
+    Losses typically span far less than a decade, so the y axis gets evenly
+    spaced "nice" numbers (plain decimals) instead of powers of ten; the x axis
+    gets 1-2-5 ticks labelled like ``200k`` / ``4M`` when it spans few decades.
+    """
+    xs = np.asarray(xs, dtype=float)
+    xs = xs[np.isfinite(xs) & (xs > 0)]
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.margins(x=0.08, y=0.14)
+    if len(xs) and xs.min() == xs.max():  # a single x value: give it room
+        ax.set_xlim(xs.min() / 3.0, xs.max() * 3.0)
+    if len(xs):
+        lo, hi = ax.get_xlim()
+        span = math.log10(hi / lo) if lo > 0 else 99
+        subs = (1.0, 2.0, 4.0, 6.0) if span <= 1.2 else (1.0, 2.0, 5.0) if span <= 2.6 else (1.0,)
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=subs))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: _human(v)))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ylo, yhi = ax.get_ylim()
+    if ylo > 0 and yhi / ylo < 30:
+        ticks = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(ylo, yhi)
+        ticks = [float(f"{t:.10g}") for t in ticks if ylo <= t <= yhi and t > 0]
+        if len(ticks) >= 2:
+            ax.yaxis.set_major_locator(FixedLocator(ticks))
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}"))
+            ax.yaxis.set_minor_locator(NullLocator())
+            ax.yaxis.set_minor_formatter(NullFormatter())
+            ax.set_ylim(ylo, yhi)
+    ax.grid(True, which="minor", axis="x", alpha=0.3)
+
+
+def _error_bars(ax, x, lo, hi, colour, horizontal: bool = False, lw: float = 1.4, zorder: float = 2) -> None:
+    """Draw CI bars from lo to hi; rows with a NaN bound get no bar."""
+    x = np.atleast_1d(np.asarray(x, dtype=float))
+    lo = np.broadcast_to(np.asarray(lo, dtype=float), x.shape)  # a scalar NaN = column absent
+    hi = np.broadcast_to(np.asarray(hi, dtype=float), x.shape)
+    ok = np.isfinite(x) & np.isfinite(lo) & np.isfinite(hi)
+    if not ok.any():
+        return
+    if horizontal:
+        ax.hlines(x[ok], lo[ok], hi[ok], colors=[colour], linewidth=lw, zorder=zorder)
+    else:
+        ax.vlines(x[ok], lo[ok], hi[ok], colors=[colour], linewidth=lw, zorder=zorder)
+
+
+def _positive(df: pd.DataFrame, *cols: str) -> pd.DataFrame:
+    mask = np.ones(len(df), dtype=bool)
+    for c in cols:
+        v = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
+        mask &= np.isfinite(v) & (v > 0)
+    return df[mask]
+
+
+def _note(ax, text: str, loc: str = "upper right") -> None:
+    xy = {"upper right": (0.97, 0.97, "right", "top"), "lower left": (0.03, 0.03, "left", "bottom"),
+          "center": (0.5, 0.5, "center", "center")}[loc]
+    ax.text(
+        xy[0], xy[1], text, transform=ax.transAxes, ha=xy[2], va=xy[3], fontsize=10.5,
+        bbox=dict(boxstyle="round,pad=0.35", facecolor="white", edgecolor="0.6", alpha=0.95),
+        zorder=10,
+    )
+
+
+def _save(fig: Figure, out_path) -> None:
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with _style():
+        # bbox_inches="tight": legends placed beside the axes are never clipped
+        fig.savefig(out, dpi=DPI, format="png", metadata={"Software": None},
+                    bbox_inches="tight", pad_inches=0.15)
+    fig.clear()
+
+
+def _scaling_lines(ax, x_fit: np.ndarray, y_fit: np.ndarray, row: pd.Series | None, sub: str) -> list[str]:
+    """Draw the fitted law and the predicted slope; return notes for missing parts."""
+    notes: list[str] = []
+    if row is None:
+        return notes
+    x_fit = np.asarray(x_fit, dtype=float)
+    y_fit = np.asarray(y_fit, dtype=float)
+    ok = np.isfinite(x_fit) & np.isfinite(y_fit) & (x_fit > 0) & (y_fit > 0)
+    x_fit, y_fit = x_fit[ok], y_fit[ok]
+    if len(x_fit) == 0:
+        notes.append("no points for the fitted model")
+        return notes
+    lo, hi = x_fit.min(), x_fit.max()
+    if hi <= lo:
+        lo, hi = lo / 1.5, hi * 1.5
+    grid = np.geomspace(lo, hi, 50)
+
+    a_obs, pref = _get(row, "alpha_observed"), _get(row, "prefactor")
+    if _finite(a_obs) and _finite(pref) and float(pref) > 0:
+        label = (rf"observed $\hat\alpha_{sub}$ = {_fmt(a_obs)}"
+                 + _ci_text(_get(row, "alpha_ci_low"), _get(row, "alpha_ci_high")))
+        ax.plot(grid, float(pref) * grid ** (-float(a_obs)), color="0.15", lw=2.0,
+                label=label, gid=FIT_GID, zorder=4)
+    else:
+        notes.append("fit unavailable (NaN)")
+
+    a_pred = _get(row, "alpha_predicted")
+    if _finite(a_pred):
+        xg = float(np.exp(np.mean(np.log(x_fit))))
+        yg = float(np.exp(np.mean(np.log(y_fit))))
+        label = rf"predicted $\alpha_{sub}$ = {_fmt(a_pred)}"
+        if _finite(_get(row, "id")):
+            label += f" (ID {float(_get(row, 'id')):.1f})"
+        ax.plot(grid, yg * (grid / xg) ** (-float(a_pred)), color="#d62728", lw=2.0, ls="--",
+                label=label, gid=PRED_GID, zorder=4)
+    else:
+        notes.append("no predicted exponent (NaN)")
+    return notes
+
+
+def _legend_below(ax, handles=None, labels=None, ncol: int = 1) -> None:
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=ncol,
+              fontsize=10, frameon=False, borderaxespad=0.0, handlelength=2.2)
+
+
+def _empty(ax, text: str) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+    _note(ax, text, loc="center")
+
+
+# --------------------------------------------------------------------------- #
+# 1. data scaling (paper Fig. 2)
+# --------------------------------------------------------------------------- #
+def _data_scaling_figure(points: pd.DataFrame, exponents: pd.DataFrame, params_column: str = "n_params") -> Figure:
+    with _style():
+        datasets = _ordered_unique(points["dataset"].tolist()) if len(points) else []
+        fig, axes = _grid(len(datasets), extra_h=0.9)
+        if not datasets:
+            _empty(axes[0], "no scaling points")
+            return fig
+        palette = _model_palette(points, params_column)
+        for ax, ds in zip(axes, datasets):
+            sub = _positive(points[points["dataset"] == ds], "n_tokens", "val_loss")
+            handles, labels = [], []
+            for model in [m for m in palette if m in set(sub["model"])]:
+                pm = sub[sub["model"] == model].sort_values("n_tokens", kind="mergesort")
+                c = palette[model]
+                _error_bars(ax, pm["n_tokens"], pm.get("val_loss_ci_low", np.nan),
+                            pm.get("val_loss_ci_high", np.nan), c)
+                ax.plot(pm["n_tokens"], pm["val_loss"], ls="none", marker="o", ms=6.5, color=c,
+                        markeredgecolor="white", markeredgewidth=0.8, zorder=3)
+                size = ""
+                if params_column in pm.columns and _finite(pm[params_column].median()):
+                    size = f" ({_human(pm[params_column].median())} params)"
+                handles.append(Line2D([], [], ls="none", marker="o", ms=6.5, color=c))
+                labels.append(f"{model}{size}")
+
+            row = _exponent_row(exponents, ds, "data")
+            notes = []
+            if row is None:
+                notes.append("no data-axis fit")
+            else:
+                key, value = _parse_held_fixed(_get(row, "held_fixed", None))
+                fitted = sub[sub["model"].astype(str) == value] if key == "model" else sub.iloc[0:0]
+                if len(fitted) == 0:
+                    fitted = sub  # fall back to the dataset's whole data range
+                notes += _scaling_lines(ax, fitted["n_tokens"], fitted["val_loss"], row, "D")
+                if key == "model" and value is not None:
+                    notes.insert(0, f"fit on model {value}")
+            h2, l2 = ax.get_legend_handles_labels()
+            _tidy_loglog(ax, sub["n_tokens"])
+            ax.set_title(str(ds))
+            ax.set_xlabel("training tokens D")
+            ax.set_ylabel("validation loss (nats/token)")
+            if notes:
+                _note(ax, "\n".join(notes))
+            _legend_below(ax, handles + h2, labels + l2)
+        fig.suptitle("Validation loss vs. training data (log-log)", fontsize=13)
+    return fig
+
+
+def plot_data_scaling(points: pd.DataFrame, exponents: pd.DataFrame, out_path, params_column: str = "n_params") -> None:
+    """Loss vs. training tokens per dataset, with fitted and predicted slopes (PNG)."""
+    _save(_data_scaling_figure(points, exponents, params_column), out_path)
+
+
+# --------------------------------------------------------------------------- #
+# 2. model scaling (paper Fig. 3)
+# --------------------------------------------------------------------------- #
+def _model_scaling_figure(points: pd.DataFrame, exponents: pd.DataFrame, params_column: str = "n_params") -> Figure:
+    with _style():
+        datasets = _ordered_unique(points["dataset"].tolist()) if len(points) else []
+        fig, axes = _grid(len(datasets), extra_h=0.9)
+        if not datasets:
+            _empty(axes[0], "no scaling points")
+            return fig
+        if params_column not in points.columns:
+            raise KeyError(f"points has no column {params_column!r}")
+        palette = _model_palette(points, params_column)
+        for ax, ds in zip(axes, datasets):
+            sub = _positive(points[points["dataset"] == ds], "n_tokens", "val_loss", params_column)
+            row = _exponent_row(exponents, ds, "model")
+            n_tok = np.nan
+            key, value = _parse_held_fixed(_get(row, "held_fixed", None))
+            if key == "n_tokens":
+                try:
+                    n_tok = float(value)
+                except (TypeError, ValueError):
+                    n_tok = np.nan
+            if not _finite(n_tok) or not (np.isclose(sub["n_tokens"].astype(float), n_tok)).any():
+                n_tok = float(sub["n_tokens"].max()) if len(sub) else np.nan
+            at = sub[np.isclose(sub["n_tokens"].astype(float), n_tok)] if _finite(n_tok) else sub.iloc[0:0]
+
+            handles, labels = [], []
+            for model in [m for m in palette if m in set(at["model"])]:
+                pm = at[at["model"] == model]
+                c = palette[model]
+                _error_bars(ax, pm[params_column], pm.get("val_loss_ci_low", np.nan),
+                            pm.get("val_loss_ci_high", np.nan), c)
+                ax.plot(pm[params_column], pm["val_loss"], ls="none", marker="o", ms=7, color=c,
+                        markeredgecolor="white", markeredgewidth=0.8, zorder=3)
+                handles.append(Line2D([], [], ls="none", marker="o", ms=7, color=c))
+                labels.append(f"{model} ({_human(pm[params_column].median())} params)")
+
+            notes = []
+            if row is None:
+                if at["model"].nunique() <= 1:
+                    notes.append("one model size: no model exponent")
+                else:
+                    notes.append("no model-axis fit")
+            else:
+                notes += _scaling_lines(ax, at[params_column], at["val_loss"], row, "N")
+            h2, l2 = ax.get_legend_handles_labels()
+            _tidy_loglog(ax, at[params_column])
+            title = str(ds)
+            if _finite(n_tok):
+                title += f"  (D = {_human(n_tok)} tokens)"
+            ax.set_title(title)
+            ax.set_xlabel(_PARAM_LABELS.get(params_column, params_column))
+            ax.set_ylabel("validation loss (nats/token)")
+            if notes:
+                _note(ax, "\n".join(notes))
+            _legend_below(ax, handles + h2, labels + l2)
+        fig.suptitle("Validation loss vs. model size at the largest data size (log-log)", fontsize=13)
+    return fig
+
+
+def plot_model_scaling(points: pd.DataFrame, exponents: pd.DataFrame, out_path, params_column: str = "n_params") -> None:
+    """Loss vs. parameters at the largest data size per dataset (PNG)."""
+    _save(_model_scaling_figure(points, exponents, params_column), out_path)
+
+
+# --------------------------------------------------------------------------- #
+# 3. intrinsic dimension (paper Fig. 4)
+# --------------------------------------------------------------------------- #
+def _layer_label(layer) -> str:
+    """6 / 6.0 / "6" -> 'layer 6'; "final" -> 'final layer'."""
+    if isinstance(layer, str) and not layer.strip().lstrip("-").isdigit():
+        return f"{layer} layer"
+    try:
+        f = float(layer)
+    except (TypeError, ValueError):
+        return f"layer {layer}"
+    return f"layer {int(f)}" if math.isfinite(f) and f.is_integer() else f"layer {layer}"
+
+
+_TOKEN_MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
+def _layer_key(layer):
+    """Sort numeric layers numerically, others (e.g. 'final') after them."""
+    try:
+        return (0, float(layer), "")
+    except (TypeError, ValueError):
+        return (1, 0.0, str(layer))
+
+
+def _intrinsic_dim_figure(ids: pd.DataFrame) -> Figure:
+    import seaborn as sns
+
+    with _style():
+        datasets = _ordered_unique(ids["dataset"].tolist()) if len(ids) else []
+        width = max(7.0, 1.9 * len(datasets) + 3.6)
+        fig = Figure(figsize=(width, 5.0), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
+        fig.suptitle("Estimated intrinsic dimension of model embeddings (Levina–Bickel MLE)", fontsize=13)
+        if not datasets:
+            _empty(ax, "no ID estimates")
+            return fig
+        df = ids.copy()
+        if "layer" not in df.columns:
+            df["layer"] = "final"
+        models = _ordered_unique(df["model"].tolist())
+        pairs = sorted({(m, l) for m, l in zip(df["model"], df["layer"])},
+                       key=lambda p: (models.index(p[0]), _layer_key(p[1])))
+        hue_of = {p: f"{p[0]}, {_layer_label(p[1])}" for p in pairs}
+        df["_hue"] = [hue_of[(m, l)] for m, l in zip(df["model"], df["layer"])]
+        hues = [hue_of[p] for p in pairs]
+        colours = sns.color_palette("colorblind", n_colors=max(len(hues), 1))
+
+        # marker shape encodes the training-set size of the embedded model (if few)
+        tok_values = sorted(pd.to_numeric(df["n_tokens"], errors="coerce").dropna().unique()) \
+            if "n_tokens" in df.columns else []
+        by_tokens = 1 < len(tok_values) <= len(_TOKEN_MARKERS)
+        marker_of = {v: _TOKEN_MARKERS[i] for i, v in enumerate(tok_values)} if by_tokens else {}
+
+        sort_cols = [c for c in ("n_tokens", "seed") if c in df.columns]
+        slot = 0.8 / len(hues)
+        for i, ds in enumerate(datasets):
+            for j, hue in enumerate(hues):
+                g = df[(df["dataset"] == ds) & (df["_hue"] == hue)]
+                if sort_cols:
+                    g = g.sort_values(sort_cols, kind="mergesort")
+                if len(g) == 0:
+                    continue
+                centre = i - 0.4 + slot * (j + 0.5)
+                k = len(g)
+                offs = np.linspace(-0.3 * slot, 0.3 * slot, k) if k > 1 else np.zeros(1)
+                x = centre + offs
+                c = colours[j % len(colours)]
+                _error_bars(ax, x, g.get("id_ci_low", np.nan), g.get("id_ci_high", np.nan), c, lw=1.6)
+                toks = pd.to_numeric(g["n_tokens"], errors="coerce") if "n_tokens" in g else [np.nan] * k
+                for xi, yi, ti in zip(x, g["id"].astype(float), toks):
+                    ax.plot([xi], [yi], ls="none", marker=marker_of.get(ti, "o"), ms=7, color=c,
+                            markeredgecolor="white", markeredgewidth=0.8, zorder=3)
+        handles = [Line2D([], [], ls="none", marker="o", ms=7, color=colours[j % len(colours)])
+                   for j in range(len(hues))]
+        labels = list(hues)
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                  fontsize=10, title="model, layer", title_fontsize=10.5, frameon=False)
+        if by_tokens:
+            # a figure-level legend (anchored to the axes) so that it is not
+            # clipped the way a second axes legend added via add_artist would be
+            th = [Line2D([], [], ls="none", marker=marker_of[v], ms=7, color="0.45") for v in tok_values]
+            fig.legend(th, [f"{_human(v)} tokens" for v in tok_values], loc="lower left",
+                       bbox_to_anchor=(1.02, 0.0), bbox_transform=ax.transAxes, borderaxespad=0.0,
+                       fontsize=10, title="trained on", title_fontsize=10.5, frameon=False)
+        ax.set_xticks(range(len(datasets)))
+        ax.set_xticklabels([str(d) for d in datasets])
+        ax.set_xlim(-0.6, len(datasets) - 0.4)
+        ax.set_xlabel("dataset")
+        ax.set_ylabel("estimated intrinsic dimension")
+        if (pd.to_numeric(df["id"], errors="coerce").dropna() >= 0).all():
+            ax.set_ylim(bottom=0)
+        ax.grid(False, axis="x")
+        for i in range(len(datasets) - 1):
+            ax.axvline(i + 0.5, color="0.85", lw=1.0, zorder=0)
+    return fig
+
+
+def plot_intrinsic_dim(ids: pd.DataFrame, out_path) -> None:
+    """Estimated ID with CI per dataset (x) and model/layer (colour) (PNG)."""
+    _save(_intrinsic_dim_figure(ids), out_path)
+
+
+# --------------------------------------------------------------------------- #
+# 4. observed vs predicted exponents
+# --------------------------------------------------------------------------- #
+_AXIS_MARKER = {"data": "o", "model": "s"}
+_AXIS_NAME = {"data": r"data  ($\alpha_D$)", "model": r"model  ($\alpha_N$)"}
+
+
+def _exponents_figure(exponents: pd.DataFrame) -> Figure:
+    import seaborn as sns
+
+    with _style():
+        fig = Figure(figsize=(7.4, 5.6), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
+        if exponents is None or len(exponents) == 0:
+            _empty(ax, "no exponents")
+            return fig
+        datasets = _ordered_unique(exponents["dataset"].tolist())
+        colours = sns.color_palette("colorblind", n_colors=max(len(datasets), 1))
+        cmap = {d: colours[i % len(colours)] for i, d in enumerate(datasets)}
+        vals: list[float] = []
+        skipped: list[str] = []
+        for _, r in exponents.iterrows():
+            obs, pred = _get(r, "alpha_observed"), _get(r, "alpha_predicted")
+            if not (_finite(obs) and _finite(pred)):
+                skipped.append(f"{r['dataset']}/{r['axis']}")
+                continue
+            obs, pred = float(obs), float(pred)
+            c = cmap[r["dataset"]]
+            _error_bars(ax, [pred], [_get(r, "alpha_ci_low")], [_get(r, "alpha_ci_high")], c, lw=1.6)
+            _error_bars(ax, [obs], [_get(r, "alpha_predicted_ci_low")], [_get(r, "alpha_predicted_ci_high")],
+                        c, horizontal=True, lw=1.6)
+            ax.plot([pred], [obs], ls="none", marker=_AXIS_MARKER.get(r["axis"], "D"), ms=9, color=c,
+                    markeredgecolor="black", markeredgewidth=0.7, zorder=4)
+            vals += [obs, pred]
+            vals += [float(v) for v in (_get(r, "alpha_ci_low"), _get(r, "alpha_ci_high"),
+                                         _get(r, "alpha_predicted_ci_low"), _get(r, "alpha_predicted_ci_high"))
+                     if _finite(v)]
+        if vals:
+            lo, hi = min(vals + [0.0]), max(vals)
+            pad = 0.08 * (hi - lo if hi > lo else 1.0)
+            lo, hi = lo - pad, hi + pad
+        else:
+            lo, hi = 0.0, 1.0
+        ax.plot([lo, hi], [lo, hi], color="0.4", ls=":", lw=1.5, zorder=1, gid="identity")
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+        ax.set_aspect("equal", adjustable="box")
+        ax.set_xlabel(r"predicted exponent $\alpha$ (from ID)")
+        ax.set_ylabel(r"observed exponent $\hat\alpha$ (fit)")
+        fig.suptitle("Observed vs. predicted scaling exponents", fontsize=13)
+
+        handles = [Line2D([], [], ls="none", marker="o", ms=9, color=cmap[d], markeredgecolor="black",
+                          markeredgewidth=0.7) for d in datasets]
+        labels = [str(d) for d in datasets]
+        axes_present = [a for a in ("data", "model") if a in set(exponents["axis"])]
+        handles += [Line2D([], [], ls="none", marker=_AXIS_MARKER[a], ms=9, color="0.7",
+                           markeredgecolor="black", markeredgewidth=0.7) for a in axes_present]
+        labels += [_AXIS_NAME[a] for a in axes_present]
+        handles.append(Line2D([], [], color="0.4", ls=":", lw=1.5))
+        labels.append("y = x")
+        if skipped:  # rows without both exponents: say so next to the legend, not over the data
+            handles.append(Line2D([], [], ls="none"))
+            labels.append("not shown (NaN):\n" + "\n".join(skipped))
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                  fontsize=10.5, frameon=False)
+    return fig
+
+
+def plot_exponents(exponents: pd.DataFrame, out_path) -> None:
+    """Observed vs. predicted exponents with both CIs and the y = x line (PNG)."""
+    _save(_exponents_figure(exponents), out_path)

@@ -1,0 +1,58 @@
+"""Summary tables: one row per trained model (scaling points) and one per ID estimate."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+POINT_COLUMNS = [
+    "dataset", "model", "n_params", "n_params_nonembedding", "n_tokens", "seed",
+    "val_loss", "val_loss_ci_low", "val_loss_ci_high", "train_flops",
+    "tokens_seen", "epochs", "best_step", "steps_run", "best_selection_loss", "n_val_tokens",
+]
+
+
+def _read(path: str | Path) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def scaling_points(train_summaries: Iterable[str | Path], eval_results: Iterable[str | Path]) -> pd.DataFrame:
+    """Join each model's training summary with its evaluation (matched on dataset, model, N, seed)."""
+    keys = ["dataset", "model", "n_tokens", "seed"]
+    train = pd.DataFrame([_read(p) for p in train_summaries])
+    evals = pd.DataFrame([_read(p) for p in eval_results])
+    points = train.merge(evals, on=keys, how="inner", validate="one_to_one")
+    if len(points) != len(train) or len(points) != len(evals):
+        raise ValueError(f"{len(train)} training summaries and {len(evals)} evaluations do not pair up")
+    return points[POINT_COLUMNS].sort_values(keys).reset_index(drop=True)
+
+
+def id_table(id_results: Iterable[str | Path]) -> pd.DataFrame:
+    """One row per ID estimate, with every setting it was made with."""
+    rows = []
+    for path in id_results:
+        r = _read(path)
+        rows.append({
+            "dataset": r["dataset"], "model": r["model"], "n_tokens": r["n_tokens"], "seed": r["seed"],
+            "layer": str(r["layer"]), "id": r["dimension"], "id_ci_low": r["ci_low"], "id_ci_high": r["ci_high"],
+            "ci_level": r["ci_level"], "estimator": r["estimator"], "k": r["k"], "metric": r["metric"],
+            "comb": r["comb"], "batch_size": r["batch_size"], "n_points_used": r["n_points_used"],
+            "n_batches": r["n_batches"],
+        })
+    return pd.DataFrame(rows).sort_values(["dataset", "model", "n_tokens", "seed", "layer"]).reset_index(drop=True)
+
+
+def dataset_ids(ids: pd.DataFrame, layer: str = "final") -> pd.DataFrame:
+    """The ID used for a dataset's predictions: its ``layer`` estimate, averaged over seeds; the
+    interval spans the seeds' intervals (lowest low, highest high), so it is never narrower
+    than any single seed's."""
+    sel = ids[ids["layer"] == layer]
+    if sel.empty:
+        sel = ids[ids["layer"] == ids["layer"].iloc[0]]
+    return (
+        sel.groupby("dataset", as_index=False)
+        .agg(id=("id", "mean"), id_ci_low=("id_ci_low", "min"), id_ci_high=("id_ci_high", "max"))
+    )

@@ -1,0 +1,233 @@
+"""The training loop, nanoGPT style: random windows of the subset, AdamW, warmup + cosine,
+gradient clipping, and the best checkpoint chosen on a held-out selection slice.
+
+Data-limited runs overfit: their loss at the end is worse than at some earlier step, so the
+checkpoint kept is the one with the lowest loss on the *selection* split (documents held out
+from training and from validation), evaluated every ``eval_interval`` steps. The validation
+set used for the reported loss is never looked at here.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .model import autocast, build_model, count_params, flops_per_token, gpt2_config, pick_device
+
+
+@dataclass
+class TrainSettings:
+    block_size: int = 128
+    batch_size: int = 16
+    grad_accum: int = 1
+    max_steps: int = 300
+    lr: float = 6e-4
+    min_lr: float = 6e-5
+    warmup_steps: int = 2000
+    weight_decay: float = 0.1
+    beta1: float = 0.9
+    beta2: float = 0.95
+    grad_clip: float = 1.0
+    dropout: float = 0.0
+    eval_interval: int = 25
+    selection_tokens: int = 16384
+    patience: int | None = None
+    device: str = "auto"
+    threads: int = 1
+
+
+def learning_rate(step: int, s: TrainSettings) -> float:
+    """Linear warmup to ``lr``, then cosine decay to ``min_lr`` at ``max_steps``."""
+    warmup = min(s.warmup_steps, s.max_steps)
+    if step < warmup:
+        return s.lr * (step + 1) / warmup
+    progress = (step - warmup) / max(1, s.max_steps - warmup)
+    return s.min_lr + 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))) * (s.lr - s.min_lr)
+
+
+def configure_optimizer(model, s: TrainSettings, device: torch.device) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices only (not on biases, LayerNorm gains)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.dim() >= 2]
+    no_decay = [p for p in params if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": s.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=s.lr, betas=(s.beta1, s.beta2), fused=device.type == "cuda")
+
+
+def random_batch(tokens: np.ndarray, s: TrainSettings, rng: np.random.Generator, device: torch.device):
+    """``batch_size`` random windows of ``block_size + 1`` tokens: inputs and next-token targets."""
+    starts = rng.integers(0, len(tokens) - s.block_size, size=s.batch_size)
+    windows = np.stack([tokens[i : i + s.block_size + 1] for i in starts]).astype(np.int64)
+    batch = torch.from_numpy(windows)
+    if device.type == "cuda":
+        batch = batch.pin_memory().to(device, non_blocking=True)
+    return batch[:, :-1], batch[:, 1:]
+
+
+def windows(tokens: np.ndarray, block_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Non-overlapping windows covering the stream: every token but the first is a target once.
+    Returns (inputs, targets) padded with -100 targets where the last window is short."""
+    n_targets = len(tokens) - 1
+    n_windows = max(1, math.ceil(n_targets / block_size))
+    x = np.zeros((n_windows, block_size), dtype=np.int64)
+    y = np.full((n_windows, block_size), -100, dtype=np.int64)
+    for w in range(n_windows):
+        chunk = np.asarray(tokens[w * block_size : (w + 1) * block_size + 1], dtype=np.int64)
+        x[w, : len(chunk) - 1] = chunk[:-1]
+        y[w, : len(chunk) - 1] = chunk[1:]
+    return x, y
+
+
+@torch.inference_mode()
+def token_losses(model, x: np.ndarray, y: np.ndarray, batch_size: int, device: torch.device) -> np.ndarray:
+    """Next-token cross-entropy (nats) of every target in (x, y); NaN where the target is -100."""
+    out = np.full(y.shape, np.nan, dtype=np.float64)
+    model.eval()
+    for i in range(0, len(x), batch_size):
+        xb = torch.from_numpy(x[i : i + batch_size]).to(device)
+        yb = torch.from_numpy(y[i : i + batch_size]).to(device)
+        with autocast(device):
+            logits = model(input_ids=xb).logits
+        loss = torch.nn.functional.cross_entropy(
+            logits.float().flatten(0, 1), yb.flatten(), ignore_index=-100, reduction="none"
+        ).view(yb.shape)
+        loss = torch.where(yb == -100, torch.nan, loss)
+        out[i : i + batch_size] = loss.double().cpu().numpy()
+    return out
+
+
+def mean_loss(model, x: np.ndarray, y: np.ndarray, batch_size: int, device: torch.device) -> float:
+    return float(np.nanmean(token_losses(model, x, y, batch_size, device)))
+
+
+def train(
+    subset_tokens: np.ndarray,
+    selection_tokens: np.ndarray,
+    *,
+    shape: dict,
+    vocab_size: int,
+    eot_id: int,
+    settings: TrainSettings,
+    seed: int,
+    out_dir: str | Path,
+    run_info: dict | None = None,
+) -> dict:
+    """Train one model and write its best checkpoint (HF format), ``train_log.csv`` and ``train_summary.json``."""
+    s = settings
+    out_dir = Path(out_dir)
+    if len(subset_tokens) <= s.block_size:
+        raise ValueError(f"{len(subset_tokens)} training tokens: not more than block_size {s.block_size}")
+    torch.set_num_threads(s.threads)
+    device = pick_device(s.device)
+    rng = np.random.default_rng(seed)
+    config = gpt2_config(shape, vocab_size=vocab_size, block_size=s.block_size, dropout=s.dropout, eot_id=eot_id)
+    model = build_model(config, seed).to(device)
+    optimizer = configure_optimizer(model, s, device)
+    sel_x, sel_y = windows(np.asarray(selection_tokens[: s.selection_tokens + 1]), s.block_size)
+    tokens_per_step = s.batch_size * s.grad_accum * s.block_size
+
+    log_rows: list[dict] = []
+    best = {"loss": math.inf, "step": -1, "state": None}
+    evals_since_best = 0
+    stopped_early = False
+    t0 = time.perf_counter()
+    step = 0
+    for step in range(s.max_steps):
+        lr = learning_rate(step, s)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        model.train()
+        total = torch.zeros((), device=device)
+        for _ in range(s.grad_accum):
+            x, y = random_batch(subset_tokens, s, rng, device)
+            with autocast(device):
+                loss = _lm_loss(model, x, y)
+            (loss / s.grad_accum).backward()
+            total += loss.detach()
+        if s.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), s.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        row = {
+            "step": step + 1,
+            "train_loss": float(total) / s.grad_accum,
+            "lr": lr,
+            "tokens_seen": (step + 1) * tokens_per_step,
+            "wall_time_s": round(time.perf_counter() - t0, 4),
+            "selection_loss": "",
+        }
+        if (step + 1) % s.eval_interval == 0 or step + 1 == s.max_steps:
+            sel = mean_loss(model, sel_x, sel_y, 4 * s.batch_size, device)
+            row["selection_loss"] = sel
+            if sel < best["loss"]:
+                best = {"loss": sel, "step": step + 1, "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
+                evals_since_best = 0
+            else:
+                evals_since_best += 1
+        log_rows.append(row)
+        if s.patience is not None and evals_since_best >= s.patience:
+            stopped_early = True
+            break
+    steps_run = step + 1
+    model.load_state_dict(best["state"])
+    params = count_params(model)
+    tokens_processed = steps_run * tokens_per_step
+    summary = {
+        **(run_info or {}),
+        "seed": seed,
+        "shape": shape,
+        "vocab_size": vocab_size,
+        **params,
+        "flops_per_token": flops_per_token(model, s.block_size),
+        "tokens_seen": tokens_processed,
+        "train_flops": flops_per_token(model, s.block_size) * tokens_processed,
+        "subset_tokens": int(len(subset_tokens)),
+        "epochs": tokens_processed / len(subset_tokens),
+        "steps_run": steps_run,
+        "stopped_early": stopped_early,
+        "best_step": best["step"],
+        "best_selection_loss": best["loss"],
+        "checkpoint_selection": (
+            "lowest mean next-token loss on the selection split (documents held out from training "
+            f"and validation; {len(sel_x)} windows of {s.block_size}), evaluated every {s.eval_interval} steps"
+        ),
+        "final_train_loss": log_rows[-1]["train_loss"],
+        "wall_time_s": round(time.perf_counter() - t0, 3),
+        "device": str(device),
+        "dtype": "bfloat16 autocast" if device.type == "cuda" else "float32",
+        "settings": asdict(s),
+        "torch": torch.__version__,
+    }
+    _save(model, log_rows, summary, out_dir)
+    return summary
+
+
+def _lm_loss(model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    logits = model(input_ids=x).logits
+    return torch.nn.functional.cross_entropy(logits.float().flatten(0, 1), y.flatten())
+
+
+def _save(model, log_rows: list[dict], summary: dict, out_dir: Path) -> None:
+    """Write everything into a sibling temporary folder, then move the files in; the summary
+    goes last, so a folder with ``train_summary.json`` is always complete."""
+    tmp = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp, safe_serialization=True)
+    with open(tmp / "train_log.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(log_rows[0]))
+        writer.writeheader()
+        writer.writerows(log_rows)
+    (tmp / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in sorted(os.listdir(tmp), key=lambda n: n == "train_summary.json"):
+        os.replace(tmp / name, out_dir / name)
+    tmp.rmdir()

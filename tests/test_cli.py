@@ -1,0 +1,156 @@
+"""Tests for the idscaling command line (idscaling.cli.main)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from idscaling.cli import main
+
+
+def _run(capsys, argv: list[str]) -> tuple[int, str, str]:
+    rc = main(argv)
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def _error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+@pytest.fixture
+def emb(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    X = np.tanh(rng.standard_normal((600, 5)) @ rng.standard_normal((5, 24))).astype(np.float32)
+    X = np.vstack([X, X[:4]])  # 4 duplicates
+    path = tmp_path / "emb.npy"
+    np.save(path, X)
+    return path
+
+
+@pytest.fixture
+def points(tmp_path: Path) -> Path:
+    rows = []
+    for model, n_params in [("s", 1e5), ("l", 1e7)]:
+        for n_tokens in [1e6, 1e7, 1e8]:
+            for seed in (0, 1):
+                rows.append(dict(dataset="web", model=model, n_params=n_params, n_tokens=n_tokens,
+                                 seed=seed, val_loss=30.0 * n_tokens ** -0.25 * n_params ** -0.1))
+    path = tmp_path / "points.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_estimate_id_json(capsys, emb: Path) -> None:
+    rc, out, err = _run(capsys, ["estimate-id", str(emb), "--k", "10", "--metric", "euclidean",
+                                 "--comb", "mean", "--batch-size", "300", "--bootstrap", "50",
+                                 "--ci", "0.9", "--seed", "3"])
+    assert rc == 0, err
+    res = json.loads(out)
+    assert res["input"] == str(emb)
+    assert (res["k"], res["metric"], res["comb"], res["batch_size"]) == (10, "euclidean", "mean", 300)
+    assert (res["n_bootstrap"], res["ci_level"], res["seed"]) == (50, 0.9, 3)
+    assert res["n_duplicates_removed"] == 4 and res["n_batches"] == 2
+    assert res["ci_low"] < res["dimension"] < res["ci_high"]
+
+
+def test_estimate_id_defaults(capsys, emb: Path) -> None:
+    rc, out, _ = _run(capsys, ["estimate-id", str(emb), "--bootstrap", "0"])
+    res = json.loads(out)
+    assert rc == 0
+    assert (res["k"], res["metric"], res["comb"], res["batch_size"]) == (20, "cosine", "mle", 3600)
+    assert res["ci_low"] is None
+
+
+def test_estimate_id_errors(capsys, tmp_path: Path) -> None:
+    rc, _, err = _run(capsys, ["estimate-id", str(tmp_path / "missing.npy")])
+    assert rc == 2 and "no such file" in _error_line(err)
+
+    np.save(tmp_path / "flat.npy", np.ones(10))
+    rc, _, err = _run(capsys, ["estimate-id", str(tmp_path / "flat.npy")])
+    assert rc == 2 and "2-D" in _error_line(err) and "(10,)" in err
+
+    np.save(tmp_path / "ints.npy", np.ones((50, 3), dtype=np.int64))
+    rc, _, err = _run(capsys, ["estimate-id", str(tmp_path / "ints.npy")])
+    assert rc == 2 and "float" in _error_line(err)
+
+    (tmp_path / "emb.txt").write_text("1 2\n3 4\n")
+    rc, _, err = _run(capsys, ["estimate-id", str(tmp_path / "emb.txt")])
+    assert rc == 2 and ".npy" in _error_line(err)
+
+    (tmp_path / "junk.npy").write_bytes(b"not numpy")
+    rc, _, err = _run(capsys, ["estimate-id", str(tmp_path / "junk.npy")])
+    assert rc == 2 and "cannot read" in _error_line(err)
+
+    np.save(tmp_path / "small.npy", np.random.default_rng(0).random((10, 3)))
+    rc, _, err = _run(capsys, ["estimate-id", str(tmp_path / "small.npy")])
+    assert rc == 2 and "k=20" in _error_line(err)
+
+
+def test_fit_json(capsys, points: Path) -> None:
+    rc, out, err = _run(capsys, ["fit", str(points), "--x", "n_tokens", "--y", "val_loss",
+                                 "--where", "model=l", "--ci", "0.9"])
+    assert rc == 0, err
+    res = json.loads(out)
+    assert res["alpha"] == pytest.approx(0.25, abs=1e-10)
+    assert res["n_points"] == 6 and res["ci_level"] == 0.9
+    assert (res["x"], res["y"], res["input"], res["where"]) == ("n_tokens", "val_loss", str(points), ["model=l"])
+
+
+def test_fit_where_numeric_and_nan_as_null(capsys, points: Path) -> None:
+    # numeric column matched numerically ("1e8" == 100000000.0); 2 points -> no interval -> null
+    rc, out, _ = _run(capsys, ["fit", str(points), "--x", "n_params", "--y", "val_loss",
+                               "--where", "n_tokens=1e8", "--where", "seed=0"])
+    assert rc == 0
+    res = json.loads(out)
+    assert res["n_points"] == 2 and res["alpha"] == pytest.approx(0.1, abs=1e-10)
+    assert res["alpha_ci_low"] is None and res["alpha_ci_high"] is None
+
+
+def test_fit_errors(capsys, points: Path, tmp_path: Path) -> None:
+    rc, _, err = _run(capsys, ["fit", str(points), "--x", "tokens", "--y", "val_loss"])
+    line = _error_line(err)
+    assert rc == 2 and "'tokens'" in line and "n_tokens" in line and "val_loss" in line
+
+    rc, _, err = _run(capsys, ["fit", str(points), "--x", "n_tokens", "--y", "val_loss", "--where", "lr=1"])
+    assert rc == 2 and "'lr'" in _error_line(err)
+
+    rc, _, err = _run(capsys, ["fit", str(points), "--x", "n_tokens", "--y", "val_loss", "--where", "model=xl"])
+    assert rc == 2 and "no rows" in _error_line(err)
+
+    rc, _, err = _run(capsys, ["fit", str(points), "--x", "n_tokens", "--y", "val_loss", "--where", "model"])
+    assert rc == 2 and "COL=VALUE" in _error_line(err)
+
+    rc, _, err = _run(capsys, ["fit", str(points), "--x", "n_tokens", "--y", "val_loss",
+                               "--where", "n_tokens=1e8"])
+    assert rc == 2 and "distinct x" in _error_line(err)
+
+    rc, _, err = _run(capsys, ["fit", str(tmp_path / "nope.csv"), "--x", "a", "--y", "b"])
+    assert rc == 2 and "no such file" in _error_line(err)
+
+
+def test_usage_errors_exit_2(capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["estimate-id", "x.npy", "--metric", "manhattan"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["fit", "p.csv", "--x", "a", "--y", "b", "--ci", "95"])
+    assert exc.value.code == 2
+
+
+def test_cli_module_imports_stay_light() -> None:
+    code = ("import sys, idscaling.cli; heavy = [m for m in ('numpy', 'pandas', 'sklearn', 'scipy') "
+            "if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

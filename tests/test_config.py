@@ -1,0 +1,94 @@
+"""Config validation: every bad input gets one line naming the key."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import yaml
+
+from conftest import REPO
+from idscaling.config import ConfigError, embedding_model, load_schema, validate_config
+
+SCHEMA = load_schema(REPO / "schemas" / "config.schema.yaml")
+DEFAULT = yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def check(cfg, **kw):
+    return validate_config(cfg, SCHEMA, base_dir=REPO, **kw)
+
+
+def bad(mutate, match, **kw):
+    cfg = copy.deepcopy(DEFAULT)
+    mutate(cfg)
+    with pytest.raises(ConfigError, match=match) as err:
+        check(cfg, **kw)
+    assert "\n" not in str(err.value)
+    return str(err.value)
+
+
+def test_default_config_is_valid_and_defaults_are_filled():
+    cfg = check(DEFAULT)
+    assert cfg["seeds"] == [0]
+    assert cfg["evaluate"]["ci_level"] == 0.95
+    assert cfg["datasets"]["prose"]["synthetic"] is False
+    assert cfg["train"]["lr"] == DEFAULT["train"]["lr"]  # given values are kept
+    assert embedding_model(cfg) == "w64"  # the largest shape
+    assert DEFAULT.get("evaluate", {}).get("ci_level") is None  # the input is not modified
+
+
+def test_minimal_config_gets_paper_defaults():
+    cfg = check({"datasets": {"d": {"source": {"kind": "builtin", "name": "python_stdlib"}, "n_tokens": [1000]}},
+                 "models": {"m": {"n_layer": 1, "n_head": 1, "n_embd": 8}}})
+    t = cfg["train"]
+    assert (t["lr"], t["min_lr"], t["beta2"], t["weight_decay"], t["grad_clip"], t["warmup_steps"]) == (
+        6e-4, 6e-5, 0.95, 0.1, 1.0, 2000)
+    assert cfg["id"] == {"k": 20, "metric": "cosine", "comb": "mle", "batch_size": 3600, "n_bootstrap": 1000,
+                         "ci_level": 0.95, "seed": 0}
+    assert cfg["datasets"]["d"]["split"]["seed"] == 2357
+
+
+def test_unknown_keys_are_errors():
+    msg = bad(lambda c: c.update(trian={}), "unknown key 'trian'")
+    assert "allowed: datasets" in msg
+    bad(lambda c: c["train"].update(learning_rate=1), r"unknown key 'learning_rate' in train")
+    bad(lambda c: c["datasets"]["prose"]["source"].update(paths=["x"]), r"unknown key 'paths' in datasets.prose.source")
+
+
+def test_negative_zero_and_small_sizes():
+    bad(lambda c: c["datasets"]["code"].update(n_tokens=[1000, -5]), r"datasets.code.n_tokens\[1\]: -5 is less than the minimum of 1")
+    bad(lambda c: c["datasets"]["code"].update(n_tokens=[]), r"datasets.code.n_tokens: \[\] should be non-empty")
+    bad(lambda c: c["datasets"]["code"].update(n_tokens=[50]), "50 tokens is not more than train.block_size")
+
+
+def test_oversized_n_against_tokenized_corpus(tmp_path):
+    meta = tmp_path / "train.json"
+    meta.write_text(json.dumps({"n_tokens": 150000}))
+    bad(lambda c: None, r"datasets.prose.n_tokens: 200000 is larger than the 150000 training tokens",
+        tokens_meta=lambda ds: meta)
+    check(DEFAULT, tokens_meta=lambda ds: tmp_path / "absent.json")  # not tokenized yet: nothing to check
+
+
+def test_missing_files_and_other_semantics():
+    bad(lambda c: c["datasets"]["code"].update(source={"kind": "files", "paths": ["no/such/*.txt"]}),
+        r"datasets.code.source.paths: no file matches 'no/such/\*.txt'")
+    bad(lambda c: c["datasets"]["code"].update(source={"kind": "builtin", "name": "wikipedia"}),
+        r"datasets.code.source.name: 'wikipedia' is not one of")
+    bad(lambda c: c["models"]["w64"].update(n_head=3), "n_embd \\(64\\) must be divisible by n_head \\(3\\)")
+    bad(lambda c: c["embed"].update(model="huge"), "embed.model: unknown model 'huge'")
+    bad(lambda c: c["embed"].update(layers=[7]), "layer 7 does not exist in a 2-layer model")
+    bad(lambda c: c["tokenizer"].update(kind="gpt2", gpt2_ranks_file="nope.tiktoken"), "no such file 'nope.tiktoken'")
+    bad(lambda c: c["train"].update(min_lr=1.0), "train.min_lr")
+    bad(lambda c: c["datasets"].update({"bad name": c["datasets"]["code"]}), "does not match")
+
+
+def test_command_line_strings_are_coerced():
+    cfg = copy.deepcopy(DEFAULT)
+    cfg["id"] = {"k": "10", "metric": "euclidean"}
+    cfg["train"]["lr"] = "3e-3"
+    out = check(cfg)
+    assert out["id"]["k"] == 10 and out["train"]["lr"] == 3e-3 and out["id"]["metric"] == "euclidean"
+    cfg["id"]["k"] = "ten"
+    with pytest.raises(ConfigError, match="id.k: 'ten' is not of type 'integer'"):
+        check(cfg)

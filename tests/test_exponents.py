@@ -1,0 +1,114 @@
+"""Tests for idscaling.exponents.exponents_table on synthetic sweeps with known exponents."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from idscaling.exponents import COLUMNS, exponents_table
+from idscaling.predict import alpha_data, alpha_model
+
+A_D, A_N = 0.3, 0.12  # true data / model exponents
+EMBED = 5e5  # embedding parameters, added to the non-embedding count
+
+
+def sweep() -> pd.DataFrame:
+    """Dataset "web": 3 models x 3 data sizes x 2 seeds with an exactly separable
+    power law in n_tokens and n_params_nonembedding. Dataset "code": one model."""
+    rows = []
+    for model, nonemb in [("s", 1e5), ("m", 1e6), ("l", 1e7)]:
+        for n_tokens in [1e6, 1e7, 1e8]:
+            for seed in (0, 1):
+                loss = 40.0 * n_tokens ** -A_D * nonemb ** -A_N
+                rows.append(dict(dataset="web", model=model, n_params=nonemb + EMBED,
+                                 n_params_nonembedding=nonemb, n_tokens=n_tokens, seed=seed,
+                                 val_loss=loss, train_loss=loss * 0.9))
+    for n_tokens in [2e5, 2e6, 2e7, 2e8]:
+        rows.append(dict(dataset="code", model="tiny", n_params=1e6, n_params_nonembedding=4e5,
+                         n_tokens=n_tokens, seed=0, val_loss=9.0 * n_tokens ** -0.2, train_loss=1.0))
+    return pd.DataFrame(rows)
+
+
+IDS = pd.DataFrame({"dataset": ["web"], "id": [10.0], "id_ci_low": [9.0], "id_ci_high": [12.0]})
+
+
+def test_table_shape_and_known_exponents() -> None:
+    table = exponents_table(sweep(), IDS, params_column="n_params_nonembedding", beta=1.0)
+    assert list(table.columns) == COLUMNS
+    assert list(zip(table["dataset"], table["axis"])) == [("code", "data"), ("web", "data"), ("web", "model")]
+    t = table.set_index(["dataset", "axis"])
+
+    web_d = t.loc[("web", "data")]
+    assert web_d["held_fixed"] == "model=l"  # largest model by default
+    assert web_d["n_points"] == 6  # 3 sizes x 2 seeds
+    assert web_d["alpha_observed"] == pytest.approx(A_D, abs=1e-10)
+    assert web_d["r2"] == pytest.approx(1.0)
+
+    web_m = t.loc[("web", "model")]
+    assert web_m["held_fixed"] == "n_tokens=100000000"
+    assert web_m["n_points"] == 6  # 3 models x 2 seeds at the largest n_tokens
+    assert web_m["alpha_observed"] == pytest.approx(A_N, abs=1e-10)
+
+    assert t.loc[("code", "data"), "alpha_observed"] == pytest.approx(0.2, abs=1e-10)
+    assert t.loc[("code", "data"), "held_fixed"] == "model=tiny"
+
+
+def test_predictions_and_ids() -> None:
+    table = exponents_table(sweep(), IDS, params_column="n_params_nonembedding", beta=2.0, ci_level=0.9)
+    t = table.set_index(["dataset", "axis"])
+    for axis, f in [("data", alpha_data), ("model", alpha_model)]:
+        row = t.loc[("web", axis)]
+        assert (row["id"], row["id_ci_low"], row["id_ci_high"], row["beta"]) == (10.0, 9.0, 12.0, 2.0)
+        assert row["alpha_predicted"] == pytest.approx(f(10.0, 2.0))
+        assert row["alpha_predicted_ci_low"] == pytest.approx(f(12.0, 2.0))
+        assert row["alpha_predicted_ci_high"] == pytest.approx(f(9.0, 2.0))
+        assert row["ci_level"] == 0.9
+    # no ID row for "code": NaN in the id and predicted columns, fit still there
+    code = t.loc[("code", "data")]
+    for col in ["id", "id_ci_low", "id_ci_high", "alpha_predicted", "alpha_predicted_ci_low",
+                "alpha_predicted_ci_high"]:
+        assert np.isnan(code[col])
+    assert np.isfinite(code["alpha_observed"])
+
+
+def test_params_column_is_used() -> None:
+    # The loss is an exact power law in the non-embedding count, not in the total.
+    total = exponents_table(sweep(), IDS).set_index(["dataset", "axis"]).loc[("web", "model")]
+    nonemb = exponents_table(sweep(), IDS, params_column="n_params_nonembedding").set_index(
+        ["dataset", "axis"]).loc[("web", "model")]
+    assert nonemb["r2"] == pytest.approx(1.0)
+    assert total["r2"] < 0.9999
+    assert total["alpha_observed"] != pytest.approx(A_N, abs=1e-3)
+
+
+def test_data_axis_model_override() -> None:
+    table = exponents_table(sweep()[lambda f: f["dataset"] == "web"], IDS, data_axis_model="s")
+    row = table[table["axis"] == "data"].iloc[0]
+    assert row["held_fixed"] == "model=s"
+    assert row["alpha_observed"] == pytest.approx(A_D, abs=1e-10)
+    with pytest.raises(ValueError, match="'xl' has no points in dataset"):
+        exponents_table(sweep(), IDS, data_axis_model="xl")
+
+
+def test_seeds_with_noise_give_an_interval() -> None:
+    pts = sweep()
+    rng = np.random.default_rng(0)
+    pts["val_loss"] *= np.exp(rng.normal(0, 0.01, len(pts)))
+    row = exponents_table(pts, IDS).set_index(["dataset", "axis"]).loc[("web", "data")]
+    assert row["alpha_ci_low"] < A_D < row["alpha_ci_high"]
+
+
+def test_errors() -> None:
+    with pytest.raises(ValueError, match="val_loss"):
+        exponents_table(sweep().drop(columns="val_loss"), IDS)
+    with pytest.raises(ValueError, match="id_ci_low"):
+        exponents_table(sweep(), IDS.drop(columns="id_ci_low"))
+    with pytest.raises(ValueError, match="several rows"):
+        exponents_table(sweep(), pd.concat([IDS, IDS]))
+    one_size = sweep()
+    one_size = one_size[one_size["n_tokens"] == 1e8]
+    with pytest.raises(ValueError, match="'web', data axis.*distinct x"):
+        exponents_table(one_size[one_size["dataset"] == "web"], IDS)
+    with pytest.raises(ValueError, match="beta"):
+        exponents_table(sweep(), IDS, beta=0.0)

@@ -1,0 +1,161 @@
+"""The Snakemake workflow itself: lint, dry runs, a real tiny end-to-end run, partial reruns
+and bad input, all through the `snakemake` command line as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import REPO
+from idscaling.corpus import stdlib_files
+
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+TINY = REPO / "tests" / "data" / "tiny_config.yaml"
+
+
+def smk(*args, cwd=REPO, check=True, timeout=900):
+    cmd = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--cores", "2", *args]
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def planned_jobs(*args, cwd=REPO) -> dict[str, int]:
+    """Rule -> job count of a dry run."""
+    out = smk("-n", "--quiet", "rules", *args, cwd=cwd).stdout
+    table = out.split("Job stats:")[-1]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M) if m[1] != "total"}
+
+
+def test_lint_is_clean():
+    out = smk("--lint").stdout
+    assert "Congratulations" in out, out
+
+
+def test_dry_run_of_the_default_dag():
+    import yaml
+
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    n_data, n_models = len(cfg["datasets"]), len(cfg["models"])
+    n_runs = sum(len(d["n_tokens"]) for d in cfg["datasets"].values()) * n_models * len(cfg.get("seeds", [0]))
+    jobs = planned_jobs("--directory", str(REPO / ".test-empty-dir"), "--configfile", str(REPO / "config.yaml"))
+    assert jobs["prepare_corpus"] == n_data and jobs["train_tokenizer"] == n_data
+    assert jobs["tokenize"] == 3 * n_data
+    assert jobs["subsample"] == sum(len(d["n_tokens"]) for d in cfg["datasets"].values())
+    assert jobs["train"] == jobs["evaluate"] == n_runs
+    assert jobs["embed"] == n_data and jobs["estimate_id"] == n_data * len(cfg["embed"]["layers"])
+    for rule in ("scaling_points", "id_table", "exponents", "plot_scaling", "plot_intrinsic_dim", "all"):
+        assert jobs[rule] == 1
+    shutil.rmtree(REPO / ".test-empty-dir", ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("work")
+    (work / "corpus").mkdir()
+    for path in stdlib_files()[:40]:
+        shutil.copy(path, work / "corpus" / f"{path.stem}_{abs(hash(path)) % 10**6}.py")
+    shutil.copy(TINY, work / "config.yaml")
+    return work
+
+
+def test_one_id_json_builds_only_its_ancestors(workdir):
+    target = "results/local/id/b/n12000/seed0/layer_final.json"
+    jobs = planned_jobs("--configfile", "config.yaml", target, cwd=workdir)
+    # tokenize: the train split (for the subset), select (checkpoint choice) and val (embedding);
+    # one subset, one model: no other size, shape, evaluation or summary.
+    assert jobs == {"prepare_corpus": 1, "train_tokenizer": 1, "tokenize": 3, "subsample": 1, "train": 1,
+                    "embed": 1, "estimate_id": 1}
+
+
+def test_end_to_end_tiny_run(workdir):
+    smk("--configfile", "config.yaml", cwd=workdir, timeout=1200)
+    res = workdir / "results"
+    points = pd.read_csv(res / "summary" / "scaling_points.csv")
+    assert len(points) == 4 and set(points["model"]) == {"a", "b"} and set(points["n_tokens"]) == {3000, 12000}
+    for col in ("dataset", "model", "n_params", "n_tokens", "seed", "val_loss", "val_loss_ci_low",
+                "val_loss_ci_high", "train_flops"):
+        assert points[col].notna().all(), col
+    assert (points["val_loss_ci_low"] < points["val_loss"]).all() and (points["val_loss"] < points["val_loss_ci_high"]).all()
+    assert (points["val_loss"] < 5.95).all()  # ln(384) = 5.95: every model learned something
+    exps = pd.read_csv(res / "summary" / "exponents.csv")
+    assert set(exps["axis"]) == {"data", "model"}
+    for col in ("alpha_observed", "alpha_ci_low", "alpha_ci_high", "id", "id_ci_low", "id_ci_high", "beta", "alpha_predicted"):
+        assert col in exps.columns
+    data = exps[exps["axis"] == "data"].iloc[0]
+    assert data["alpha_predicted"] == pytest.approx(2 / (2 + data["id"]))
+    ids = pd.read_csv(res / "summary" / "intrinsic_dim.csv", dtype={"layer": str})
+    assert set(ids["layer"]) == {"final", "1"} and (ids["id"] > 0).all() and (ids["k"] == 10).all()
+    for name in ("data_scaling", "model_scaling", "intrinsic_dim", "exponents"):
+        assert (res / "figures" / f"{name}.png").stat().st_size > 10_000
+    summary = json.loads((res / "local/models/b/n12000/seed0/train_summary.json").read_text())
+    assert "selection split" in summary["checkpoint_selection"]
+    assert (res / "local/models/b/n12000/seed0/model.safetensors").is_file()
+    # A self-contained HTML report.
+    smk("--configfile", "config.yaml", "--report", "report.html", cwd=workdir)
+    html = (workdir / "report.html").read_text(errors="replace")
+    assert len(html) > 100_000 and "exponents.csv" in html
+
+
+def test_changing_an_id_setting_reruns_only_id_and_downstream(workdir):
+    ckpt = workdir / "results/local/models/b/n12000/seed0/model.safetensors"
+    if not ckpt.exists():
+        pytest.skip("needs the end-to-end run")
+    assert planned_jobs("--configfile", "config.yaml", cwd=workdir) == {}  # nothing to do
+    knob = ["--configfile", "config.yaml", "--config", 'id={"k": 5, "batch_size": 1000, "n_bootstrap": 100}']
+    jobs = planned_jobs(*knob, cwd=workdir)
+    assert jobs == {"estimate_id": 2, "id_table": 1, "exponents": 1, "plot_scaling": 1, "plot_intrinsic_dim": 1, "all": 1}
+    before = ckpt.stat().st_mtime_ns
+    smk(*knob, cwd=workdir)
+    assert ckpt.stat().st_mtime_ns == before
+    ids = pd.read_csv(workdir / "results/summary/intrinsic_dim.csv")
+    assert (ids["k"] == 5).all()
+
+
+def test_bad_config_is_one_line_before_any_job(workdir, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TINY.read_text().replace("n_tokens: [3000, 12000]", "n_tokens: [3000, -12000]"))
+    proc = smk("-n", "--configfile", str(bad), cwd=workdir, check=False)
+    assert proc.returncode != 0
+    assert "config: datasets.local.n_tokens[1]: -12000 is less than the minimum of 1" in proc.stdout + proc.stderr
+    # Oversized N is checked against the tokenized corpus once it exists (the e2e run made it).
+    train_tokens = json.loads((workdir / "results/local/tokens/train.json").read_text())["n_tokens"]
+    big = tmp_path / "big.yaml"
+    big.write_text(TINY.read_text().replace("n_tokens: [3000, 12000]", f"n_tokens: [3000, {train_tokens + 1}]"))
+    proc = smk("-n", "--configfile", str(big), cwd=workdir, check=False)
+    assert proc.returncode != 0
+    assert f"{train_tokens + 1} is larger than the {train_tokens} training tokens" in proc.stdout + proc.stderr
+
+
+def test_empty_corpus_and_invalid_utf8(tmp_path):
+    import yaml
+
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "a.txt").write_text("   \n\n")
+    (tmp_path / "latin").mkdir()
+    for i in range(12):  # Latin-1 bytes: 4 invalid UTF-8 bytes per repetition
+        (tmp_path / "latin" / f"{i}.txt").write_bytes(("caf\xe9 cr\xe8me br\xfbl\xe9e " * 20 + str(i)).encode("latin-1"))
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["datasets"] = {
+        "empty": {"source": {"kind": "files", "paths": ["empty/*.txt"]}, "n_tokens": [3000]},
+        "latin": {"source": {"kind": "files", "paths": ["latin/*.txt"]}, "n_tokens": [3000]},
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    proc = smk("--configfile", "config.yaml", "results/empty/corpus/meta.json", cwd=tmp_path, check=False)
+    assert proc.returncode != 0
+    log = (tmp_path / "logs/prepare_corpus/empty.log").read_text()
+    assert "dataset 'empty': the source produced no non-empty documents" in log
+    assert not list(tmp_path.glob("results/empty/corpus/*"))  # nothing half-written left behind
+    smk("--configfile", "config.yaml", "results/latin/corpus/meta.json", cwd=tmp_path)
+    meta = json.loads((tmp_path / "results/latin/corpus/meta.json").read_text())
+    assert meta["replacement_chars"] == 12 * 20 * 4
+    assert "replac" in (tmp_path / "logs/prepare_corpus/latin.log").read_text()
