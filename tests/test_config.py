@@ -64,8 +64,9 @@ def test_negative_zero_and_small_sizes():
 
 def test_oversized_n_against_tokenized_corpus(tmp_path):
     meta = tmp_path / "train.json"
-    meta.write_text(json.dumps({"n_tokens": 150000}))
-    bad(lambda c: None, r"datasets.prose.n_tokens: 200000 is larger than the 150000 training tokens",
+    biggest = max(DEFAULT["datasets"]["prose"]["n_tokens"])
+    meta.write_text(json.dumps({"n_tokens": biggest - 1}))
+    bad(lambda c: None, rf"datasets.prose.n_tokens: {biggest} is larger than the {biggest - 1} training tokens",
         tokens_meta=lambda ds: meta)
     check(DEFAULT, tokens_meta=lambda ds: tmp_path / "absent.json")  # not tokenized yet: nothing to check
 

@@ -90,3 +90,13 @@ def test_too_few_tokens(tmp_path):
     with pytest.raises(ValueError, match="not more than block_size"):
         train(np.zeros(10, dtype=np.uint16), np.zeros(100, dtype=np.uint16), shape=SHAPE, vocab_size=16,
               eot_id=0, settings=_settings(), seed=0, out_dir=tmp_path / "m")
+
+
+def test_min_steps_delays_early_stopping(small_corpus, tmp_path):
+    root = small_corpus["root"]
+    tiny = np.asarray(load_token_file(root / "train.bin").tokens)[:300]
+    sel = np.asarray(load_token_file(root / "select.bin").tokens)
+    s = _settings(max_steps=200, lr=2e-2, patience=1, min_steps=150)
+    a = train(tiny, sel, shape=SHAPE, vocab_size=512, eot_id=0, settings=s, seed=0, out_dir=tmp_path / "a")
+    assert a["stopped_early"] and a["steps_run"] == 150  # it would have stopped long before
+    assert a["best_step"] < 100

@@ -160,6 +160,9 @@ def load_tokenizer(tokenizer_dir: str | Path) -> Tokenizer:
         from tokenizers import Tokenizer as HFTokenizer
 
         impl = HFTokenizer.from_file(str(path))
+        # Text that spells "<|endoftext|>" inside a document is ordinary text, as with tiktoken's
+        # encode_ordinary; only the pipeline inserts the end-of-text id, between documents.
+        impl.encode_special_tokens = True
     else:
         impl = gpt2_encoding(path)
     return Tokenizer(kind=meta["kind"], vocab_size=meta["vocab_size"], eot_id=meta["eot_id"], _impl=impl)

@@ -41,6 +41,7 @@ class TrainSettings:
     eval_interval: int = 25
     selection_tokens: int = 16384
     patience: int | None = None
+    min_steps: int = 0
     device: str = "auto"
     threads: int = 1
 
@@ -174,7 +175,7 @@ def train(
             else:
                 evals_since_best += 1
         log_rows.append(row)
-        if s.patience is not None and evals_since_best >= s.patience:
+        if s.patience is not None and evals_since_best >= s.patience and step + 1 >= s.min_steps:
             stopped_early = True
             break
     steps_run = step + 1
