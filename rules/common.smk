@@ -119,6 +119,13 @@ def train_mem_mb(wildcards):
     return 1500 + int(params * 4 * 6 / 2**20) + int(int(wildcards.n) * 8 / 2**20)
 
 
+def embed_mem_mb(wildcards):
+    """The model plus the float32 points of every layer, twice (gathered chunks and the result)."""
+    width = config["models"][wildcards.model]["n_embd"]
+    points = config["embed"]["max_points"] * width * len(LAYERS) * 4 * 2
+    return 2000 + points // 2**20
+
+
 def train_runtime(wildcards):
     """Minutes: generous, from the configured number of steps."""
     return 10 + config["train"]["max_steps"] // 20

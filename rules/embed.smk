@@ -22,7 +22,7 @@ rule embed:
         "benchmarks/embed/{dataset}_{model}_n{n}_seed{seed}.tsv"
     threads: 1
     resources:
-        mem_mb=lambda w: 2000 + config["embed"]["max_points"] * 4096 * len(LAYERS) * 4 // 2**20,
+        mem_mb=embed_mem_mb,
         runtime=60,
     conda:
         "../envs/torch.yaml"

@@ -354,16 +354,21 @@ def _data_scaling_figure(points: pd.DataFrame, exponents: pd.DataFrame, params_c
                 notes += _scaling_lines(ax, fitted["n_tokens"], fitted["val_loss"], row, "D")
                 if key == "model" and value is not None:
                     notes.insert(0, f"fit on model {value}")
-            h2, l2 = ax.get_legend_handles_labels()
-            _tidy_loglog(ax, sub["n_tokens"])
-            ax.set_title(str(ds))
-            ax.set_xlabel("training tokens D")
-            ax.set_ylabel("validation loss (nats/token)")
-            if notes:
-                _note(ax, "\n".join(notes))
-            _legend_below(ax, handles + h2, labels + l2)
+            _finish_loss_panel(ax, sub["n_tokens"], str(ds), "training tokens D", notes, handles, labels)
         fig.suptitle("Validation loss vs. training data (log-log)", fontsize=13)
     return fig
+
+
+def _finish_loss_panel(ax, x, title: str, xlabel: str, notes: list[str], handles: list, labels: list) -> None:
+    """Log-log axes, titles, the notes box and the legend (point handles first, then lines)."""
+    h2, l2 = ax.get_legend_handles_labels()
+    _tidy_loglog(ax, x)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("validation loss (nats/token)")
+    if notes:
+        _note(ax, "\n".join(notes))
+    _legend_below(ax, handles + h2, labels + l2)
 
 
 def plot_data_scaling(points: pd.DataFrame, exponents: pd.DataFrame, out_path, params_column: str = "n_params") -> None:
@@ -417,17 +422,9 @@ def _model_scaling_figure(points: pd.DataFrame, exponents: pd.DataFrame, params_
                     notes.append("no model-axis fit")
             else:
                 notes += _scaling_lines(ax, at[params_column], at["val_loss"], row, "N")
-            h2, l2 = ax.get_legend_handles_labels()
-            _tidy_loglog(ax, at[params_column])
-            title = str(ds)
-            if _finite(n_tok):
-                title += f"  (D = {_human(n_tok)} tokens)"
-            ax.set_title(title)
-            ax.set_xlabel(_PARAM_LABELS.get(params_column, params_column))
-            ax.set_ylabel("validation loss (nats/token)")
-            if notes:
-                _note(ax, "\n".join(notes))
-            _legend_below(ax, handles + h2, labels + l2)
+            title = str(ds) + (f"  (D = {_human(n_tok)} tokens)" if _finite(n_tok) else "")
+            xlabel = _PARAM_LABELS.get(params_column, params_column)
+            _finish_loss_panel(ax, at[params_column], title, xlabel, notes, handles, labels)
         fig.suptitle("Validation loss vs. model size at the largest data size (log-log)", fontsize=13)
     return fig
 

@@ -179,6 +179,8 @@ def train(
             stopped_early = True
             break
     steps_run = step + 1
+    if best["state"] is None:
+        raise RuntimeError(f"training diverged: the selection loss was never finite in {steps_run} steps (lower train.lr)")
     model.load_state_dict(best["state"])
     params = count_params(model)
     tokens_processed = steps_run * tokens_per_step
