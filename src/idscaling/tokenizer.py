@@ -86,6 +86,41 @@ def gpt2_encoding(ranks_file: str | Path | None = None):
 _R50K_SHA256 = "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930"
 
 
+WHISPER_SDIST = "openai-whisper==20250625"
+
+
+def fetch_gpt2_ranks(dest: str | Path) -> Path:
+    """Get the exact GPT-2 ranks file without the tiktoken download host: it ships as
+    ``whisper/assets/gpt2.tiktoken`` in the openai-whisper sdist (MIT) on PyPI. Downloads the
+    sdist with pip (PyPI only), extracts that one file to ``dest`` and checks its sha256."""
+    import subprocess
+    import sys
+    import tarfile
+    import tempfile
+
+    dest = Path(dest)
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+               WHISPER_SDIST, "-d", tmp]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise TokenizerError(f"pip could not download {WHISPER_SDIST} from PyPI: {last}")
+        sdist = next(Path(tmp).glob("*.tar.gz"))
+        with tarfile.open(sdist) as tar:
+            member = next((m for m in tar.getmembers() if m.name.endswith("whisper/assets/gpt2.tiktoken")), None)
+            if member is None:
+                raise TokenizerError(f"{sdist.name} holds no whisper/assets/gpt2.tiktoken")
+            data = tar.extractfile(member).read()
+    if hashlib.sha256(data).hexdigest() != _R50K_SHA256:
+        raise TokenizerError(f"the gpt2.tiktoken in {WHISPER_SDIST} does not have the expected sha256")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dest = dest.with_name(dest.name + ".tmp")
+    tmp_dest.write_bytes(data)
+    os.replace(tmp_dest, dest)
+    return dest
+
+
 def train_bpe(texts: Iterable[str], vocab_size: int):
     """Train a byte-level BPE (GPT-2 style pre-tokenisation) with <|endoftext|> as its only special token."""
     from tokenizers import Tokenizer as HFTokenizer
