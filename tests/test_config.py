@@ -93,3 +93,14 @@ def test_command_line_strings_are_coerced():
     cfg["id"]["k"] = "ten"
     with pytest.raises(ConfigError, match="id.k: 'ten' is not of type 'integer'"):
         check(cfg)
+
+
+def test_oversized_n_caught_before_tokenization_by_a_size_bound(tmp_path):
+    (tmp_path / "a.txt").write_text("x" * 1000)
+    cfg = copy.deepcopy(DEFAULT)
+    cfg["datasets"] = {"tiny": {"source": {"kind": "files", "paths": [str(tmp_path / "*.txt")]}, "n_tokens": [5000, 7000]}}
+    with pytest.raises(ConfigError, match=r"datasets.tiny.n_tokens: 7000 is larger than the at most 6001 tokens"):
+        check(cfg)
+    cfg["datasets"]["tiny"]["n_tokens"] = [5000]
+    check(cfg)  # within the bound: left to the check against the tokenized corpus
+    bad(lambda c: c["datasets"]["code"].update(n_tokens=[10**9]), r"datasets.code.n_tokens: 1000000000 is larger")

@@ -192,11 +192,25 @@ def _check_semantics(config: dict, base_dir: Path, tokens_meta) -> None:
             for pattern in src["paths"]:
                 if not glob.glob(str(base_dir / pattern), recursive=True):
                     raise ConfigError(f"config: datasets.{name}.source.paths: no file matches {pattern!r}")
-        if tokens_meta is not None:
-            meta_path = Path(tokens_meta(name))
-            if meta_path.is_file():
-                available = json.loads(meta_path.read_text())["n_tokens"]
-                check_sizes_available(name, sizes, available)
+        meta_path = Path(tokens_meta(name)) if tokens_meta is not None else None
+        if meta_path is not None and meta_path.is_file():
+            available = json.loads(meta_path.read_text())["n_tokens"]
+            check_sizes_available(name, sizes, available)
+        else:  # not tokenized yet: a bound from the files' sizes still catches gross mistakes
+            _check_sizes_against_bound(name, src, sizes, base_dir)
+
+
+def _check_sizes_against_bound(dataset: str, source: dict, sizes: list[int], base_dir: Path) -> None:
+    from .corpus import token_upper_bound
+
+    if source["kind"] == "files":
+        source = dict(source, paths=[str(base_dir / p) for p in source["paths"]])
+    bound = token_upper_bound(source)
+    if bound is not None and max(sizes) > bound:
+        raise ConfigError(
+            f"config: datasets.{dataset}.n_tokens: {max(sizes)} is larger than the at most {bound} tokens "
+            "that corpus can give"
+        )
 
 
 def check_sizes_available(dataset: str, sizes: list[int], available: int) -> None:

@@ -282,6 +282,23 @@ def stdlib_files(root: str | Path | None = None) -> list[Path]:
     return [path for _rel, path in unique]
 
 
+def token_upper_bound(source: dict) -> int | None:
+    """An upper bound on the tokens any byte-level BPE (ours or GPT-2's) can make of a source,
+    known without reading it, or None where it cannot be known that cheaply (Hub datasets,
+    compressed or generated text).
+
+    A byte-level BPE makes at most one token per UTF-8 byte; an invalid byte becomes U+FFFD
+    (3 bytes); every document or piece gets one end-of-text id, and pieces are never empty, so
+    they add at most one id per byte: 3 + 3 = 6 tokens per input byte, plus one per file."""
+    if source.get("kind") == "files" and source.get("format", "text") in ("text", "jsonl"):
+        paths = resolve_globs(source.get("paths"))
+    elif source.get("kind") == "builtin" and source.get("name") == "python_stdlib":
+        paths = stdlib_files()[: source.get("max_documents")]
+    else:
+        return None
+    return sum(6 * p.stat().st_size + 1 for p in paths)
+
+
 def _excluded_stdlib_dir(name: str) -> bool:
     return name in STDLIB_EXCLUDED_DIRS or name.startswith("config-") or name.startswith("test_")
 
