@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,28 @@ from idscaling.tokenizer import build_tokenizer, load_tokenizer
 from idscaling.tokens import tokenize_jsonl
 
 REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+
+def smk(*args, targets=(), cwd=REPO, check=True, timeout=900, env=None):
+    """Run the workflow's `snakemake` as a user would; targets go first, since --configfile and
+    --quiet take several values and would swallow them."""
+    cmd = [SNAKEMAKE, *targets, "-s", str(REPO / "Snakefile"), "--cores", "2", *args]
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env=None if env is None else os.environ | env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def planned_jobs(*args, targets=(), cwd=REPO) -> dict[str, int]:
+    """Rule -> job count of a dry run."""
+    proc = smk("-n", "--quiet", "rules", *args, targets=targets, cwd=cwd)
+    out = proc.stdout + proc.stderr
+    if "Nothing to be done" in out:
+        return {}
+    table = out.split("Job stats:")[-1]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M) if m[1] != "total"}
 
 
 def write_jsonl(path: Path, texts: list[str]) -> Path:

@@ -4,40 +4,16 @@ and bad input, all through the `snakemake` command line as a user runs it."""
 from __future__ import annotations
 
 import json
-import os
-import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from conftest import REPO
+from conftest import REPO, planned_jobs, smk
 from idscaling.corpus import stdlib_files
 
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 TINY = REPO / "tests" / "data" / "tiny_config.yaml"
-
-
-def smk(*args, targets=(), cwd=REPO, check=True, timeout=900):
-    # Targets first: --configfile and --quiet take several values and would swallow them.
-    cmd = [SNAKEMAKE, *targets, "-s", str(REPO / "Snakefile"), "--cores", "2", *args]
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return proc
-
-
-def planned_jobs(*args, targets=(), cwd=REPO) -> dict[str, int]:
-    """Rule -> job count of a dry run."""
-    proc = smk("-n", "--quiet", "rules", *args, targets=targets, cwd=cwd)
-    out = proc.stdout + proc.stderr
-    if "Nothing to be done" in out:
-        return {}
-    table = out.split("Job stats:")[-1]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M) if m[1] != "total"}
 
 
 def test_lint_is_clean():
@@ -144,7 +120,7 @@ def test_empty_corpus_and_invalid_utf8(tmp_path):
     import yaml
 
     (tmp_path / "empty").mkdir()
-    (tmp_path / "empty" / "a.txt").write_text("   \n\n")
+    (tmp_path / "empty" / "a.txt").write_text("   \n\n" * 2000)  # big enough to pass the size bound
     (tmp_path / "latin").mkdir()
     for i in range(12):  # Latin-1 bytes: 4 invalid UTF-8 bytes per repetition
         (tmp_path / "latin" / f"{i}.txt").write_bytes(("caf\xe9 cr\xe8me br\xfbl\xe9e " * 20 + str(i)).encode("latin-1"))

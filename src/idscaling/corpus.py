@@ -381,6 +381,7 @@ def _huggingface(source: dict) -> Iterator[str]:
             source.get("name"),
             split=source.get("split", "train"),
             revision=source.get("revision"),
+            data_dir=source.get("data_dir"),
             streaming=bool(source.get("streaming", False)),
         )
         return _dataset_texts(dataset, text_field, f"Hugging Face dataset {dataset_id!r}")
