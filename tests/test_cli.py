@@ -70,6 +70,64 @@ def test_estimate_id_defaults(capsys, emb: Path) -> None:
     assert res["ci_low"] is None
 
 
+SETTINGS = ("estimator", "k", "metric", "comb", "unbiased", "batch_size", "n_bootstrap", "ci_level", "seed",
+            "discard_fraction", "twonn_method", "epsilon")
+
+
+def test_estimate_id_default_estimator_prints_all_settings(capsys, emb: Path) -> None:
+    rc, out, _ = _run(capsys, ["estimate-id", str(emb), "--bootstrap", "0"])
+    assert rc == 0
+    res = json.loads(out)
+    assert all(key in res for key in SETTINGS)
+    assert (res["estimator"], res["unbiased"], res["discard_fraction"], res["twonn_method"], res["epsilon"]) == (
+        "mle", False, None, None, None)
+
+
+def test_estimate_id_twonn(capsys, emb: Path) -> None:
+    rc, out, err = _run(capsys, ["estimate-id", str(emb), "--estimator", "twonn", "--metric", "euclidean",
+                                 "--discard-fraction", "0.2", "--twonn-method", "mle", "--batch-size", "300",
+                                 "--bootstrap", "50", "--seed", "1"])
+    assert rc == 0, err
+    res = json.loads(out)
+    assert all(key in res for key in SETTINGS)
+    assert (res["estimator"], res["k"], res["comb"], res["unbiased"]) == ("twonn", 2, None, None)
+    assert (res["discard_fraction"], res["twonn_method"], res["epsilon"]) == (0.2, "mle", None)
+    assert res["n_batches"] == 2 and res["ci_low"] < res["dimension"] < res["ci_high"]
+
+
+def test_estimate_id_tle(capsys, emb: Path) -> None:
+    rc, out, err = _run(capsys, ["estimate-id", str(emb), "--estimator", "tle", "--k", "10",
+                                 "--epsilon", "1e-5", "--bootstrap", "0"])
+    assert rc == 0, err
+    res = json.loads(out)
+    assert (res["estimator"], res["k"], res["comb"], res["metric"]) == ("tle", 10, "mean", "cosine")
+    assert (res["epsilon"], res["discard_fraction"], res["unbiased"]) == (1e-5, None, None)
+
+
+def test_estimate_id_mle_unbiased_flag(capsys, emb: Path) -> None:
+    rc, out, _ = _run(capsys, ["estimate-id", str(emb), "--unbiased", "--bootstrap", "0"])
+    plain = json.loads(_run(capsys, ["estimate-id", str(emb), "--bootstrap", "0"])[1])
+    res = json.loads(out)
+    assert rc == 0 and res["unbiased"] is True
+    # (k - 2) / (k - 1) with k = 20, every batch
+    assert res["dimension"] == pytest.approx(plain["dimension"] * 18 / 19, rel=1e-10)
+
+
+def test_estimate_id_settings_that_do_not_apply_are_errors(capsys, emb: Path) -> None:
+    rc, _, err = _run(capsys, ["estimate-id", str(emb), "--estimator", "twonn", "--k", "10"])
+    assert rc == 2 and "k does not apply" in _error_line(err)
+    rc, _, err = _run(capsys, ["estimate-id", str(emb), "--estimator", "twonn", "--comb", "mean"])
+    assert rc == 2 and "comb does not apply" in _error_line(err)
+    rc, _, err = _run(capsys, ["estimate-id", str(emb), "--estimator", "tle", "--unbiased"])
+    assert rc == 2 and "unbiased" in _error_line(err)
+    with pytest.raises(SystemExit) as exc:
+        main(["estimate-id", str(emb), "--estimator", "lpca"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["estimate-id", str(emb), "--discard-fraction", "1.0"])
+    assert exc.value.code == 2
+
+
 def test_estimate_id_errors(capsys, tmp_path: Path) -> None:
     rc, _, err = _run(capsys, ["estimate-id", str(tmp_path / "missing.npy")])
     assert rc == 2 and "no such file" in _error_line(err)

@@ -44,6 +44,13 @@ def _unit_interval(text: str) -> float:
     return value
 
 
+def _fraction_0_1(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
@@ -53,15 +60,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     est = sub.add_parser(
         "estimate-id",
-        help="intrinsic dimension of embeddings (.npy) by batched Levina-Bickel MLE",
-        description="Deduplicate, shuffle, fit the MLE on consecutive batches and average; "
-        "percentile-bootstrap interval. Prints a JSON object.",
+        help="intrinsic dimension of embeddings (.npy): batched MLE (Levina-Bickel), TwoNN or TLE",
+        description="Deduplicate, shuffle, fit the estimator on consecutive batches and average; "
+        "percentile-bootstrap interval. Prints a JSON object with the estimate and every setting used "
+        "(settings that do not apply to the estimator are null).",
     )
     est.add_argument("embeddings", metavar="EMB.npy", help="2-D float array, one embedding per row")
-    est.add_argument("--k", type=int, default=20, help="nearest neighbours (default 20)")
+    est.add_argument("--estimator", choices=["mle", "twonn", "tle"], default="mle",
+                     help="mle: Levina-Bickel (the paper's, default); twonn: Facco et al.; "
+                     "tle: tight local estimator (Amsaleg et al.)")
+    est.add_argument("--k", type=int, default=None,
+                     help="nearest neighbours for mle and tle (default 20); twonn uses 2")
     est.add_argument("--metric", choices=["cosine", "euclidean"], default="cosine", help="default cosine (1 - cos)")
-    est.add_argument("--comb", choices=["mle", "mean", "median"], default="mle",
-                     help="combination of pointwise estimates (default mle = 1/mean(1/m))")
+    est.add_argument("--comb", choices=["mle", "mean", "median"], default=None,
+                     help="combination of pointwise estimates: default mle (= 1/mean(1/m)) for the mle "
+                     "estimator, mean for tle; not for twonn")
+    est.add_argument("--unbiased", action="store_true", help="mle only: k-2 instead of k-1 in the numerator")
+    est.add_argument("--discard-fraction", type=_fraction_0_1, default=0.1,
+                     help="twonn only: fraction of largest ratios r2/r1 dropped (default 0.1)")
+    est.add_argument("--twonn-method", choices=["linear", "mle"], default="linear",
+                     help="twonn only: regression on the empirical CDF (default) or closed-form MLE")
+    est.add_argument("--epsilon", type=float, default=1e-4, help="tle only: measurement threshold (default 1e-4)")
     est.add_argument("--batch-size", type=int, default=3600, help="points per batch (default 3600)")
     est.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates, 0 = none (default 1000)")
     est.add_argument("--ci", type=_unit_interval, default=0.95, help="interval level (default 0.95)")
@@ -124,8 +143,10 @@ def _cmd_estimate_id(args: argparse.Namespace) -> dict[str, Any]:
 
     try:
         result = estimate_id(
-            np.asarray(X), k=args.k, metric=args.metric, comb=args.comb, batch_size=args.batch_size,
-            n_bootstrap=args.bootstrap, ci_level=args.ci, seed=args.seed,
+            np.asarray(X), estimator=args.estimator, k=args.k, metric=args.metric, comb=args.comb,
+            batch_size=args.batch_size, n_bootstrap=args.bootstrap, ci_level=args.ci, seed=args.seed,
+            unbiased=args.unbiased, discard_fraction=args.discard_fraction, twonn_method=args.twonn_method,
+            epsilon=args.epsilon,
         )
     except ValueError as err:
         raise CLIError(f"{path}: {err}") from None
