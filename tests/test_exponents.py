@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from idscaling.exponents import COLUMNS, exponents_table
-from idscaling.predict import alpha_data, alpha_model
+from idscaling.predict import alpha_data, alpha_model, alpha_model_sharma_kaplan
 
 A_D, A_N = 0.3, 0.12  # true data / model exponents
 EMBED = 5e5  # embedding parameters, added to the non-embedding count
@@ -112,3 +112,42 @@ def test_errors() -> None:
         exponents_table(one_size[one_size["dataset"] == "web"], IDS)
     with pytest.raises(ValueError, match="beta"):
         exponents_table(sweep(), IDS, beta=0.0)
+
+
+ORIGINAL_COLUMNS = [
+    "dataset", "axis", "held_fixed", "n_points", "alpha_observed", "alpha_ci_low", "alpha_ci_high",
+    "prefactor", "r2", "id", "id_ci_low", "id_ci_high", "beta", "alpha_predicted",
+    "alpha_predicted_ci_low", "alpha_predicted_ci_high", "ci_level",
+]
+SK_COLUMNS = ["alpha_predicted_sk", "alpha_predicted_sk_ci_low", "alpha_predicted_sk_ci_high"]
+
+
+def test_sharma_kaplan_columns_follow_the_original_ones() -> None:
+    # Other code and the plots read the original columns: same names, same order.
+    assert COLUMNS == ORIGINAL_COLUMNS + SK_COLUMNS
+    table = exponents_table(sweep(), IDS, params_column="n_params_nonembedding", beta=2.0)
+    assert list(table.columns) == ORIGINAL_COLUMNS + SK_COLUMNS
+
+
+def test_sharma_kaplan_predictions_beside_havrilla_liao() -> None:
+    t = exponents_table(sweep(), IDS, params_column="n_params_nonembedding", beta=2.0).set_index(
+        ["dataset", "axis"])
+    model = t.loc[("web", "model")]
+    assert model["alpha_predicted_sk"] == pytest.approx(alpha_model_sharma_kaplan(10.0))  # 0.4
+    assert model["alpha_predicted_sk_ci_low"] == pytest.approx(4 / 12.0)
+    assert model["alpha_predicted_sk_ci_high"] == pytest.approx(4 / 9.0)
+    assert model["alpha_predicted"] == pytest.approx(alpha_model(10.0, 2.0))  # beta-dependent, SK is not
+    # data axis: no Sharma-Kaplan prediction; dataset without ID: NaN as well
+    for key in [("web", "data"), ("code", "data")]:
+        assert t.loc[key, SK_COLUMNS].isna().all(), key
+    # beta does not change the Sharma-Kaplan columns
+    t1 = exponents_table(sweep(), IDS, params_column="n_params_nonembedding", beta=1.0).set_index(
+        ["dataset", "axis"])
+    assert t1.loc[("web", "model"), SK_COLUMNS].tolist() == pytest.approx(model[SK_COLUMNS].tolist())
+
+
+def test_sharma_kaplan_without_id_interval() -> None:
+    ids = IDS.assign(id_ci_low=np.nan, id_ci_high=np.nan)
+    row = exponents_table(sweep(), ids).set_index(["dataset", "axis"]).loc[("web", "model")]
+    assert row["alpha_predicted_sk"] == pytest.approx(0.4)
+    assert np.isnan(row["alpha_predicted_sk_ci_low"]) and np.isnan(row["alpha_predicted_sk_ci_high"])

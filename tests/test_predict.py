@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from idscaling.predict import alpha_data, alpha_model, predict_with_ci
+from idscaling.predict import alpha_data, alpha_model, alpha_model_sharma_kaplan, predict_with_ci
 
 
 def test_formulas() -> None:
@@ -67,3 +67,39 @@ def test_predict_with_ci_errors() -> None:
         predict_with_ci(4.0, -1.0, 5.0)
     with pytest.raises(ValueError, match="d must be > 0"):
         predict_with_ci(float("nan"), 3.0, 5.0)
+
+
+def test_sharma_kaplan_formula() -> None:
+    assert alpha_model_sharma_kaplan(8.0) == pytest.approx(0.5)
+    assert alpha_model_sharma_kaplan(20.0) == pytest.approx(0.2)
+    assert isinstance(alpha_model_sharma_kaplan(4), float)
+    np.testing.assert_allclose(alpha_model_sharma_kaplan(np.array([2.0, 16.0])), [2.0, 0.25])
+    # Twice Havrilla & Liao's beta = 1 model exponent 2 / d.
+    assert alpha_model_sharma_kaplan(12.0) == pytest.approx(2 * alpha_model(12.0, beta=1.0))
+    for bad in (0.0, -3.0, float("nan")):
+        with pytest.raises(ValueError, match="d must be > 0"):
+            alpha_model_sharma_kaplan(bad)
+
+
+def test_predict_with_ci_sharma_kaplan() -> None:
+    pred, lo, hi = predict_with_ci(8.0, 6.0, 11.0, axis="model", theory="sharma_kaplan")
+    assert (pred, lo, hi) == pytest.approx((4 / 8, 4 / 11, 4 / 6))
+    # beta plays no part in 4 / d
+    assert predict_with_ci(8.0, 6.0, 11.0, beta=3.0, axis="model", theory="sharma_kaplan") == pytest.approx(
+        (pred, lo, hi))
+    pred, lo, hi = predict_with_ci(np.array([4.0, 8.0]), np.array([2.0, np.nan]), np.array([5.0, np.nan]),
+                                   axis="model", theory="sharma_kaplan")
+    np.testing.assert_allclose(pred, [1.0, 0.5])
+    assert lo[0] == pytest.approx(0.8) and hi[0] == pytest.approx(2.0)
+    assert math.isnan(lo[1]) and math.isnan(hi[1])
+    # the default theory is unchanged
+    assert predict_with_ci(8.0, 6.0, 11.0, axis="model")[0] == pytest.approx(alpha_model(8.0))
+
+
+def test_predict_with_ci_theory_errors() -> None:
+    with pytest.raises(ValueError, match="model exponent only"):
+        predict_with_ci(8.0, 6.0, 11.0, axis="data", theory="sharma_kaplan")
+    with pytest.raises(ValueError, match="theory"):
+        predict_with_ci(8.0, 6.0, 11.0, axis="model", theory="kaplan")
+    with pytest.raises(ValueError, match="d_low must be <= d_high"):
+        predict_with_ci(8.0, 12.0, 11.0, axis="model", theory="sharma_kaplan")

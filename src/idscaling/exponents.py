@@ -2,7 +2,9 @@
 
 Observed: power laws fitted to validation loss (:func:`idscaling.fit.fit_power_law`).
 Predicted: from each dataset's intrinsic dimension
-(:func:`idscaling.predict.predict_with_ci`).
+(:func:`idscaling.predict.predict_with_ci`): Havrilla & Liao's formulas
+(``alpha_predicted*``, beta configurable) and, for the model axis, Sharma &
+Kaplan's ``4 / d`` beside them (``alpha_predicted_sk*``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ COLUMNS = [
     "alpha_predicted_ci_low",
     "alpha_predicted_ci_high",
     "ci_level",
+    # Sharma & Kaplan (2022) alpha_N ~ 4 / d: model axis only (NaN on the data
+    # axis). Appended after the original columns, whose order others rely on.
+    "alpha_predicted_sk",
+    "alpha_predicted_sk_ci_low",
+    "alpha_predicted_sk_ci_high",
 ]
 
 
@@ -98,7 +105,11 @@ def exponents_table(
       val_loss vs ``params_column`` over the points at the dataset's largest
       n_tokens, held_fixed = "n_tokens=<N>".
 
-    A dataset without an ID row has NaN id and predicted columns.
+    ``alpha_predicted*`` are Havrilla & Liao's predictions for the row's axis
+    (with ``beta``); ``alpha_predicted_sk*`` is Sharma & Kaplan's ``4 / d``
+    on the model axis and NaN on the data axis. Prediction intervals map the
+    ID's interval through the formula. A dataset without an ID row has NaN id
+    and predicted columns.
 
     Raises
     ------
@@ -143,10 +154,12 @@ def exponents_table(
             d = d_low = d_high = math.nan
 
         for axis, held_fixed, fit in fits:
-            if math.isnan(d):
-                pred = pred_low = pred_high = math.nan
-            else:
+            pred = pred_low = pred_high = math.nan
+            sk = sk_low = sk_high = math.nan
+            if not math.isnan(d):
                 pred, pred_low, pred_high = predict_with_ci(d, d_low, d_high, beta=beta, axis=axis)
+                if axis == "model":
+                    sk, sk_low, sk_high = predict_with_ci(d, d_low, d_high, axis=axis, theory="sharma_kaplan")
             rows.append(
                 {
                     "dataset": dataset,
@@ -166,6 +179,9 @@ def exponents_table(
                     "alpha_predicted_ci_low": pred_low,
                     "alpha_predicted_ci_high": pred_high,
                     "ci_level": float(ci_level),
+                    "alpha_predicted_sk": sk,
+                    "alpha_predicted_sk_ci_low": sk_low,
+                    "alpha_predicted_sk_ci_high": sk_high,
                 }
             )
     return pd.DataFrame(rows, columns=COLUMNS)
