@@ -52,12 +52,11 @@ def _one_line(error: jsonschema.ValidationError) -> str:
 
 def _fill_defaults(instance: Any, schema: dict, root: dict) -> None:
     """Set ``default`` values of the schema's object properties (recursively) in place."""
-    if "$ref" in schema:
-        schema = _resolve(schema["$ref"], root)
+    schema = _deref(schema, root)
     if not isinstance(instance, dict):
         return
     for key, sub in schema.get("properties", {}).items():
-        sub_resolved = _resolve(sub["$ref"], root) | sub if "$ref" in sub else sub
+        sub_resolved = _deref(sub, root)
         if key not in instance and "default" in sub_resolved:
             instance[key] = copy.deepcopy(sub_resolved["default"])
         if key in instance:
@@ -74,8 +73,7 @@ def _coerce_strings(instance: Any, schema: dict, root: dict) -> None:
 
     ``snakemake --config 'id={"k": 10}'`` passes nested values as strings ("10"); parsing them as
     YAML scalars lets one knob be changed from the command line."""
-    if "$ref" in schema:
-        schema = _resolve(schema["$ref"], root) | {k: v for k, v in schema.items() if k != "$ref"}
+    schema = _deref(schema, root)
     if isinstance(instance, dict):
         props = schema.get("properties", {})
         extra = schema.get("additionalProperties")
@@ -83,7 +81,7 @@ def _coerce_strings(instance: Any, schema: dict, root: dict) -> None:
             sub = props.get(key, extra if isinstance(extra, dict) else None)
             if sub is None:
                 continue
-            resolved = _resolve(sub["$ref"], root) | sub if "$ref" in sub else sub
+            resolved = _deref(sub, root)
             wanted = resolved.get("type")
             wanted = set(wanted) if isinstance(wanted, list) else {wanted}
             if isinstance(value, str) and "string" not in wanted and wanted & {"integer", "number", "boolean", "null"}:
@@ -115,6 +113,13 @@ def _scalar(text: str) -> Any:
         except ValueError:
             return value
     return value
+
+
+def _deref(schema: dict, root: dict) -> dict:
+    """A schema node with its local ``$ref`` resolved; its own keys (defaults) win."""
+    if "$ref" not in schema:
+        return schema
+    return _resolve(schema["$ref"], root) | {k: v for k, v in schema.items() if k != "$ref"}
 
 
 def _resolve(ref: str, root: dict) -> dict:

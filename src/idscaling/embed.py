@@ -5,14 +5,11 @@ window, then all points shuffled and capped at ``max_points``."""
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
 import numpy as np
 import torch
 
-from .model import autocast, load_causal_lm, pick_device
+from .atomic import save_npy, write_json
+from .model import autocast, load_for_inference
 from .tokens import TokenFile
 
 
@@ -62,9 +59,7 @@ def embed(
     HF ``hidden_states``: 0 = token embeddings, n_layer = final block output after the last
     LayerNorm). Returns ({layer: float32 array (points, width)}, positions (points, 3): document,
     window start, position in window), meta)."""
-    torch.set_num_threads(threads)
-    dev = pick_device(device)
-    model = load_causal_lm(model_path, dev)
+    model, dev = load_for_inference(model_path, device, threads)
     context = context or model.config.n_positions
     n_hidden = model.config.num_hidden_layers
     index = {name: (n_hidden if name == "final" else int(name)) for name in layers}
@@ -120,15 +115,6 @@ def save_embeddings(arrays: dict[str, np.ndarray], positions: np.ndarray, meta: 
                     positions_path: str, meta_path: str) -> None:
     """Write each layer's array, the positions and the meta (last), each through a rename."""
     for name, array in arrays.items():
-        _save_npy(paths[name], array)
-    _save_npy(positions_path, positions)
-    tmp = meta_path + ".tmp"
-    Path(tmp).write_text(json.dumps(meta, indent=2) + "\n")
-    os.replace(tmp, meta_path)
-
-
-def _save_npy(path: str, array: np.ndarray) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    tmp = path + ".tmp.npy"
-    np.save(tmp, array)
-    os.replace(tmp, path)
+        save_npy(paths[name], array)
+    save_npy(positions_path, positions)
+    write_json(meta_path, meta)

@@ -4,9 +4,8 @@ with a bootstrap confidence interval over documents."""
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from .model import load_causal_lm, pick_device
+from .model import load_for_inference
 from .tokens import TokenFile
 from .train import token_losses, windows
 
@@ -58,9 +57,7 @@ def evaluate(
     threads: int = 1,
 ) -> dict:
     """Evaluate a causal LM (our checkpoint folder or a HF id) on a validation token file."""
-    torch.set_num_threads(threads)
-    dev = pick_device(device)
-    model = load_causal_lm(model_path, dev)
+    model, dev = load_for_inference(model_path, device, threads)
     context = block_size or model.config.n_positions
     x, y = windows(np.asarray(val.tokens), context)
     losses = token_losses(model, x, y, batch_size, dev)

@@ -47,6 +47,13 @@ def load_causal_lm(name_or_path: str, device: torch.device | str = "cpu", dtype:
     return model.to(device).eval()
 
 
+def load_for_inference(name_or_path: str, device: str = "auto", threads: int = 1):
+    """Cap CPU threads, pick the device and load the model in eval mode: (model, device)."""
+    torch.set_num_threads(threads)
+    dev = pick_device(device)
+    return load_causal_lm(name_or_path, dev), dev
+
+
 def count_params(model) -> dict[str, int]:
     """Total parameters (tied output layer counted once) and non-embedding parameters
     (without token and position embeddings, Kaplan et al.'s convention)."""

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .atomic import file_sha256, write_json
+
 EOT = "<|endoftext|>"
 
 
@@ -41,14 +43,6 @@ class Tokenizer:
         return self._impl.decode(ids)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def gpt2_encoding(ranks_file: str | Path | None = None):
     """The GPT-2 encoding (50,257 ids, <|endoftext|> = 50256).
 
@@ -69,7 +63,7 @@ def gpt2_encoding(ranks_file: str | Path | None = None):
                 f"to a local gpt2.tiktoken file (see README) [{type(exc).__name__}]"
             ) from None
     expected = _R50K_SHA256
-    actual = _sha256(Path(ranks_file))
+    actual = file_sha256(ranks_file)
     if actual != expected:
         raise TokenizerError(f"{ranks_file}: sha256 {actual[:12]}... is not the GPT-2 ranks file ({expected[:12]}...)")
     ranks = tiktoken.load.load_tiktoken_bpe(str(ranks_file))
@@ -181,8 +175,8 @@ def build_tokenizer(
     else:
         raise TokenizerError(f"unknown tokenizer kind {kind!r} (bpe or gpt2)")
     meta["file"] = path.name
-    meta["sha256"] = _sha256(path)
-    (out_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    meta["sha256"] = file_sha256(path)
+    write_json(out_dir / "meta.json", meta)
     return meta
 
 

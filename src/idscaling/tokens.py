@@ -11,7 +11,6 @@ A split ``S`` is three files:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -19,19 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import file_sha256, save_npy, write_json
 from .tokenizer import Tokenizer, iter_jsonl_texts
 
 
 def token_dtype(vocab_size: int) -> np.dtype:
     return np.dtype(np.uint16) if vocab_size <= 2**16 else np.dtype(np.uint32)
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @dataclass
@@ -75,22 +67,10 @@ def write_token_file(bin_path: str | Path, tokens: np.ndarray, doc_starts: np.nd
     tmp = bin_path.with_name(bin_path.name + ".tmp")
     tokens.tofile(tmp)
     os.replace(tmp, bin_path)
-    _save_npy(docs_path(bin_path), np.asarray(doc_starts, dtype=np.int64))
+    save_npy(docs_path(bin_path), np.asarray(doc_starts, dtype=np.int64))
     meta = dict(meta, n_tokens=int(len(tokens)), n_documents=int(len(doc_starts)), sha256=file_sha256(bin_path))
-    _write_json(sidecar_path(bin_path), meta)
+    write_json(sidecar_path(bin_path), meta)
     return meta
-
-
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_name(path.name + ".tmp.npy")
-    np.save(tmp, array)
-    os.replace(tmp, path)
-
-
-def _write_json(path: Path, obj: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n")
-    os.replace(tmp, path)
 
 
 def tokenize_jsonl(
