@@ -13,16 +13,21 @@ of total norm ~noise (noise / sqrt(dim) per coordinate).
 Compared, in the same process, on the same batches (deduplicated, shuffled with the seed and cut
 into consecutive batches of 3,600, as `estimate_id` does; see `batch_indices`):
 
-(a) ours: `estimate_id(X, estimator="mle", k=20, metric=..., batch_size=3600, n_bootstrap=...)`,
-    timed end to end (deduplication and shuffling included);
+(a) ours: `estimate_id(X, estimator="mle", k=20, metric=..., batch_size=3600, n_bootstrap=...,
+    knn_method=...)`, timed end to end (deduplication and shuffling included), once per neighbour
+    search method given with `--knn` (default `blas,faiss`; all exact, see `knn_distances`);
 (b) skdim the paper's way: for each batch `skdim.id.MLE().fit(batch, n_neighbors=20)` (Euclidean;
     skdim has no metric) or, for cosine, scikit-learn's brute-force cosine neighbours passed as
     `precomputed_knn_arrays`; the mean of the batch estimates. The batches are float32, as the
     authors' embeddings; imports are not timed.
 
-Prints wall times, the ratio (b)/(a) and both estimates with their relative difference.
+Prints wall times, the ratio (b)/(a) per metric and method, and both estimates with their
+relative difference, and each method's estimate against the first method's. With `--repeat R`
+the runs are interleaved (skdim, then each method, R times) and each timing is the best of its R
+(for a machine with other load).
 
     .venv/bin/python bench/id_speed.py                      # 200,000 x 768, both metrics
+    .venv/bin/python bench/id_speed.py --knn sklearn,blas,faiss --repeat 2
     .venv/bin/python bench/id_speed.py --n 20000 --dim 128  # quick
 """
 
@@ -68,7 +73,11 @@ def main() -> int:
     ap.add_argument("--bootstrap", type=int, default=0,
                     help="our bootstrap replicates (default 0: the same work as skdim, which has no interval)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--knn", default="blas,faiss",
+                    help="our neighbour search method(s), comma-separated: auto, sklearn, blas, faiss (default blas,faiss)")
+    ap.add_argument("--repeat", type=int, default=1, help="time each run this many times, keep the best (default 1)")
     args = ap.parse_args()
+    methods = [m.strip() for m in args.knn.split(",") if m.strip()]
 
     t0 = time.perf_counter()
     X = make_points(args.n, args.dim, args.d, args.noise, args.freq, args.seed)
@@ -80,6 +89,11 @@ def main() -> int:
     import skdim
     from sklearn.neighbors import NearestNeighbors
     t_import_skdim = time.perf_counter() - t0
+    bad = [m for m in methods if m not in idm.KNN_METHODS]
+    if bad:
+        ap.error(f"--knn: unknown method(s) {bad}; choose from {idm.KNN_METHODS}")
+    if "faiss" in methods:
+        import faiss  # noqa: F401  (imported before timing, as skdim)
 
     print(f"# ID speed: {args.n} x {args.dim} float32, curved manifold d={args.d} (freq {args.freq}, "
           f"noise {args.noise}), k={args.k}, batches of {args.batch_size}, seed {args.seed}")
@@ -90,14 +104,7 @@ def main() -> int:
           "(other processes on the machine distort both timings)")
     batches, _ = idm.batch_indices(X, args.batch_size, args.k, args.seed)
 
-    rows = []
-    for metric in [m.strip() for m in args.metrics.split(",") if m.strip()]:
-        t0 = time.perf_counter()
-        ours = idm.estimate_id(X, estimator="mle", k=args.k, metric=metric, batch_size=args.batch_size,
-                               n_bootstrap=args.bootstrap, seed=args.seed)
-        t_ours = time.perf_counter() - t0
-
-        t0 = time.perf_counter()
+    def skdim_paper_way(metric: str) -> list[float]:
         estimates = []
         for idx in batches:
             batch = X[idx]
@@ -107,19 +114,42 @@ def main() -> int:
                 knn = NearestNeighbors(n_neighbors=args.k, metric="cosine", algorithm="brute").fit(batch).kneighbors()
                 est = skdim.id.MLE().fit(batch, precomputed_knn_arrays=knn)
             estimates.append(float(est.dimension_))
+        return estimates
+
+    def timed(run):
+        t0 = time.perf_counter()
+        out = run()
+        return time.perf_counter() - t0, out
+
+    rows = []
+    for metric in [m.strip() for m in args.metrics.split(",") if m.strip()]:
+        t_skdim, t_ours, ours = np.inf, dict.fromkeys(methods, np.inf), {}
+        for r in range(max(1, args.repeat)):
+            t, estimates = timed(lambda: skdim_paper_way(metric))
+            t_skdim = min(t_skdim, t)
+            print(f"# {metric} run {r + 1}: skdim {t:.1f} s", flush=True)
+            for method in methods:
+                t, ours[method] = timed(lambda: idm.estimate_id(
+                    X, estimator="mle", k=args.k, metric=metric, batch_size=args.batch_size,
+                    n_bootstrap=args.bootstrap, seed=args.seed, knn_method=method))
+                t_ours[method] = min(t_ours[method], t)
+                print(f"# {metric} run {r + 1}: ours ({method}) {t:.1f} s "
+                      f"(load {os.getloadavg()[0]:.2f})", flush=True)
         ref = float(np.mean(estimates))
-        t_skdim = time.perf_counter() - t0
-        batch_rel = np.max(np.abs(np.asarray(ours["batch_estimates"]) / np.asarray(estimates) - 1))
-        rows.append((metric, len(batches), t_ours, t_skdim, ours["dimension"], ref, batch_rel))
-        print(f"# {metric}: ours {t_ours:.1f} s, skdim {t_skdim:.1f} s", flush=True)
+        first = ours[methods[0]]["dimension"]
+        for method in methods:
+            batch_rel = np.max(np.abs(np.asarray(ours[method]["batch_estimates"]) / np.asarray(estimates) - 1))
+            rows.append((metric, method, len(batches), t_ours[method], t_skdim, ours[method]["dimension"], ref,
+                         batch_rel, abs(ours[method]["dimension"] / first - 1)))
 
     print(f"# load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print()
-    print("| metric | batches | ours s | skdim (paper's way) s | speed-up | ID ours | ID skdim | rel. diff | max batch rel. diff |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for metric, nb, t_ours, t_skdim, a, b, batch_rel in rows:
-        print(f"| {metric} | {nb} | {t_ours:.1f} | {t_skdim:.1f} | {t_skdim / t_ours:.2f}x | {a:.6f} | {b:.6f} "
-              f"| {abs(a / b - 1):.1e} | {batch_rel:.1e} |")
+    print(f"| metric | knn | batches | ours s | skdim (paper's way) s | speed-up | ID ours | ID skdim | rel. diff "
+          f"| max batch rel. diff | rel. diff vs {methods[0]} |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for metric, method, nb, t_ours, t_skdim, a, b, batch_rel, vs_first in rows:
+        print(f"| {metric} | {method} | {nb} | {t_ours:.1f} | {t_skdim:.1f} | {t_skdim / t_ours:.2f}x | {a:.6f} "
+              f"| {b:.6f} | {abs(a / b - 1):.1e} | {batch_rel:.1e} | {vs_first:.1e} |")
     return 0
 
 

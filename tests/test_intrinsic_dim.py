@@ -172,6 +172,7 @@ EXPECTED_KEYS = {
     "batch_estimates", "n_bootstrap", "seed",
     # estimator-specific settings (None where they do not apply)
     "discard_fraction", "twonn_method", "epsilon",
+    "knn_method",
 }
 
 
@@ -632,3 +633,120 @@ def test_settings_for_estimator_follow_the_config_section() -> None:
         out = estimate_id(X, **kwargs)
         assert out["estimator"] == estimator and out["batch_size"] == 500 and out["seed"] == 3
         assert out["k"] == (2 if estimator == "twonn" else 7)
+
+
+# =============================================================================================
+# knn_method="faiss": faiss's exact flat index, float64 refinement, certificate
+# =============================================================================================
+
+def _faiss():
+    return pytest.importorskip("faiss", reason="faiss-cpu not installed (knn method 'faiss' is optional)")
+
+
+def _direct_distances(X: np.ndarray, idx: np.ndarray, metric: str) -> np.ndarray:
+    """Distances from each row to the given neighbours, straight from the coordinates."""
+    X = np.asarray(X, dtype=np.float64)
+    if metric == "cosine":
+        U = X / np.linalg.norm(X, axis=1, keepdims=True)
+        return 0.5 * np.sum((U[idx] - U[:, None, :]) ** 2, axis=2)
+    return np.sqrt(np.sum((X[idx] - X[:, None, :]) ** 2, axis=2))
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_knn_faiss_matches_sklearn(metric: str, dtype: type) -> None:
+    _faiss()
+    rng = np.random.default_rng(5)
+    # a large common offset (the float32 ranking centres first) and duplicated rows: rows 0-4 twice,
+    # rows 0-1 three times
+    X = (cloud(800, ambient=64, latent=8) + 3.0 * rng.standard_normal(64)).astype(dtype)
+    X = np.vstack([X, X[:5], X[:2]])
+    d, i = knn_distances(X, 20, metric, method="faiss")
+    d_ref, i_ref = knn_distances(X, 20, metric, method="sklearn")
+    assert d.shape == i.shape == (807, 20) and d.dtype == np.float64 and i.dtype == np.int64
+    assert np.all(np.diff(d, axis=1) >= 0) and not np.any(i == np.arange(807)[:, None])
+    # Both are exact and end in float64: what is left is rounding. sklearn's cosine distance is
+    # 1 - cos from a float64 Gram matrix, ~1e-16 absolute (e.g. 1.1e-16 for a duplicate where ours
+    # is exactly 0), so relative 1e-12 or better on these distances (>= 1e-4); 1e-9 as for "blas".
+    np.testing.assert_allclose(d, d_ref, rtol=1e-9, atol=1e-15)
+    # the indices are those distances' points (tied duplicates may come in either order)
+    np.testing.assert_allclose(_direct_distances(X, i, metric), d, rtol=1e-9, atol=1e-15)
+    assert np.mean(i == i_ref) > 0.98
+    # ... and sklearn's on rows without ties among the k + 1 nearest (a tie at the k-th
+    # distance with a point left out counts: copies of a duplicated row)
+    d21, _ = knn_distances(X, 21, metric, method="sklearn")
+    untied = np.all(np.diff(d21, axis=1) > 1e-9 * d21[:, 1:] + 1e-15, axis=1)
+    assert untied.sum() > 600
+    np.testing.assert_array_equal(i[untied], i_ref[untied])
+    # duplicates: exactly 0, the copy as first neighbour
+    assert np.all(d[[0, 1, 2, 3, 4, 800, 801, 802, 803, 804, 805, 806], 0] == 0.0)
+    assert i[802, 0] == 2 and np.all(d[5:800, 0] > 0)
+    assert idmod.last_knn_fallback_rows == 0
+
+
+def test_knn_faiss_falls_back_to_float64_where_float32_cannot_certify() -> None:
+    _faiss()
+    # as for "blas": two far-apart tight clusters defeat the float32 ranking's error bound
+    rng = np.random.default_rng(0)
+    offset = np.zeros(50)
+    offset[0] = 1e3
+    X = np.vstack([offset + rng.standard_normal((300, 50)), -offset + rng.standard_normal((300, 50))])
+    d, _ = knn_distances(X, 10, "euclidean", method="faiss")
+    assert idmod.last_knn_fallback_rows > 0
+    d_ref, _ = knn_distances(X, 10, "euclidean", method="sklearn")
+    np.testing.assert_allclose(d, d_ref, rtol=1e-9)
+    # heavily duplicated rows: more copies than float32 candidates, still exact zeros
+    Y = np.vstack([cloud(200)] + [cloud(200)[:1]] * 40)
+    d, i = knn_distances(Y, 20, "cosine", method="faiss")
+    assert np.all(d[200:, :20] == 0.0) and not np.any(i == np.arange(240)[:, None])
+
+
+def test_knn_faiss_every_point_a_candidate() -> None:
+    _faiss()
+    X = cloud(25)
+    d, i = knn_distances(X, 22, "euclidean", method="faiss")
+    d_ref, _ = knn_distances(X, 22, "euclidean", method="sklearn")
+    np.testing.assert_allclose(d, d_ref, rtol=1e-9)
+    assert not np.any(i == np.arange(25)[:, None])
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_estimate_id_knn_faiss_equals_default(metric: str) -> None:
+    _faiss()
+    rng = np.random.default_rng(2)
+    X = np.tanh(rng.standard_normal((2500, 8)) @ rng.standard_normal((8, 96))).astype(np.float32)
+    X = np.vstack([X, X[:7]])
+    for estimator in ("mle", "twonn", "tle"):
+        ref = estimate_id(X, estimator=estimator, metric=metric, batch_size=600, n_bootstrap=50)
+        for n_jobs in (1, 2):  # n_jobs=2: faiss single-threaded in each worker thread
+            out = estimate_id(X, estimator=estimator, metric=metric, batch_size=600, n_bootstrap=50,
+                              knn_method="faiss", n_jobs=n_jobs)
+            assert out["knn_method"] == "faiss" and ref["knn_method"] == "auto"
+            np.testing.assert_allclose(out["batch_estimates"], ref["batch_estimates"], rtol=1e-9)
+            assert out["dimension"] == pytest.approx(ref["dimension"], rel=1e-9)
+            assert out["ci_low"] == pytest.approx(ref["ci_low"], rel=1e-9)
+
+
+def test_knn_method_names_are_checked() -> None:
+    X = cloud(300)
+    with pytest.raises(ValueError, match="knn_method must be one of"):
+        estimate_id(X, knn_method="annoy")
+    with pytest.raises(ValueError, match="method must be one of"):
+        knn_distances(X, 5, "euclidean", method="torch")
+    from idscaling.intrinsic_dim import settings_for_estimator
+
+    section = {"estimator": "mle", "k": 7, "metric": "euclidean", "comb": None, "batch_size": 300,
+               "n_bootstrap": 0, "ci_level": 0.9, "seed": 3, "discard_fraction": 0.2}
+    assert "knn_method" not in settings_for_estimator(section)
+    kwargs = settings_for_estimator(section | {"knn": "blas"})
+    assert kwargs["knn_method"] == "blas" and estimate_id(X, **kwargs)["knn_method"] == "blas"
+
+
+def test_knn_faiss_missing_is_one_clear_error(monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "faiss", None)  # import faiss -> ImportError
+    with pytest.raises(ImportError, match="faiss-cpu"):
+        knn_distances(cloud(100), 5, "euclidean", method="faiss")
+    with pytest.raises(ImportError, match="faiss-cpu"):
+        estimate_id(cloud(100), knn_method="faiss")
