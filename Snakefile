@@ -24,6 +24,9 @@ include: "rules/embed.smk"
 include: "rules/intrinsic_dim.smk"
 include: "rules/fit.smk"
 include: "rules/plots.smk"
+include: "rules/id_analyses.smk"
+include: "rules/known_dimension.smk"
+include: "rules/pretrained.smk"
 
 
 rule all:

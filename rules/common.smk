@@ -16,6 +16,7 @@ from idscaling.config import (
     ConfigError,
     embedding_model,
     embedding_n_tokens,
+    latent_datasets,
     layer_names,
     load_schema,
     validate_config,
@@ -39,6 +40,8 @@ DATASETS = list(config["datasets"])
 MODELS = list(config["models"])
 SEEDS = config["seeds"]
 LAYERS = layer_names(config)
+LATENT_DATASETS = latent_datasets(config["datasets"])
+PRETRAINED = list(config["pretrained"]["models"])
 
 
 wildcard_constraints:
@@ -48,6 +51,7 @@ wildcard_constraints:
     seed=r"\d+",
     split="train|select|val",
     layer=r"final|\d+",
+    pretrained="|".join(PRETRAINED) or "(?!)",  # (?!) matches nothing: no suite configured
 
 
 # ---------------------------------------------------------------- paths
@@ -92,23 +96,99 @@ def id_jsons(wildcards=None):
     ]
 
 
+FINAL_LAYER = "final" if "final" in LAYERS else LAYERS[-1]
+
+
+def analysis_checkpoints():
+    """(dataset, model, n, seed) whose IDs the Fig. 4 analyses use: the embedding model and, with
+    id_analyses.across_models, every other shape at the same data size."""
+    emb = embedding_model(config)
+    models = MODELS if config["id_analyses"]["across_models"] else [emb]
+    return [(d, m, embedding_n_tokens(config, d), s) for d in DATASETS for m in models for s in SEEDS]
+
+
+def analysis_id_jsons(wildcards=None):
+    emb = embedding_model(config)
+    return [
+        f"{RESULTS}/{d}/id/{m}/n{n}/seed{s}/layer_{layer}.json"
+        for d, m, n, s in analysis_checkpoints()
+        for layer in (LAYERS if m == emb else [FINAL_LAYER])
+    ]
+
+
+def analysis_train_summaries(wildcards=None):
+    return [f"{RESULTS}/{d}/models/{m}/n{n}/seed{s}/train_summary.json" for d, m, n, s in analysis_checkpoints()]
+
+
+def by_position_jsons(wildcards=None):
+    if not config["id_analyses"]["position_bins"]:
+        return []
+    emb = embedding_model(config)
+    return [
+        f"{RESULTS}/{d}/id/{emb}/n{embedding_n_tokens(config, d)}/seed{s}/by_position.json"
+        for d in DATASETS
+        for s in SEEDS
+    ]
+
+
 def summary_tables():
     return [
         f"{RESULTS}/summary/scaling_points.csv",
         f"{RESULTS}/summary/intrinsic_dim.csv",
         f"{RESULTS}/summary/exponents.csv",
+        f"{RESULTS}/summary/joint_fit.csv",
+        f"{RESULTS}/summary/id_analyses.csv",
     ]
 
 
 def figures():
     return [
         f"{RESULTS}/figures/{name}.png"
-        for name in ("data_scaling", "model_scaling", "intrinsic_dim", "exponents")
+        for name in ("data_scaling", "model_scaling", "intrinsic_dim", "id_analyses", "exponents")
     ]
 
 
+def known_dimension_arrays():
+    """Final-layer embeddings (first seed) of the latent-teacher datasets, in LATENT_DATASETS order."""
+    model = embedding_model(config)
+    layer = "final" if "final" in LAYERS else LAYERS[-1]
+    return [
+        f"{RESULTS}/{d}/embeddings/{model}/n{embedding_n_tokens(config, d)}/seed{SEEDS[0]}/layer_{layer}.npy"
+        for d in LATENT_DATASETS
+    ]
+
+
+def known_dimension_outputs():
+    if not LATENT_DATASETS:
+        return []
+    return [f"{RESULTS}/summary/known_dimension.csv", f"{RESULTS}/figures/known_dimension.png"]
+
+
+def pretrained_outputs():
+    if not PRETRAINED:
+        return []
+    return [
+        f"{RESULTS}/summary/pretrained.csv",
+        f"{RESULTS}/summary/pretrained_exponents.csv",
+        f"{RESULTS}/figures/pretrained_scaling.png",
+    ]
+
+
+def pretrained_files(kind):
+    """Per (dataset, pretrained model): its evaluation, final-layer ID, or (kind="source") the
+    model's source.json (once per model)."""
+    if kind == "source":
+        return [f"{RESULTS}/pretrained/{p}/source.json" for p in PRETRAINED]
+    name = {"eval": "eval.json", "id": f"id/layer_{FINAL_LAYER}.json"}[kind]
+    return [f"{RESULTS}/{d}/pretrained/{p}/{name}" for d in DATASETS for p in PRETRAINED]
+
+
+def pretrained_mem_mb(wildcards):
+    return config["pretrained"]["mem_mb"]
+
+
 def all_outputs():
-    return summary_tables() + figures()
+    return summary_tables() + figures() + known_dimension_outputs() + pretrained_outputs()
 
 
 # ---------------------------------------------------------------- resources

@@ -69,3 +69,29 @@ rule exponents:
         "../envs/analysis.yaml"
     script:
         "../scripts/exponents.py"
+
+
+rule joint_fit:
+    input:
+        points=f"{RESULTS}/summary/scaling_points.csv",
+        ids=f"{RESULTS}/summary/intrinsic_dim.csv",
+    output:
+        report(
+            f"{RESULTS}/summary/joint_fit.csv",
+            caption="../report/joint_fit.rst",
+            category="Tables",
+        ),
+    params:
+        fit=config["fit"],
+    log:
+        "logs/joint_fit.log",
+    benchmark:
+        "benchmarks/joint_fit.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=20,
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/joint_fit.py"

@@ -5,10 +5,11 @@ from pathlib import Path
 
 from idscaling.evaluate import evaluate
 from idscaling.runlog import log_to
+from idscaling.summary import checkpoint_ident
 from idscaling.tokens import load_token_file
 
 log = log_to(snakemake.log[0], snakemake.threads)
-w = snakemake.wildcards
+ident = checkpoint_ident(snakemake.wildcards)
 s = snakemake.params.settings
 result = evaluate(
     str(Path(snakemake.input.config).parent),
@@ -17,10 +18,10 @@ result = evaluate(
     batch_size=s["batch_size"],
     n_bootstrap=s["n_bootstrap"],
     ci_level=s["ci_level"],
-    seed=int(w.seed),
+    seed=ident["seed"],
     device=snakemake.params.device,
     threads=snakemake.threads,
 )
-result = {"dataset": w.dataset, "model": w.model, "n_tokens": int(w.n), "seed": int(w.seed)} | result
+result = ident | result
 Path(snakemake.output[0]).write_text(json.dumps(result, indent=2) + "\n")
 log.info("val loss %.4f [%.4f, %.4f]", result["val_loss"], result["val_loss_ci_low"], result["val_loss_ci_high"])

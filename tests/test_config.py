@@ -104,3 +104,16 @@ def test_oversized_n_caught_before_tokenization_by_a_size_bound(tmp_path):
     cfg["datasets"]["tiny"]["n_tokens"] = [5000]
     check(cfg)  # within the bound: left to the check against the tokenized corpus
     bad(lambda c: c["datasets"]["code"].update(n_tokens=[10**9]), r"datasets.code.n_tokens: 1000000000 is larger")
+
+
+def test_latent_source_and_the_sweep_config():
+    sweep = check(yaml.safe_load((REPO / "config" / "latent_sweep.yaml").read_text()))
+    ks = [d["source"]["k"] for d in sweep["datasets"].values()]
+    assert ks == [2, 4, 8, 16] and all(d["source"]["kind"] == "latent" for d in sweep["datasets"].values())
+
+    def latent(**source):
+        return lambda c: c["datasets"]["code"].update(source={"kind": "latent", **source})
+
+    bad(latent(k=2, max_frequency=2), r"unknown key 'max_frequency' in datasets.code.source")
+    bad(latent(k=0), r"datasets.code.source.k: 0 is less than the minimum of 1")
+    bad(latent(), r"datasets.code.source: 'k' is a required property")

@@ -21,7 +21,8 @@ def test_paper_dag_dry_runs(tmp_path):
     jobs = planned_jobs("--configfile", str(PAPER), cwd=tmp_path)
     n_models = sum(len(d["n_tokens"]) for d in cfg["datasets"].values()) * len(cfg["models"])
     assert jobs["prepare_corpus"] == 3 and jobs["train"] == jobs["evaluate"] == n_models == 30
-    assert jobs["embed"] == 3 and jobs["estimate_id"] == 3
+    # ID of each dataset on both shapes (Fig. 4: vs parameters and width) and by context position
+    assert jobs["embed"] == 6 and jobs["estimate_id"] == 6 and jobs["id_by_position"] == 3
     assert cfg["tokenizer"]["kind"] == "gpt2" and cfg["models"]["gpt2_small"] == {"n_layer": 12, "n_head": 12, "n_embd": 768}
     assert cfg["train"]["batch_size"] * cfg["train"]["block_size"] * cfg["train"]["grad_accum"] == 524288
 
@@ -54,3 +55,12 @@ def test_paper_loaders_on_local_files_with_the_same_schema(tmp_path):
         else:
             docs = list(iter_documents(local | {"paths": [str(owt)], "format": "jsonl"}))
             assert docs == [f"web page {i}" for i in range(5)]
+
+
+def test_pretrained_suites_dag_dry_runs(tmp_path):
+    """GPT-2 small -> XL and Pythia 70M -> 12B on the paper's datasets, no training."""
+    suites = REPO / "config" / "pretrained_suites.yaml"
+    jobs = planned_jobs("--configfile", str(PAPER), str(suites), targets=["pretrained"], cwd=tmp_path)
+    assert jobs["fetch_pretrained"] == 12 and "train" not in jobs
+    assert jobs["evaluate_pretrained"] == jobs["embed_pretrained"] == jobs["estimate_id_pretrained"] == 3 * 12
+    assert jobs["pretrained_tables"] == jobs["plot_pretrained"] == 1

@@ -267,3 +267,25 @@ def test_missing_ci_columns_and_mixed_layers(tmp_path):
     assert labels == ["small, layer 6", "small, final layer", "medium, layer 6", "medium, final layer"]
     plots.plot_intrinsic_dim(ids, tmp_path / "i.png")
     _assert_png(tmp_path / "i.png")
+
+
+def test_saturating_curve_drawn_from_its_columns():
+    exps = _exponents()
+    exps["alpha_saturating"] = 0.5
+    exps["alpha_saturating_ci_low"] = 0.4
+    exps["alpha_saturating_ci_high"] = 0.6
+    exps["E_saturating"] = 2.0
+    exps["A_saturating"] = 300.0
+    exps.loc[exps["dataset"] == "openwebtext", "alpha_saturating"] = np.nan  # not fitted there
+    fig = plots._data_scaling_figure(_points(), exps)
+    sats = _lines(fig, plots.SAT_GID)
+    assert len(sats) == 1  # only where the saturating fit exists
+    (sat,) = sats
+    x, y = np.asarray(sat.get_xdata()), np.asarray(sat.get_ydata())
+    np.testing.assert_allclose(y, 2.0 + 300.0 * x ** -0.5, rtol=1e-12)
+    assert "0.500" in sat.get_label() and "E = 2.00" in sat.get_label()
+    # the exponents figure marks the saturating estimate (hollow) next to the pure one
+    efig = plots._exponents_figure(exps)
+    hollow = _lines(efig, plots.SAT_GID)
+    assert len(hollow) == 2  # tinystories data + model rows
+    assert all(ln.get_ydata()[0] == 0.5 for ln in hollow)

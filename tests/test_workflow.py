@@ -33,9 +33,15 @@ def test_dry_run_of_the_default_dag(tmp_path):
     assert jobs["tokenize"] == 3 * n_data
     assert jobs["subsample"] == sum(len(d["n_tokens"]) for d in cfg["datasets"].values())
     assert jobs["train"] == jobs["evaluate"] == n_runs
-    assert jobs["embed"] == n_data and jobs["estimate_id"] == n_data * len(cfg["embed"]["layers"])
-    for rule in ("scaling_points", "id_table", "exponents", "plot_scaling", "plot_intrinsic_dim", "all"):
+    # Fig. 4: every shape is embedded at the largest N (final layer), the largest at every layer,
+    # and its final-layer points grouped by context position.
+    assert jobs["embed"] == n_data * n_models
+    assert jobs["estimate_id"] == n_data * (len(cfg["embed"]["layers"]) + n_models - 1)
+    assert jobs["id_by_position"] == n_data
+    for rule in ("scaling_points", "id_table", "exponents", "joint_fit", "id_analyses", "plot_scaling",
+                 "plot_intrinsic_dim", "plot_id_analyses", "all"):
         assert jobs[rule] == 1
+    assert "known_dimension_table" not in jobs  # no latent corpus in the default
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +66,9 @@ def test_one_id_json_builds_only_its_ancestors(workdir):
 def test_end_to_end_tiny_run(workdir):
     smk("--configfile", "config.yaml", cwd=workdir, timeout=1200)
     res = workdir / "results"
-    points = pd.read_csv(res / "summary" / "scaling_points.csv")
+    all_points = pd.read_csv(res / "summary" / "scaling_points.csv")
+    assert len(all_points) == 8 and set(all_points["dataset"]) == {"local", "latent"}
+    points = all_points[all_points["dataset"] == "local"]
     assert len(points) == 4 and set(points["model"]) == {"a", "b"} and set(points["n_tokens"]) == {3000, 12000}
     for col in ("dataset", "model", "n_params", "n_tokens", "seed", "val_loss", "val_loss_ci_low",
                 "val_loss_ci_high", "train_flops"):
@@ -73,10 +81,29 @@ def test_end_to_end_tiny_run(workdir):
         assert col in exps.columns
     data = exps[exps["axis"] == "data"].iloc[0]
     assert data["alpha_predicted"] == pytest.approx(2 / (2 + data["id"]))
+    # two data sizes: too few for the saturating law, and the table says so
+    assert exps["alpha_saturating"].isna().all() and exps["saturating_note"].str.contains("at least 4 points").all()
+    joint = pd.read_csv(res / "summary" / "joint_fit.csv").set_index("dataset")
+    assert joint.loc["local", "n_points"] == 4 and "at least 6 points" in joint.loc["local", "note"]
+    # the controlled test's path: the latent corpus (k = 2) through every stage
+    known = pd.read_csv(res / "summary" / "known_dimension.csv")
+    assert list(known["dataset"]) == ["latent"] and known.loc[0, "k"] == 2
+    ids_all = pd.read_csv(res / "summary" / "intrinsic_dim.csv", dtype={"layer": str})
+    ids_final = ids_all[(ids_all["dataset"] == "latent") & (ids_all["layer"] == "final")]
+    assert known.loc[0, "id"] == pytest.approx(ids_final["id"].mean())
+    latent_data = exps[(exps["dataset"] == "latent") & (exps["axis"] == "data")].iloc[0]
+    assert known.loc[0, "alpha_observed"] == pytest.approx(latent_data["alpha_observed"])
+    assert known[["id_other", "id_source", "id_source_other", "teacher_entropy"]].notna().all(axis=None)
+    assert (res / "figures" / "known_dimension.png").stat().st_size > 10_000
     ids = pd.read_csv(res / "summary" / "intrinsic_dim.csv", dtype={"layer": str})
     assert set(ids["layer"]) == {"final", "1"} and (ids["id"] > 0).all() and (ids["k"] == 10).all()
-    for name in ("data_scaling", "model_scaling", "intrinsic_dim", "exponents"):
+    for name in ("data_scaling", "model_scaling", "intrinsic_dim", "id_analyses", "exponents"):
         assert (res / "figures" / f"{name}.png").stat().st_size > 10_000
+    analyses = pd.read_csv(res / "summary" / "id_analyses.csv")
+    local = analyses[analyses["dataset"] == "local"]
+    assert sorted(local["analysis"].unique()) == ["layer", "params", "position", "width"]
+    assert list(local[local["analysis"] == "width"]["x"]) == [16, 32]  # models a and b
+    assert list(local[local["analysis"] == "layer"]["x"]) == [1, 2]  # layers 1 and final (= 2) of model b
     summary = json.loads((res / "local/models/b/n12000/seed0/train_summary.json").read_text())
     assert "selection split" in summary["checkpoint_selection"]
     assert (res / "local/models/b/n12000/seed0/model.safetensors").is_file()
@@ -93,7 +120,10 @@ def test_changing_an_id_setting_reruns_only_id_and_downstream(workdir):
     assert planned_jobs("--configfile", "config.yaml", cwd=workdir) == {}  # nothing to do
     knob = ["--configfile", "config.yaml", "--config", 'id={"k": 5, "batch_size": 1000, "n_bootstrap": 100}']
     jobs = planned_jobs(*knob, cwd=workdir)
-    assert jobs == {"estimate_id": 2, "id_table": 1, "exponents": 1, "plot_scaling": 1, "plot_intrinsic_dim": 1, "all": 1}
+    # per dataset: the largest model at 2 layers + the other model's final layer, and the position groups
+    assert jobs == {"estimate_id": 6, "id_by_position": 2, "id_table": 1, "id_analyses": 1, "exponents": 1,
+                    "joint_fit": 1, "plot_scaling": 1, "plot_intrinsic_dim": 1, "plot_id_analyses": 1,
+                    "known_dimension_table": 1, "plot_known_dimension": 1, "all": 1}
     before = ckpt.stat().st_mtime_ns
     smk(*knob, cwd=workdir)
     assert ckpt.stat().st_mtime_ns == before
@@ -139,3 +169,11 @@ def test_empty_corpus_and_invalid_utf8(tmp_path):
     meta = json.loads((tmp_path / "results/latin/corpus/meta.json").read_text())
     assert meta["replacement_chars"] == 12 * 20 * 4
     assert "replac" in (tmp_path / "logs/prepare_corpus/latin.log").read_text()
+
+
+def test_dry_run_of_the_latent_sweep(tmp_path):
+    """config/latent_sweep.yaml: 4 corpora of known k, 5 sizes, one model; the controlled-test
+    table and figure are part of its DAG (and of no DAG without a latent corpus: see above)."""
+    jobs = planned_jobs("--configfile", str(REPO / "config" / "latent_sweep.yaml"), cwd=tmp_path)
+    assert jobs["prepare_corpus"] == 4 and jobs["train"] == jobs["evaluate"] == 20
+    assert jobs["known_dimension_table"] == jobs["plot_known_dimension"] == 1

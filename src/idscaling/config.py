@@ -244,5 +244,10 @@ def embedding_n_tokens(config: dict, dataset: str) -> int:
     return config["embed"]["n_tokens"] or max(config["datasets"][dataset]["n_tokens"])
 
 
+def latent_datasets(datasets: dict) -> list[str]:
+    """Names of the datasets whose source is a latent teacher of known dimension, in config order."""
+    return [name for name, ds in datasets.items() if ds["source"]["kind"] == "latent"]
+
+
 def layer_names(config: dict) -> list[str]:
     return [str(layer) for layer in config["embed"]["layers"]]

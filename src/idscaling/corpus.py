@@ -12,6 +12,8 @@ A *source* is a plain dict (from the pipeline config) with a ``kind`` key:
 * ``{"kind": "huggingface", "id": ..., "name": None, "split": "train",
   "text_field": "text", "revision": None, "streaming": False}`` -- a Hugging Face
   dataset (needs network or a local cache).
+* ``{"kind": "latent", "k": 4, ...}`` -- SYNTHETIC documents from a random teacher with
+  exactly k latent degrees of freedom (:mod:`idscaling.latent`; keys as in ``latent.DEFAULTS``).
 
 Every source accepts ``max_documents`` (first N documents in the source's order).
 Documents are whitespace-stripped and empty ones dropped. Invalid UTF-8 in local
@@ -45,6 +47,7 @@ __all__ = [
     "CorpusStats",
     "FILE_FORMATS",
     "is_synthetic",
+    "latent_settings",
     "iter_documents",
 ]
 
@@ -81,8 +84,17 @@ class CorpusStats:
 
 
 def is_synthetic(source: dict) -> bool:
-    """True when ``source`` yields SYNTHETIC text (the story generator)."""
-    return source.get("kind") == "builtin" and source.get("name") == "synthetic_stories"
+    """True when ``source`` yields SYNTHETIC text (the story generator or the latent teacher)."""
+    return source.get("kind") == "latent" or (source.get("kind") == "builtin" and source.get("name") == "synthetic_stories")
+
+
+def latent_settings(source: dict) -> dict:
+    """The generator settings of a ``latent`` source, defaults filled in (see :mod:`idscaling.latent`)."""
+    from idscaling.latent import DEFAULTS
+
+    if "k" not in source:
+        raise CorpusError("latent source: 'k' (the number of latent dimensions) is required")
+    return {"k": source["k"]} | {key: source.get(key, default) for key, default in DEFAULTS.items()}
 
 
 def iter_documents(source: dict, stats: CorpusStats | None = None) -> Iterator[str]:
@@ -108,8 +120,18 @@ def iter_documents(source: dict, stats: CorpusStats | None = None) -> Iterator[s
         raw = _files(source, stats)
     elif kind == "huggingface":
         raw = _huggingface(source)
+    elif kind == "latent":
+        from idscaling.latent import generate_documents
+
+        try:
+            raw = generate_documents(**latent_settings(source))
+            raw = itertools.chain([next(raw)], raw)  # the teacher is built (and checked) now
+        except ValueError as err:
+            raise CorpusError(f"latent source: {err}") from None
     else:
-        raise CorpusError(f"unknown corpus source kind {kind!r} (expected 'builtin', 'files' or 'huggingface')")
+        raise CorpusError(
+            f"unknown corpus source kind {kind!r} (expected 'builtin', 'files', 'huggingface' or 'latent')"
+        )
     docs = (text.strip() for text in raw)
     return itertools.islice((text for text in docs if text), max_documents)
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .atomic import save_npy, write_json
-from .model import autocast, load_for_inference
+from .model import autocast, load_for_inference, max_context
 from .tokens import TokenFile
 
 
@@ -60,7 +60,7 @@ def embed(
     LayerNorm). Returns ({layer: float32 array (points, width)}, positions (points, 3): document,
     window start, position in window), meta)."""
     model, dev = load_for_inference(model_path, device, threads)
-    context = context or model.config.n_positions
+    context = context or max_context(model.config)
     n_hidden = model.config.num_hidden_layers
     index = {name: (n_hidden if name == "final" else int(name)) for name in layers}
     plan = sample_positions(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model import load_for_inference
+from .model import load_for_inference, max_context
 from .tokens import TokenFile
 from .train import token_losses, windows
 
@@ -58,7 +58,7 @@ def evaluate(
 ) -> dict:
     """Evaluate a causal LM (our checkpoint folder or a HF id) on a validation token file."""
     model, dev = load_for_inference(model_path, device, threads)
-    context = block_size or model.config.n_positions
+    context = block_size or max_context(model.config)
     x, y = windows(np.asarray(val.tokens), context)
     losses = token_losses(model, x, y, batch_size, dev)
     flat = losses[~np.isnan(losses)]

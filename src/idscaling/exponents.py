@@ -1,6 +1,10 @@
 """Observed vs. predicted scaling exponents, one row per (dataset, axis).
 
-Observed: power laws fitted to validation loss (:func:`idscaling.fit.fit_power_law`).
+Observed: power laws fitted to validation loss, two ways: the pure law ``L = A x^-alpha``
+(:func:`idscaling.fit.fit_power_law`, log-log least squares: ``alpha_observed*``) and the
+saturating law ``L = E + A x^-alpha`` (:func:`idscaling.fit.fit_saturating_power_law`:
+``alpha_saturating*``, ``E_saturating*``), whose alpha is the exponent of the *reducible* loss,
+the quantity the theory speaks about (the pure law's alpha is diluted by the irreducible part).
 Predicted: from each dataset's intrinsic dimension
 (:func:`idscaling.predict.predict_with_ci`): Havrilla & Liao's formulas
 (``alpha_predicted*``, beta configurable) and, for the model axis, Sharma &
@@ -14,10 +18,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from .fit import fit_power_law
+from .fit import fit_joint_scaling_law, fit_power_law, fit_saturating_power_law
 from .predict import predict_with_ci
 
-__all__ = ["exponents_table", "COLUMNS"]
+__all__ = ["exponents_table", "joint_fits_table", "pretrained_exponents_table", "COLUMNS", "JOINT_COLUMNS"]
 
 COLUMNS = [
     "dataset",
@@ -42,7 +46,19 @@ COLUMNS = [
     "alpha_predicted_sk",
     "alpha_predicted_sk_ci_low",
     "alpha_predicted_sk_ci_high",
+    # Saturating law L = E + A x^-alpha (NaN with a note where it cannot be fitted, e.g. fewer
+    # than 4 points); appended last for the same reason.
+    "alpha_saturating",
+    "alpha_saturating_ci_low",
+    "alpha_saturating_ci_high",
+    "E_saturating",
+    "E_saturating_ci_low",
+    "E_saturating_ci_high",
+    "A_saturating",
+    "saturating_note",
 ]
+
+SATURATING_BOOTSTRAP = 1000
 
 
 def _require(frame: pd.DataFrame, columns: list[str], name: str) -> None:
@@ -65,6 +81,28 @@ def _fit(sub: pd.DataFrame, xcol: str, ci_level: float, dataset: object, axis: s
         raise ValueError(f"dataset {dataset!r}, {axis} axis (val_loss vs {xcol}): {err}") from None
 
 
+def _fit_saturating(sub: pd.DataFrame, xcol: str, ci_level: float, seed: int) -> dict:
+    """The saturating fit's columns; NaN and the reason where it cannot be made (too few points,
+    no convergence) or where a parameter sits at a bound (then the fit is reported but noted)."""
+    empty = {c: math.nan for c in COLUMNS if c.endswith(("_saturating", "_saturating_ci_low", "_saturating_ci_high"))}
+    try:
+        fit = fit_saturating_power_law(
+            sub[xcol].to_numpy(), sub["val_loss"].to_numpy(), ci_level=ci_level,
+            n_bootstrap=SATURATING_BOOTSTRAP, seed=seed,
+        )
+    except ValueError as err:
+        return empty | {"saturating_note": str(err)}
+    row = {f"{name}_saturating{suffix}": fit[f"{name}{suffix}"]
+           for name in ("alpha", "E") for suffix in ("", "_ci_low", "_ci_high")}
+    row["A_saturating"] = fit["A"]
+    notes = []
+    if fit["at_bound"]:
+        notes.append("at bound: " + ", ".join(fit["at_bound"]) + (" (E = 0: a pure power law)" if "E" in fit["at_bound"] else ""))
+    if fit["bootstrap_failed_fraction"] > 0.05:
+        notes.append(f"{fit['bootstrap_failed_fraction']:.0%} of bootstrap resamples unusable (< 3 distinct sizes) or not converged")
+    return row | {"saturating_note": "; ".join(notes)}
+
+
 def exponents_table(
     points: pd.DataFrame,
     ids: pd.DataFrame,
@@ -73,6 +111,7 @@ def exponents_table(
     ci_level: float = 0.95,
     params_column: str = "n_params",
     data_axis_model: str | None = None,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """Fit observed exponents and put them next to the ID-predicted ones.
 
@@ -94,6 +133,8 @@ def exponents_table(
     data_axis_model : str, optional
         Model whose data sweep gives the data exponent; default the model with
         the most parameters (``params_column``) in each dataset.
+    seed : int
+        Seed of the saturating fits' bootstrap.
 
     Returns
     -------
@@ -107,7 +148,9 @@ def exponents_table(
 
     ``alpha_predicted*`` are Havrilla & Liao's predictions for the row's axis
     (with ``beta``); ``alpha_predicted_sk*`` is Sharma & Kaplan's ``4 / d``
-    on the model axis and NaN on the data axis. Prediction intervals map the
+    on the model axis and NaN on the data axis. ``*_saturating`` come from the
+    saturating law on the same points (NaN and ``saturating_note`` saying why
+    where it cannot be fitted, e.g. fewer than 4 points). Prediction intervals map the
     ID's interval through the formula. A dataset without an ID row has NaN id
     and predicted columns.
 
@@ -141,19 +184,22 @@ def exponents_table(
                     f"data_axis_model {model!r} has no points in dataset {dataset!r}; "
                     f"models there: {sorted(map(str, models))}"
                 )
-        fits = [("data", f"model={model}", _fit(sub[sub["model"] == model], "n_tokens", ci_level, dataset, "data"))]
+        on_model = sub[sub["model"] == model]
+        fits = [("data", f"model={model}", _fit(on_model, "n_tokens", ci_level, dataset, "data"),
+                 _fit_saturating(on_model, "n_tokens", ci_level, seed))]
 
         if len(models) > 1:
             n_max = sub["n_tokens"].max()
             at_max = sub[sub["n_tokens"] == n_max]
-            fits.append(("model", f"n_tokens={_fmt(n_max)}", _fit(at_max, params_column, ci_level, dataset, "model")))
+            fits.append(("model", f"n_tokens={_fmt(n_max)}", _fit(at_max, params_column, ci_level, dataset, "model"),
+                         _fit_saturating(at_max, params_column, ci_level, seed)))
 
         if dataset in id_by_dataset.index:
             d, d_low, d_high = (float(v) for v in id_by_dataset.loc[dataset])
         else:
             d = d_low = d_high = math.nan
 
-        for axis, held_fixed, fit in fits:
+        for axis, held_fixed, fit, saturating in fits:
             pred = pred_low = pred_high = math.nan
             sk = sk_low = sk_high = math.nan
             if not math.isnan(d):
@@ -183,5 +229,128 @@ def exponents_table(
                     "alpha_predicted_sk_ci_low": sk_low,
                     "alpha_predicted_sk_ci_high": sk_high,
                 }
+                | saturating
             )
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+JOINT_COLUMNS = [
+    "dataset",
+    "n_points",
+    "n_models",
+    "n_sizes",
+    "alpha_model",
+    "alpha_model_ci_low",
+    "alpha_model_ci_high",
+    "alpha_data",
+    "alpha_data_ci_low",
+    "alpha_data_ci_high",
+    "E",
+    "E_ci_low",
+    "E_ci_high",
+    "A",
+    "B",
+    "r2",
+    "id",
+    "alpha_model_predicted",
+    "alpha_data_predicted",
+    "beta",
+    "ci_level",
+    "note",
+]
+
+
+def joint_fits_table(
+    points: pd.DataFrame,
+    ids: pd.DataFrame,
+    *,
+    beta: float = 1.0,
+    ci_level: float = 0.95,
+    params_column: str = "n_params",
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """The joint law ``L(N, D) = E + A / N^alpha_model + B / D^alpha_data`` (Chinchilla approach 3,
+    :func:`idscaling.fit.fit_joint_scaling_law`) fitted to all points of each dataset, beside the
+    exponents predicted from the dataset's ID (Havrilla & Liao, ``beta``).
+
+    One row per dataset (columns :data:`JOINT_COLUMNS`); where the fit cannot be made (fewer than
+    6 points, one model size or one data size) the row has NaN estimates and ``note`` says why."""
+    _require(points, ["dataset", "n_tokens", "val_loss", params_column], "points")
+    id_by_dataset = ids.set_index("dataset")["id"].astype(float) if len(ids) else pd.Series(dtype=float)
+    rows = []
+    for dataset in sorted(points["dataset"].unique(), key=str):
+        sub = points[points["dataset"] == dataset]
+        d = float(id_by_dataset.get(dataset, math.nan))
+        row = {c: math.nan for c in JOINT_COLUMNS} | {
+            "dataset": dataset,
+            "n_points": len(sub),
+            "n_models": sub[params_column].nunique(),
+            "n_sizes": sub["n_tokens"].nunique(),
+            "id": d,
+            "beta": float(beta),
+            "ci_level": float(ci_level),
+            "note": "",
+        }
+        if not math.isnan(d):
+            row["alpha_model_predicted"] = predict_with_ci(d, d, d, beta=beta, axis="model")[0]
+            row["alpha_data_predicted"] = predict_with_ci(d, d, d, beta=beta, axis="data")[0]
+        try:
+            fit = fit_joint_scaling_law(
+                sub[params_column].to_numpy(), sub["n_tokens"].to_numpy(), sub["val_loss"].to_numpy(),
+                n_bootstrap=n_bootstrap, ci_level=ci_level, seed=seed,
+            )
+        except ValueError as err:
+            row["note"] = str(err)
+        else:
+            for ours, theirs in (("alpha_model", "alpha"), ("alpha_data", "beta"), ("E", "E")):
+                for suffix in ("", "_ci_low", "_ci_high"):
+                    row[ours + suffix] = fit[theirs + suffix]
+            row.update(A=fit["A"], B=fit["B"], r2=fit["r2"])
+            if fit["bootstrap_failed_fraction"] > 0.05:
+                row["note"] = f"{fit['bootstrap_failed_fraction']:.0%} of bootstrap refits failed"
+        rows.append(row)
+    return pd.DataFrame(rows, columns=JOINT_COLUMNS)
+
+
+def pretrained_exponents_table(
+    points: pd.DataFrame,
+    *,
+    beta: float = 1.0,
+    ci_level: float = 0.95,
+    params_column: str = "n_params",
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Model-axis exponents of pretrained suites (``summary.pretrained_points``), one row per
+    (dataset, suite) with the columns of :data:`COLUMNS` (axis "model") and ``suite`` last.
+
+    Observed: loss against ``params_column`` over the suite's models (pure and saturating law).
+    Predicted: from the suite's ID -- the mean of its models' final-layer estimates, the interval
+    spanning theirs (lowest low, highest high) -- by Havrilla & Liao (2 beta / d) and Sharma &
+    Kaplan (4 / d). A dataset with fewer than 2 model sizes gets NaN exponents."""
+    _require(points, ["dataset", "suite", "model", "val_loss", "id", "id_ci_low", "id_ci_high", params_column], "points")
+    rows = []
+    for (dataset, suite), sub in points.groupby(["dataset", "suite"], sort=True):
+        ids = sub[["id", "id_ci_low", "id_ci_high"]].astype(float).dropna()
+        d, d_low, d_high = (float(ids["id"].mean()), float(ids["id_ci_low"].min()), float(ids["id_ci_high"].max())) \
+            if len(ids) else (math.nan,) * 3
+        if sub[params_column].nunique() >= 2:
+            fit = _fit(sub, params_column, ci_level, dataset, "model")
+        else:
+            fit = {"n_points": len(sub), "alpha": math.nan, "alpha_ci_low": math.nan, "alpha_ci_high": math.nan,
+                   "prefactor": math.nan, "r2": math.nan}
+        saturating = _fit_saturating(sub, params_column, ci_level, seed)
+        pred = sk = (math.nan,) * 3
+        if not math.isnan(d):
+            pred = predict_with_ci(d, d_low, d_high, beta=beta, axis="model")
+            sk = predict_with_ci(d, d_low, d_high, axis="model", theory="sharma_kaplan")
+        rows.append({
+            "dataset": dataset, "axis": "model", "held_fixed": f"suite={suite} ({sub['model'].nunique()} models)",
+            "n_points": fit["n_points"], "alpha_observed": fit["alpha"], "alpha_ci_low": fit["alpha_ci_low"],
+            "alpha_ci_high": fit["alpha_ci_high"], "prefactor": fit["prefactor"], "r2": fit["r2"],
+            "id": d, "id_ci_low": d_low, "id_ci_high": d_high, "beta": float(beta),
+            "alpha_predicted": pred[0], "alpha_predicted_ci_low": pred[1], "alpha_predicted_ci_high": pred[2],
+            "ci_level": float(ci_level), "alpha_predicted_sk": sk[0], "alpha_predicted_sk_ci_low": sk[1],
+            "alpha_predicted_sk_ci_high": sk[2],
+        } | saturating | {"suite": suite})
+    return pd.DataFrame(rows, columns=COLUMNS + ["suite"])

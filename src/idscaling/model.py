@@ -82,6 +82,16 @@ def flops_per_token(model, block_size: int) -> int:
     return 6 * n + 12 * cfg.n_layer * cfg.n_embd * block_size
 
 
+def max_context(config) -> int:
+    """The longest context a HF model config allows (GPT-2: n_positions; most others, e.g.
+    GPT-NeoX/Pythia: max_position_embeddings)."""
+    for key in ("n_positions", "max_position_embeddings", "n_ctx", "seq_length"):
+        value = getattr(config, key, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    raise ValueError(f"model config of type {type(config).__name__} states no maximum context length")
+
+
 def pick_device(preference: str = "auto") -> torch.device:
     if preference == "cuda" or (preference == "auto" and torch.cuda.is_available()):
         if not torch.cuda.is_available():

@@ -53,6 +53,9 @@ __all__ = [
     "plot_model_scaling",
     "plot_intrinsic_dim",
     "plot_exponents",
+    "plot_known_dimension",
+    "plot_id_analyses",
+    "plot_pretrained",
 ]
 
 DPI = 150
@@ -62,6 +65,7 @@ MAX_COLS = 4
 
 FIT_GID = "fit"
 PRED_GID = "predicted"
+SAT_GID = "saturating"
 
 _PARAM_LABELS = {
     "n_params": "parameters N",
@@ -285,6 +289,16 @@ def _scaling_lines(ax, x_fit: np.ndarray, y_fit: np.ndarray, row: pd.Series | No
                 label=label, gid=FIT_GID, zorder=4)
     else:
         notes.append("fit unavailable (NaN)")
+
+    a_sat, e_sat, a_pref = (_get(row, c) for c in ("alpha_saturating", "E_saturating", "A_saturating"))
+    if all(_finite(v) for v in (a_sat, e_sat, a_pref)):
+        label = (rf"saturating $E + A D^{{-\hat\alpha}}$: $\hat\alpha_{sub}$ = {_fmt(a_sat)}"
+                 + _ci_text(_get(row, "alpha_saturating_ci_low"), _get(row, "alpha_saturating_ci_high"))
+                 + f", E = {_fmt(e_sat, 2)}")
+        if sub != "D":
+            label = label.replace("D^", "N^")
+        ax.plot(grid, float(e_sat) + float(a_pref) * grid ** (-float(a_sat)), color="#1f77b4", lw=1.8,
+                ls="-.", label=label, gid=SAT_GID, zorder=4)
 
     a_pred = _get(row, "alpha_predicted")
     if _finite(a_pred):
@@ -576,6 +590,15 @@ def _exponents_figure(exponents: pd.DataFrame) -> Figure:
             vals += [float(v) for v in (_get(r, "alpha_ci_low"), _get(r, "alpha_ci_high"),
                                          _get(r, "alpha_predicted_ci_low"), _get(r, "alpha_predicted_ci_high"))
                      if _finite(v)]
+        sat = [(float(_get(r, "alpha_predicted")), float(_get(r, "alpha_saturating")), r)
+               for _, r in exponents.iterrows()
+               if _finite(_get(r, "alpha_predicted")) and _finite(_get(r, "alpha_saturating"))]
+        for pred, obs, r in sat:
+            _error_bars(ax, [pred], [_get(r, "alpha_saturating_ci_low")], [_get(r, "alpha_saturating_ci_high")],
+                        cmap[r["dataset"]], lw=1.0)
+            ax.plot([pred], [obs], ls="none", marker=_AXIS_MARKER.get(r["axis"], "D"), ms=9, color="white",
+                    markeredgecolor=cmap[r["dataset"]], markeredgewidth=1.6, zorder=4, gid=SAT_GID)
+            vals += [pred, obs]
         if vals:
             lo, hi = min(vals + [0.0]), max(vals)
             pad = 0.08 * (hi - lo if hi > lo else 1.0)
@@ -599,6 +622,10 @@ def _exponents_figure(exponents: pd.DataFrame) -> Figure:
         labels += [_AXIS_NAME[a] for a in axes_present]
         handles.append(Line2D([], [], color="0.4", ls=":", lw=1.5))
         labels.append("y = x")
+        if sat:
+            handles.append(Line2D([], [], ls="none", marker="o", ms=9, color="white", markeredgecolor="0.3",
+                                  markeredgewidth=1.6))
+            labels.append("hollow: saturating fit\n(E + A x^-α)")
         if skipped:  # rows without both exponents: say so next to the legend, not over the data
             handles.append(Line2D([], [], ls="none"))
             labels.append("not shown (NaN):\n" + "\n".join(skipped))
@@ -610,3 +637,221 @@ def _exponents_figure(exponents: pd.DataFrame) -> Figure:
 def plot_exponents(exponents: pd.DataFrame, out_path) -> None:
     """Observed vs. predicted exponents with both CIs and the y = x line (PNG)."""
     _save(_exponents_figure(exponents), out_path)
+
+
+# --------------------------------------------------------------------------- #
+# 5. the controlled test: corpora of known latent dimension k
+# --------------------------------------------------------------------------- #
+KNOWN_ID_GID = "id_vs_k"
+KNOWN_ALPHA_GID = "alpha_vs_predicted"
+
+
+def _known_dimension_figure(table: pd.DataFrame) -> Figure:
+    with _style():
+        fig = Figure(figsize=(2 * PANEL_W + 1.0, PANEL_H + 1.2), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax_id, ax_alpha = fig.subplots(1, 2)
+        fig.suptitle("Corpora of known latent dimension k (SYNTHETIC latent teacher)", fontsize=13)
+        if table is None or len(table) == 0:
+            _empty(ax_id, "no latent datasets")
+            _empty(ax_alpha, "no latent datasets")
+            return fig
+        t = table.sort_values("k", kind="mergesort")
+        k = t["k"].astype(float).to_numpy()
+        metric = str(t["metric"].iloc[0])
+        other = str(t["other_metric"].iloc[0])
+
+        # (a) estimated ID against k
+        cols = [c for c in ("id", "id_other", "id_ci_high", "id_other_ci_high", "id_source", "id_source_other")
+                if c in t.columns]
+        top = float(np.nanmax(np.concatenate([k] + [t[c].astype(float).to_numpy() for c in cols])))
+        top = 1.1 * top if math.isfinite(top) else 1.0
+        ax_id.plot([0, top], [0, top], color="0.4", ls=":", lw=1.5, label="ID = k", gid="identity")
+        for col, name, colour, marker in (("id", metric, "#d62728", "o"), ("id_other", other, "#1f77b4", "s")):
+            y = t[col].astype(float).to_numpy()
+            if not np.isfinite(y).any():
+                continue
+            _error_bars(ax_id, k, t[f"{col}_ci_low"], t[f"{col}_ci_high"], colour)
+            ax_id.plot(k, y, ls="-", lw=1.0, marker=marker, ms=7, color=colour, zorder=3, gid=KNOWN_ID_GID,
+                       label=f"embeddings, {name}" + (" (used for predictions)" if col == "id" else ""))
+        for col, name, colour in (("id_source", metric, "#d62728"), ("id_source_other", other, "#1f77b4")):
+            y = t[col].astype(float).to_numpy() if col in t.columns else np.full(len(t), np.nan)
+            if np.isfinite(y).any():
+                ax_id.plot(k, y, ls="--", lw=1.0, marker="x", ms=7, color=colour, zorder=3,
+                           label=f"source manifold, {name}")
+        ax_id.set_xlim(0, top)
+        ax_id.set_ylim(0, top)
+        ax_id.set_xlabel("latent dimension k (by construction)")
+        ax_id.set_ylabel("estimated intrinsic dimension")
+        ax_id.set_title("(a) estimated ID vs k")
+        ax_id.legend(loc="upper left", fontsize=9.5)
+
+        # (b) the data exponent against k: observed, and predicted from the estimated ID and from k
+        vals = []
+        for col, (low, high), label, face in (
+            ("alpha_saturating", ("alpha_saturating_ci_low", "alpha_saturating_ci_high"),
+             r"observed, saturating fit $E + A D^{-\hat\alpha}$", "#2ca02c"),
+            ("alpha_observed", ("alpha_ci_low", "alpha_ci_high"), r"observed, pure power law $A D^{-\hat\alpha}$",
+             "white"),
+        ):
+            y = t[col].astype(float).to_numpy()
+            ok = np.isfinite(y)
+            if not ok.any():
+                continue
+            _error_bars(ax_alpha, k[ok], t[low].to_numpy()[ok], t[high].to_numpy()[ok], "#2ca02c", lw=1.2)
+            ax_alpha.plot(k[ok], y[ok], ls="none", marker="o", ms=8, color=face, markeredgecolor="#2ca02c",
+                          markeredgewidth=1.6, zorder=4, gid=KNOWN_ALPHA_GID, label=label)
+            vals += list(y[ok])
+        kk = np.linspace(max(k.min() * 0.8, 0.5), k.max() * 1.1, 100)
+        beta = float(t["beta"].iloc[0])
+        ax_alpha.plot(kk, 2 * beta / (2 * beta + kk), color="0.2", ls=":", lw=1.5,
+                      label=r"predicted from k: $2\beta/(2\beta + k)$", gid="from_k")
+        for col, name, colour in (("alpha_predicted", f"predicted from embeddings' ID ({metric})", "#d62728"),
+                                  ("alpha_predicted_other", f"predicted from embeddings' ID ({other})", "#1f77b4")):
+            y = t[col].astype(float).to_numpy()
+            if np.isfinite(y).any():
+                ax_alpha.plot(k, y, ls="--", lw=1.2, marker="s", ms=5, color=colour, label=name)
+                vals += list(y[np.isfinite(y)])
+        ax_alpha.set_xlabel("latent dimension k (by construction)")
+        ax_alpha.set_ylabel(r"data exponent $\alpha_D$")
+        ax_alpha.set_title(r"(b) data exponent vs k ($\beta$ = " + f"{beta:g})")
+        top = max(vals + [1.0]) * 1.1
+        ax_alpha.set_ylim(0, min(top, 2.0))
+        ax_alpha.set_xlim(0, k.max() * 1.1)
+        ax_alpha.legend(loc="upper right", fontsize=9)
+    return fig
+
+
+def plot_known_dimension(table: pd.DataFrame, out_path) -> None:
+    """ID vs known k and observed vs predicted data exponent for the latent-teacher corpora (PNG)."""
+    _save(_known_dimension_figure(table), out_path)
+
+
+# --------------------------------------------------------------------------- #
+# 6. ID stability (paper Fig. 4): vs parameters, width, layer, context position
+# --------------------------------------------------------------------------- #
+ID_ANALYSIS_GID = "id_analysis"
+_ID_PANELS = (
+    ("params", "(a) vs parameters", "parameters N", "log"),
+    ("width", "(b) vs embedding width", "embedding width", "log"),
+    ("layer", "(c) vs layer (embedding model)", "hidden-state index (0 = token embeddings)", "linear"),
+    ("position", "(d) vs context position (embedding model)", "position in the context window", "linear"),
+)
+
+
+def _id_analyses_figure(table: pd.DataFrame) -> Figure:
+    import seaborn as sns
+
+    with _style():
+        fig, axes = _grid(4, extra_h=0.6)
+        fig.suptitle("Stability of the estimated intrinsic dimension", fontsize=13)
+        datasets = _ordered_unique(table["dataset"].tolist()) if len(table) else []
+        colours = sns.color_palette("colorblind", n_colors=max(len(datasets), 1))
+        for ax, (analysis, title, xlabel, scale) in zip(axes, _ID_PANELS):
+            ax.set_title(title)
+            sub = table[table["analysis"] == analysis] if len(table) else table
+            if len(sub) == 0:
+                _empty(ax, f"no '{analysis}' estimates")
+                continue
+            for i, ds in enumerate(datasets):
+                g = sub[sub["dataset"] == ds]
+                if len(g) == 0:
+                    continue
+                # seeds: the mean per x, bars spanning the seeds' intervals
+                agg = (g.groupby("x", as_index=False)
+                       .agg(id=("id", "mean"), lo=("id_ci_low", "min"), hi=("id_ci_high", "max"))
+                       .sort_values("x"))
+                c = colours[i % len(colours)]
+                _error_bars(ax, agg["x"], agg["lo"], agg["hi"], c)
+                ax.plot(agg["x"], agg["id"], marker="o", ms=6.5, lw=1.4, color=c, label=str(ds),
+                        gid=ID_ANALYSIS_GID, zorder=3)
+            if scale == "log":
+                ax.set_xscale("log")
+                xs = sorted(sub["x"].unique())
+                # one tick per distinct label (sizes that round to the same label share a tick)
+                xs = [x for i, x in enumerate(xs) if i == 0 or _human(x) != _human(xs[i - 1])]
+                if len(xs) <= 8:
+                    ax.xaxis.set_major_locator(FixedLocator(xs))
+                    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _human(v)))
+                    ax.xaxis.set_minor_locator(NullLocator())
+            elif analysis == "layer":
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            if scale == "linear" and sub["x"].nunique() == 1:
+                x0 = float(sub["x"].iloc[0])
+                ax.set_xlim(x0 - 1, x0 + 1)
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel("estimated ID")
+            finite = pd.to_numeric(sub["id"], errors="coerce").dropna()
+            if len(finite) and (finite >= 0).all():
+                ax.set_ylim(bottom=0)
+            ax.legend(loc="lower right", fontsize=9.5)
+    return fig
+
+
+def plot_id_analyses(table: pd.DataFrame, out_path) -> None:
+    """The four Fig. 4 panels from :func:`idscaling.id_analyses.id_analyses_table` (PNG)."""
+    _save(_id_analyses_figure(table), out_path)
+
+
+# --------------------------------------------------------------------------- #
+# 7. pretrained suites (paper Fig. 3): loss and ID against parameters
+# --------------------------------------------------------------------------- #
+PRETRAINED_ID_GID = "pretrained_id"
+
+
+def _pretrained_figure(points: pd.DataFrame, exponents: pd.DataFrame, params_column: str = "n_params") -> Figure:
+    with _style():
+        datasets = _ordered_unique(points["dataset"].tolist()) if len(points) else []
+        n = max(len(datasets), 1)
+        fig = Figure(figsize=(PANEL_W * n, 2 * PANEL_H + 1.4), layout="constrained")
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(2, n, squeeze=False)
+        fig.suptitle("Pretrained suites: validation loss and estimated ID vs. parameters", fontsize=13)
+        if not datasets:
+            _empty(axes[0][0], "no pretrained models")
+            _empty(axes[1][0], "no pretrained models")
+            return fig
+        palette = _model_palette(points, params_column)
+        for j, ds in enumerate(datasets):
+            ax, ax_id = axes[0][j], axes[1][j]
+            sub = _positive(points[points["dataset"] == ds], "val_loss", params_column).sort_values(params_column)
+            handles, labels = [], []
+            for model in [m for m in palette if m in set(sub["model"])]:
+                pm = sub[sub["model"] == model]
+                c = palette[model]
+                _error_bars(ax, pm[params_column], pm["val_loss_ci_low"], pm["val_loss_ci_high"], c)
+                ax.plot(pm[params_column], pm["val_loss"], ls="none", marker="o", ms=7, color=c,
+                        markeredgecolor="white", markeredgewidth=0.8, zorder=3)
+                handles.append(Line2D([], [], ls="none", marker="o", ms=7, color=c))
+                labels.append(f"{model} ({_human(pm[params_column].median())})")
+            row = _exponent_row(exponents, ds, "model")
+            notes = _scaling_lines(ax, sub[params_column], sub["val_loss"], row, "N") if row is not None else []
+            _finish_loss_panel(ax, sub[params_column], f"{ds}: loss (model's own tokens)",
+                               _PARAM_LABELS.get(params_column, params_column), notes, handles, labels)
+
+            ids = sub[np.isfinite(pd.to_numeric(sub["id"], errors="coerce"))]
+            if len(ids) == 0:
+                _empty(ax_id, "no ID estimates")
+                continue
+            _error_bars(ax_id, ids[params_column], ids["id_ci_low"], ids["id_ci_high"], "0.3")
+            ax_id.plot(ids[params_column], ids["id"].astype(float), marker="o", ms=7, lw=1.2, color="0.3",
+                       gid=PRETRAINED_ID_GID, zorder=3)
+            ax_id.set_xscale("log")
+            ax_id.set_xlabel(_PARAM_LABELS.get(params_column, params_column))
+            ax_id.set_ylabel("estimated ID (final layer)")
+            ax_id.set_title(f"{ds}: estimated ID")
+            ax_id.set_ylim(bottom=0)
+    return fig
+
+
+def plot_pretrained(points: pd.DataFrame, exponents: pd.DataFrame, out_path, params_column: str = "n_params") -> None:
+    """Loss (with fitted and predicted model exponents) and ID against parameters, one column of
+    panels per (dataset, suite) (PNG)."""
+    _save(_pretrained_figure(_by_suite(points), _by_suite(exponents), params_column), out_path)
+
+
+def _by_suite(frame: pd.DataFrame) -> pd.DataFrame:
+    """Panels are per dataset: make each (dataset, suite) a 'dataset' of its own."""
+    if "suite" not in frame.columns or len(frame) == 0:
+        return frame
+    return frame.assign(dataset=frame["dataset"].astype(str) + " / " + frame["suite"].astype(str))

@@ -56,3 +56,42 @@ def dataset_ids(ids: pd.DataFrame, layer: str = "final") -> pd.DataFrame:
         sel.groupby("dataset", as_index=False)
         .agg(id=("id", "mean"), id_ci_low=("id_ci_low", "min"), id_ci_high=("id_ci_high", "max"))
     )
+
+
+def checkpoint_ident(wildcards) -> dict:
+    """The keys that name a result, from a job's wildcards: dataset, model, n_tokens and seed for
+    a trained checkpoint; for a pretrained model (wildcard ``pretrained``) its name as the model,
+    n_tokens None (not ours to know) and seed 0."""
+    if "pretrained" in wildcards.keys():
+        return {"dataset": wildcards.dataset, "model": wildcards.pretrained, "n_tokens": None, "seed": 0}
+    return {"dataset": wildcards.dataset, "model": wildcards.model, "n_tokens": int(wildcards.n),
+            "seed": int(wildcards.seed)}
+
+
+PRETRAINED_COLUMNS = [
+    "dataset", "suite", "model", "id_hub", "revision", "commit", "model_type", "n_params", "n_params_nonembedding",
+    "n_layer", "n_embd", "context", "val_loss", "val_loss_ci_low", "val_loss_ci_high", "n_val_tokens",
+    "id", "id_ci_low", "id_ci_high", "layer",
+]
+
+
+def pretrained_points(sources: Iterable[dict], evals: Iterable[dict], ids: Iterable[dict]) -> pd.DataFrame:
+    """One row per (dataset, pretrained model): size from its ``source.json``, loss from its
+    evaluation, ID from its final-layer estimate. The loss is per token of *the model's own*
+    tokenizer: comparable within a suite that shares a tokenizer, not across suites."""
+    by_name = {s["name"]: s for s in sources}
+    id_by_key = {(r["dataset"], r["model"]): r for r in ids}
+    rows = []
+    for e in evals:
+        s = by_name[e["model"]]
+        r = id_by_key.get((e["dataset"], e["model"]), {})
+        rows.append({
+            "dataset": e["dataset"], "suite": s["suite"], "model": e["model"], "id_hub": s["id"], "revision": s["revision"],
+            "commit": s["commit"], "model_type": s["model_type"], "n_params": s["n_params"],
+            "n_params_nonembedding": s["n_params_nonembedding"], "n_layer": s["n_layer"], "n_embd": s["n_embd"],
+            "context": e["context"], "val_loss": e["val_loss"], "val_loss_ci_low": e["val_loss_ci_low"],
+            "val_loss_ci_high": e["val_loss_ci_high"], "n_val_tokens": e["n_val_tokens"],
+            "id": r.get("dimension"), "id_ci_low": r.get("ci_low"), "id_ci_high": r.get("ci_high"),
+            "layer": r.get("layer"),
+        })
+    return pd.DataFrame(rows, columns=PRETRAINED_COLUMNS).sort_values(["dataset", "suite", "n_params"]).reset_index(drop=True)

@@ -37,6 +37,8 @@ class Tokenizer:
         if self.kind == "gpt2":
             # Special-token text inside documents is encoded as ordinary text, never as EOT.
             return self._impl.encode_ordinary_batch(texts)
+        if self.kind == "hf":  # a pretrained model's own tokenizer (transformers)
+            return self._impl(texts, add_special_tokens=False, split_special_tokens=True)["input_ids"]
         return [enc.ids for enc in self._impl.encode_batch(texts, add_special_tokens=False)]
 
     def decode(self, ids: list[int]) -> str:
@@ -192,6 +194,12 @@ def load_tokenizer(tokenizer_dir: str | Path) -> Tokenizer:
         # Text that spells "<|endoftext|>" inside a document is ordinary text, as with tiktoken's
         # encode_ordinary; only the pipeline inserts the end-of-text id, between documents.
         impl.encode_special_tokens = True
+    elif meta["kind"] == "hf":
+        # A pretrained model's tokenizer (written by idscaling.pretrained.fetch_pretrained).
+        from transformers import AutoTokenizer
+
+        impl = AutoTokenizer.from_pretrained(str(path))
+        impl.model_max_length = 10**12  # documents are long; the pipeline cuts its own windows
     else:
         impl = gpt2_encoding(path)
     return Tokenizer(kind=meta["kind"], vocab_size=meta["vocab_size"], eot_id=meta["eot_id"], _impl=impl)

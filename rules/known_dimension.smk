@@ -1,0 +1,54 @@
+# The controlled test (only when some dataset's source is a latent teacher of known dimension k).
+
+
+rule known_dimension_table:
+    input:
+        exponents=f"{RESULTS}/summary/exponents.csv",
+        ids=f"{RESULTS}/summary/intrinsic_dim.csv",
+        arrays=known_dimension_arrays(),
+    output:
+        report(
+            f"{RESULTS}/summary/known_dimension.csv",
+            caption="../report/known_dimension_table.rst",
+            category="Known latent dimension",
+        ),
+    params:
+        datasets=LATENT_DATASETS,
+        sources={d: config["datasets"][d]["source"] for d in LATENT_DATASETS},
+        id_settings=config["id"],
+        beta=config["fit"]["beta"],
+    log:
+        "logs/known_dimension_table.log",
+    benchmark:
+        "benchmarks/known_dimension_table.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/known_dimension_table.py"
+
+
+rule plot_known_dimension:
+    input:
+        f"{RESULTS}/summary/known_dimension.csv",
+    output:
+        report(
+            f"{RESULTS}/figures/known_dimension.png",
+            caption="../report/known_dimension.rst",
+            category="Known latent dimension",
+        ),
+    log:
+        "logs/plot_known_dimension.log",
+    benchmark:
+        "benchmarks/plot_known_dimension.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/plot_known_dimension.py"

@@ -1,0 +1,161 @@
+# Pretrained suites (config pretrained.models): fetched once, then tokenized, evaluated, embedded
+# and ID-estimated per dataset by the same rules (and scripts) as trained checkpoints.
+
+
+rule pretrained:
+    """Only the pretrained-suite results (no training): snakemake pretrained"""
+    localrule: True
+    input:
+        pretrained_outputs(),
+
+
+rule fetch_pretrained:
+    output:
+        source=f"{RESULTS}/pretrained/{{pretrained}}/source.json",
+        tokenizer=f"{RESULTS}/pretrained/{{pretrained}}/tokenizer/meta.json",
+        config=f"{RESULTS}/pretrained/{{pretrained}}/model/config.json",
+    params:
+        spec=lambda w: config["pretrained"]["models"][w.pretrained],
+    log:
+        "logs/fetch_pretrained/{pretrained}.log",
+    benchmark:
+        "benchmarks/fetch_pretrained/{pretrained}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=120,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/fetch_pretrained.py"
+
+
+use rule tokenize as tokenize_pretrained with:
+    input:
+        docs=f"{RESULTS}/{{dataset}}/corpus/{{split}}.jsonl",
+        tokenizer=f"{RESULTS}/pretrained/{{pretrained}}/tokenizer/meta.json",
+    output:
+        bin=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/tokens/{{split}}.bin",
+        docs=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/tokens/{{split}}.docs.npy",
+        meta=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/tokens/{{split}}.json",
+    log:
+        "logs/tokenize_pretrained/{dataset}_{pretrained}_{split}.log",
+    benchmark:
+        "benchmarks/tokenize_pretrained/{dataset}_{pretrained}_{split}.tsv"
+
+
+use rule evaluate as evaluate_pretrained with:
+    input:
+        config=f"{RESULTS}/pretrained/{{pretrained}}/model/config.json",
+        source=f"{RESULTS}/pretrained/{{pretrained}}/source.json",
+        val=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/tokens/val.bin",
+        val_meta=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/tokens/val.json",
+    output:
+        f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/eval.json",
+    params:
+        settings=config["evaluate"] | {"batch_size": config["pretrained"]["batch_size"]},
+        block_size=config["pretrained"]["context"],
+        device=config["train"]["device"],
+    log:
+        "logs/evaluate_pretrained/{dataset}_{pretrained}.log",
+    benchmark:
+        "benchmarks/evaluate_pretrained/{dataset}_{pretrained}.tsv"
+    resources:
+        mem_mb=pretrained_mem_mb,
+        runtime=config["pretrained"]["runtime"],
+
+
+use rule embed as embed_pretrained with:
+    input:
+        config=f"{RESULTS}/pretrained/{{pretrained}}/model/config.json",
+        source=f"{RESULTS}/pretrained/{{pretrained}}/source.json",
+        val=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/tokens/val.bin",
+        val_meta=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/tokens/val.json",
+    output:
+        arrays=expand(
+            f"{RESULTS}/{{{{dataset}}}}/pretrained/{{{{pretrained}}}}/embeddings/layer_{{layer}}.npy",
+            layer=LAYERS,
+        ),
+        positions=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/embeddings/positions.npy",
+        meta=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/embeddings/meta.json",
+    params:
+        settings=config["embed"] | {"batch_size": config["pretrained"]["batch_size"]},
+        block_size=config["pretrained"]["context"],
+        device=config["train"]["device"],
+        layers=LAYERS,
+    log:
+        "logs/embed_pretrained/{dataset}_{pretrained}.log",
+    benchmark:
+        "benchmarks/embed_pretrained/{dataset}_{pretrained}.tsv"
+    resources:
+        mem_mb=pretrained_mem_mb,
+        runtime=config["pretrained"]["runtime"],
+
+
+use rule estimate_id as estimate_id_pretrained with:
+    input:
+        f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/embeddings/layer_{{layer}}.npy",
+    output:
+        f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/id/layer_{{layer}}.json",
+    log:
+        "logs/estimate_id_pretrained/{dataset}_{pretrained}_layer_{layer}.log",
+    benchmark:
+        "benchmarks/estimate_id_pretrained/{dataset}_{pretrained}_layer_{layer}.tsv"
+
+
+rule pretrained_tables:
+    input:
+        sources=pretrained_files("source"),
+        evals=pretrained_files("eval"),
+        ids=pretrained_files("id"),
+    output:
+        points=report(
+            f"{RESULTS}/summary/pretrained.csv",
+            caption="../report/pretrained_table.rst",
+            category="Pretrained suites",
+        ),
+        exponents=report(
+            f"{RESULTS}/summary/pretrained_exponents.csv",
+            caption="../report/pretrained_exponents.rst",
+            category="Pretrained suites",
+        ),
+    params:
+        fit=config["fit"],
+    log:
+        "logs/pretrained_tables.log",
+    benchmark:
+        "benchmarks/pretrained_tables.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/pretrained_tables.py"
+
+
+rule plot_pretrained:
+    input:
+        points=f"{RESULTS}/summary/pretrained.csv",
+        exponents=f"{RESULTS}/summary/pretrained_exponents.csv",
+    output:
+        report(
+            f"{RESULTS}/figures/pretrained_scaling.png",
+            caption="../report/pretrained_scaling.rst",
+            category="Pretrained suites",
+        ),
+    params:
+        params_column=config["fit"]["params"],
+    log:
+        "logs/plot_pretrained.log",
+    benchmark:
+        "benchmarks/plot_pretrained.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/plot_pretrained.py"

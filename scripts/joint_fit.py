@@ -1,0 +1,19 @@
+"""Snakemake script: the joint law L(N, D) = E + A/N^a + B/D^b fitted to each dataset's points."""
+
+import pandas as pd
+
+from idscaling.exponents import joint_fits_table
+from idscaling.runlog import log_to
+from idscaling.summary import dataset_ids
+
+log = log_to(snakemake.log[0])
+fit = snakemake.params.fit
+table = joint_fits_table(
+    pd.read_csv(snakemake.input.points),
+    dataset_ids(pd.read_csv(snakemake.input.ids, dtype={"layer": str})),
+    beta=fit["beta"],
+    ci_level=fit["ci_level"],
+    params_column=fit["params"],
+)
+table.to_csv(snakemake.output[0], index=False)
+log.info("joint fits:\n%s", table.to_string())

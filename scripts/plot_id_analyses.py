@@ -1,0 +1,9 @@
+"""Snakemake script: ID vs parameters, width, layer and context position (paper Fig. 4)."""
+
+import pandas as pd
+
+from idscaling.plots import plot_id_analyses
+from idscaling.runlog import log_to
+
+log_to(snakemake.log[0])
+plot_id_analyses(pd.read_csv(snakemake.input[0], dtype={"layer": str}), snakemake.output[0])

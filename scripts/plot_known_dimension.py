@@ -1,0 +1,9 @@
+"""Snakemake script: estimated ID vs known k, observed vs predicted data exponent."""
+
+import pandas as pd
+
+from idscaling.plots import plot_known_dimension
+from idscaling.runlog import log_to
+
+log_to(snakemake.log[0])
+plot_known_dimension(pd.read_csv(snakemake.input[0]), snakemake.output[0])

@@ -1,0 +1,10 @@
+"""Snakemake script: loss and estimated ID against parameters for the pretrained suites."""
+
+import pandas as pd
+
+from idscaling.plots import plot_pretrained
+from idscaling.runlog import log_to
+
+log_to(snakemake.log[0])
+plot_pretrained(pd.read_csv(snakemake.input.points), pd.read_csv(snakemake.input.exponents),
+                snakemake.output[0], params_column=snakemake.params.params_column)

@@ -1,0 +1,22 @@
+"""Snakemake script: the pretrained suites' points (loss, ID, size) and their model-axis exponents."""
+
+import json
+from pathlib import Path
+
+from idscaling.exponents import pretrained_exponents_table
+from idscaling.runlog import log_to
+from idscaling.summary import pretrained_points
+
+log = log_to(snakemake.log[0])
+
+
+def read(paths):
+    return [json.loads(Path(p).read_text()) for p in paths]
+
+
+points = pretrained_points(read(snakemake.input.sources), read(snakemake.input.evals), read(snakemake.input.ids))
+points.to_csv(snakemake.output.points, index=False)
+fit = snakemake.params.fit
+exponents = pretrained_exponents_table(points, beta=fit["beta"], ci_level=fit["ci_level"], params_column=fit["params"])
+exponents.to_csv(snakemake.output.exponents, index=False)
+log.info("pretrained points:\n%s\nexponents:\n%s", points.to_string(), exponents.to_string())
