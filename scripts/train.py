@@ -1,27 +1,27 @@
-"""Snakemake script: train one GPT-2-style model on one subset; keep the best checkpoint."""
+"""Snakemake script: train one GPT-2-style model on one subset; keep the best checkpoint.
+Several GPUs (or train.processes) -> torchrun with DDP; a killed run resumes from its checkpoint."""
 
 from pathlib import Path
 
-import numpy as np
-
+from idscaling.launch import n_processes, run_training
 from idscaling.runlog import log_to
-from idscaling.tokens import load_token_file
-from idscaling.train import TrainSettings, train
 
 log = log_to(snakemake.log[0], snakemake.threads)
 w = snakemake.wildcards
-subset = load_token_file(snakemake.input.subset)
-selection = load_token_file(snakemake.input.selection)
-settings = TrainSettings(**(snakemake.params.settings | {"threads": snakemake.threads}))
-summary = train(
-    np.asarray(subset.tokens),
-    np.asarray(selection.tokens),
-    shape=snakemake.params.shape,
-    vocab_size=subset.meta["vocab_size"],
-    eot_id=subset.meta["eot_id"],
-    settings=settings,
-    seed=int(w.seed),
-    out_dir=Path(snakemake.output.summary).parent,
-    run_info={"dataset": w.dataset, "model": w.model, "n_tokens": int(w.n)},
-)
-log.info("best step %d, selection loss %.4f", summary["best_step"], summary["best_selection_loss"])
+out_dir = Path(snakemake.output.summary).parent
+settings = snakemake.params.settings | {"threads": snakemake.threads}
+args = {
+    "subset": snakemake.input.subset,
+    "selection": snakemake.input.selection,
+    "shape": snakemake.params.shape,
+    "settings": settings,
+    "seed": int(w.seed),
+    "out_dir": str(out_dir),
+    # Not an output: Snakemake leaves it alone when a job fails, so a rerun resumes from it.
+    "resume_dir": str(out_dir.with_name(out_dir.name + ".resume")),
+    "run_info": {"dataset": w.dataset, "model": w.model, "n_tokens": int(w.n)},
+}
+nproc = n_processes(settings.get("processes"), snakemake.resources.get("gpu", 0))
+summary = run_training(args, nproc)
+log.info("best step %d, selection loss %.4f (%d processes, resumed from step %s)", summary["best_step"],
+         summary["best_selection_loss"], nproc, summary["resumed_from_step"])

@@ -100,3 +100,110 @@ def test_min_steps_delays_early_stopping(small_corpus, tmp_path):
     a = train(tiny, sel, shape=SHAPE, vocab_size=512, eot_id=0, settings=s, seed=0, out_dir=tmp_path / "a")
     assert a["stopped_early"] and a["steps_run"] == 150  # it would have stopped long before
     assert a["best_step"] < 100
+
+
+# ------------------------------------------------------------------ resume and data parallelism
+def _job_args(small_corpus, out_dir, **settings):
+    root = small_corpus["root"]
+    base = dict(block_size=32, batch_size=4, grad_accum=2, max_steps=40, lr=1e-2, min_lr=1e-3, warmup_steps=5,
+                eval_interval=5, selection_tokens=1024, threads=1)
+    return {"subset": str(root / "train.bin"), "selection": str(root / "select.bin"), "shape": SHAPE,
+            "settings": base | settings, "seed": 3, "out_dir": str(out_dir),
+            "resume_dir": str(out_dir) + ".resume", "run_info": {"model": "t"}}
+
+
+def _weights(out_dir):
+    from safetensors.numpy import load_file
+
+    return load_file(str(out_dir / "model.safetensors"))
+
+
+def test_two_gloo_processes_train_like_one(small_corpus, tmp_path):
+    """torchrun + DDP (gloo, CPU): the same micro-batches, split over 2 processes, give the same
+    run as 1 process. Tolerance: the only difference is the order of float32 additions (gradients
+    averaged across processes vs accumulated in one), ~1e-7 relative per step, which 40 AdamW steps
+    amplify to well under 1e-3 in the loss."""
+    from idscaling.launch import run_training
+
+    one = run_training(_job_args(small_corpus, tmp_path / "one"), nproc=1)
+    two = run_training(_job_args(small_corpus, tmp_path / "two", processes=2), nproc=2)
+    assert one["processes"] == 1 and two["processes"] == 2
+    assert two["tokens_seen"] == one["tokens_seen"]  # same effective batch
+    log1 = list(csv.DictReader(open(tmp_path / "one" / "train_log.csv")))
+    log2 = list(csv.DictReader(open(tmp_path / "two" / "train_log.csv")))
+    assert len(log1) == len(log2) == 40
+    # step 1: identical data and weights, so the losses agree to float32 rounding
+    assert float(log2[0]["train_loss"]) == pytest.approx(float(log1[0]["train_loss"]), rel=1e-6)
+    for a, b in zip(log1, log2):
+        assert float(b["train_loss"]) == pytest.approx(float(a["train_loss"]), rel=1e-3)
+    assert two["best_selection_loss"] == pytest.approx(one["best_selection_loss"], rel=1e-3)
+    assert float(log1[-1]["train_loss"]) < float(log1[0]["train_loss"]) - 0.5  # it did learn
+
+
+def test_torchrun_command_lines():
+    from idscaling.launch import torchrun_command
+
+    cmd = torchrun_command(2, "args.json", env={})
+    assert cmd[1:4] == ["-m", "torch.distributed.run", "--nproc_per_node=2"] and "--standalone" in cmd
+    multi = torchrun_command(4, "a.json", env={"SLURM_JOB_NUM_NODES": "2", "SLURMD_NODENAME": "n1",
+                                               "SLURM_JOB_ID": "77"})
+    assert multi[:3] == ["srun", "--nodes=2", "--ntasks-per-node=1"]
+    assert "--nnodes=2" in multi and "--rdzv_endpoint=n1:29500" in multi and "--rdzv_id=77" in multi
+
+
+def test_killed_run_resumes_bit_identically(small_corpus, tmp_path):
+    """A real training process is killed (SIGKILL) after its checkpoint at step >= 20; the rerun
+    resumes from that checkpoint and ends with weights bit-identical to an uninterrupted run's."""
+    import subprocess
+    import sys
+    import time
+
+    from idscaling.train import CHECKPOINT_FILE
+    from idscaling.train_job import run
+
+    settings = dict(max_steps=120, checkpoint_interval=10, patience=None)
+    reference = run(_job_args(small_corpus, tmp_path / "ref", **settings))
+    assert reference["resumed_from_step"] is None
+    assert not (tmp_path / "ref.resume").exists()  # removed once complete
+
+    args = _job_args(small_corpus, tmp_path / "run", **settings)
+    (tmp_path / "args.json").write_text(json.dumps(args))
+    proc = subprocess.Popen([sys.executable, "-m", "idscaling.train_job", str(tmp_path / "args.json")])
+    ckpt = tmp_path / "run.resume" / CHECKPOINT_FILE
+    killed_at = None
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if ckpt.exists():
+            step = torch.load(ckpt, weights_only=False)["state"]["step"]
+            if step >= 20:
+                proc.kill()
+                proc.wait()
+                killed_at = step
+                break
+        time.sleep(0.05)
+    assert killed_at is not None, "the run finished or stalled before a checkpoint at step 20"
+    assert killed_at < 120 and not (tmp_path / "run" / "train_summary.json").exists()
+
+    resumed = run(args)
+    # the checkpoint on disk when the rerun started may be newer than the one we saw
+    assert resumed["resumed_from_step"] is not None and resumed["resumed_from_step"] >= killed_at
+    a, b = _weights(tmp_path / "ref"), _weights(tmp_path / "run")
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    log_a = (tmp_path / "ref" / "train_log.csv").read_text().splitlines()
+    log_b = (tmp_path / "run" / "train_log.csv").read_text().splitlines()
+    strip = lambda rows: [r.split(",")[:4] + r.split(",")[5:] for r in rows]  # all but wall time
+    assert strip(log_a) == strip(log_b)
+    print(f"killed at checkpoint step {killed_at}; resumed from {resumed['resumed_from_step']}; weights bit-identical")
+
+
+def test_checkpoint_from_other_settings_is_not_resumed(small_corpus, tmp_path):
+    from idscaling.train import _write_checkpoint, TrainState
+    from idscaling.train_job import run
+
+    args = _job_args(small_corpus, tmp_path / "m", max_steps=20, checkpoint_interval=5)
+    resume = tmp_path / "m.resume"
+    model = torch.nn.Linear(2, 2)
+    _write_checkpoint(resume, "another fingerprint", model, torch.optim.SGD(model.parameters(), lr=0.1),
+                      np.random.default_rng(0), TrainState(step=15))
+    summary = run(args)
+    assert summary["resumed_from_step"] is None and summary["steps_run"] == 20

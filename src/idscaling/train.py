@@ -5,17 +5,30 @@ Data-limited runs overfit: their loss at the end is worse than at some earlier s
 checkpoint kept is the one with the lowest loss on the *selection* split (documents held out
 from training and from validation), evaluated every ``eval_interval`` steps. The validation
 set used for the reported loss is never looked at here.
+
+Resume: with a ``resume_dir``, the whole training state (model, optimizer, data sampler RNG,
+best weights so far, log) is written there atomically every ``checkpoint_interval`` steps, and a
+run that finds a checkpoint made with the same inputs and settings continues from it. On CPU the
+resumed run's final weights are bit-identical to an uninterrupted run's.
+
+Several processes (``torchrun``: one per GPU, or CPU processes with the gloo backend) train one
+model with DistributedDataParallel. The data order and the effective batch do not depend on the
+number of processes: every process draws the same ``grad_accum`` micro-batches per step from the
+same seeded generator and works on its own share of them; DDP averages the gradients.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import hashlib
 import json
+import logging
 import math
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +57,47 @@ class TrainSettings:
     min_steps: int = 0
     device: str = "auto"
     threads: int = 1
+    checkpoint_interval: int = 100  # steps between resumable checkpoints (0: none)
+    processes: int | None = None  # data-parallel processes (None: one per GPU of the job, else 1)
+
+
+log = logging.getLogger(__name__)
+
+# Settings that do not change what is computed (a checkpoint made with other values resumes).
+_NOT_IN_FINGERPRINT = ("threads", "device", "checkpoint_interval", "processes")
+
+
+@dataclass
+class TrainState:
+    """Everything a resumed run needs besides the model, the optimizer and the sampler RNG."""
+
+    step: int = 0
+    best_loss: float = math.inf
+    best_step: int = -1
+    best_weights: dict | None = None
+    evals_since_best: int = 0
+    log_rows: list = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Distributed:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @classmethod
+    def from_env(cls, device_preference: str) -> "Distributed":
+        """Join the process group torchrun set up (WORLD_SIZE > 1); a single process otherwise."""
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        if world == 1:
+            return cls()
+        import torch.distributed as dist
+
+        use_cuda = device_preference != "cpu" and torch.cuda.is_available()
+        if not dist.is_initialized():
+            dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+        return cls(rank=dist.get_rank(), world=dist.get_world_size(), local_rank=int(os.environ.get("LOCAL_RANK", 0)))
 
 
 def learning_rate(step: int, s: TrainSettings) -> float:
@@ -121,14 +175,23 @@ def train(
     seed: int,
     out_dir: str | Path,
     run_info: dict | None = None,
+    resume_dir: str | Path | None = None,
 ) -> dict:
-    """Train one model and write its best checkpoint (HF format), ``train_log.csv`` and ``train_summary.json``."""
+    """Train one model and write its best checkpoint (HF format), ``train_log.csv`` and
+    ``train_summary.json`` (by process 0). With ``resume_dir``, checkpoint there and resume from it
+    (see the module docstring); it is removed once the run is complete."""
     s = settings
     out_dir = Path(out_dir)
     if len(subset_tokens) <= s.block_size:
         raise ValueError(f"{len(subset_tokens)} training tokens: not more than block_size {s.block_size}")
     torch.set_num_threads(s.threads)
+    dist = Distributed.from_env(s.device)
+    if s.grad_accum % dist.world:
+        raise ValueError(f"train.grad_accum ({s.grad_accum}) must be a multiple of the number of processes ({dist.world})")
     device = pick_device(s.device)
+    if device.type == "cuda" and dist.world > 1:
+        device = torch.device("cuda", dist.local_rank)
+        torch.cuda.set_device(device)
     rng = np.random.default_rng(seed)
     config = gpt2_config(shape, vocab_size=vocab_size, block_size=s.block_size, dropout=s.dropout, eot_id=eot_id)
     model = build_model(config, seed).to(device)
@@ -136,24 +199,40 @@ def train(
     sel_x, sel_y = windows(np.asarray(selection_tokens[: s.selection_tokens + 1]), s.block_size)
     tokens_per_step = s.batch_size * s.grad_accum * s.block_size
 
-    log_rows: list[dict] = []
-    best = {"loss": math.inf, "step": -1, "state": None}
-    evals_since_best = 0
+    fingerprint = _fingerprint(subset_tokens, selection_tokens, shape, vocab_size, eot_id, s, seed)
+    state = TrainState()
+    if resume_dir is not None:
+        state = _load_checkpoint(Path(resume_dir), fingerprint, model, optimizer, rng) or state
+    ddp_model = model
+    if dist.world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        ddp_model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    mine = range(dist.rank * s.grad_accum // dist.world, (dist.rank + 1) * s.grad_accum // dist.world)
+
+    resumed_from = state.step or None
     stopped_early = False
-    t0 = time.perf_counter()
-    step = 0
-    for step in range(s.max_steps):
+    t0 = time.perf_counter() - state.elapsed_s
+    step = state.step - 1
+    for step in range(state.step, s.max_steps):
         lr = learning_rate(step, s)
         for group in optimizer.param_groups:
             group["lr"] = lr
         model.train()
         total = torch.zeros((), device=device)
-        for _ in range(s.grad_accum):
-            x, y = random_batch(subset_tokens, s, rng, device)
-            with autocast(device):
-                loss = _lm_loss(model, x, y)
-            (loss / s.grad_accum).backward()
+        for micro in range(s.grad_accum):
+            x, y = random_batch(subset_tokens, s, rng, device)  # every process draws every micro-batch
+            if micro not in mine:
+                continue
+            # DDP averages gradients over processes when the last micro-batch of this process is done
+            sync = micro == mine[-1] or dist.world == 1
+            with contextlib.nullcontext() if sync else ddp_model.no_sync():
+                with autocast(device):
+                    loss = _lm_loss(ddp_model, x, y)
+                (loss / len(mine)).backward()
             total += loss.detach()
+        if dist.world > 1:
+            torch.distributed.all_reduce(total)
         if s.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), s.grad_clip)
         optimizer.step()
@@ -167,21 +246,26 @@ def train(
             "selection_loss": "",
         }
         if (step + 1) % s.eval_interval == 0 or step + 1 == s.max_steps:
-            sel = mean_loss(model, sel_x, sel_y, 4 * s.batch_size, device)
+            sel = mean_loss(model, sel_x, sel_y, 4 * s.batch_size, device)  # same weights on every process
             row["selection_loss"] = sel
-            if sel < best["loss"]:
-                best = {"loss": sel, "step": step + 1, "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
-                evals_since_best = 0
+            if sel < state.best_loss:
+                state.best_loss, state.best_step = sel, step + 1
+                state.best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                state.evals_since_best = 0
             else:
-                evals_since_best += 1
-        log_rows.append(row)
-        if s.patience is not None and evals_since_best >= s.patience and step + 1 >= s.min_steps:
+                state.evals_since_best += 1
+        state.log_rows.append(row)
+        if s.patience is not None and state.evals_since_best >= s.patience and step + 1 >= s.min_steps:
             stopped_early = True
             break
+        if resume_dir is not None and s.checkpoint_interval and (step + 1) % s.checkpoint_interval == 0 \
+                and step + 1 < s.max_steps and dist.rank == 0:
+            state.step, state.elapsed_s = step + 1, time.perf_counter() - t0
+            _write_checkpoint(Path(resume_dir), fingerprint, model, optimizer, rng, state)
     steps_run = step + 1
-    if best["state"] is None:
+    if state.best_weights is None:
         raise RuntimeError(f"training diverged: the selection loss was never finite in {steps_run} steps (lower train.lr)")
-    model.load_state_dict(best["state"])
+    model.load_state_dict(state.best_weights)
     params = count_params(model)
     tokens_processed = steps_run * tokens_per_step
     summary = {
@@ -197,21 +281,78 @@ def train(
         "epochs": tokens_processed / len(subset_tokens),
         "steps_run": steps_run,
         "stopped_early": stopped_early,
-        "best_step": best["step"],
-        "best_selection_loss": best["loss"],
+        "best_step": state.best_step,
+        "best_selection_loss": state.best_loss,
         "checkpoint_selection": (
             "lowest mean next-token loss on the selection split (documents held out from training "
             f"and validation; {len(sel_x)} windows of {s.block_size}), evaluated every {s.eval_interval} steps"
         ),
-        "final_train_loss": log_rows[-1]["train_loss"],
+        "final_train_loss": state.log_rows[-1]["train_loss"],
         "wall_time_s": round(time.perf_counter() - t0, 3),
         "device": str(device),
         "dtype": "bfloat16 autocast" if device.type == "cuda" else "float32",
         "settings": asdict(s),
+        "processes": dist.world,
+        "resumed_from_step": resumed_from,
         "torch": torch.__version__,
     }
-    _save(model, log_rows, summary, out_dir)
+    if dist.rank == 0:
+        _save(model, state.log_rows, summary, out_dir)
+        if resume_dir is not None:
+            shutil.rmtree(resume_dir, ignore_errors=True)  # the run is complete: nothing to resume
+    if dist.world > 1:
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
     return summary
+
+
+def _fingerprint(subset, selection, shape, vocab_size, eot_id, s: TrainSettings, seed: int) -> str:
+    """What a checkpoint must have been made from to be resumed: the data, the model and every
+    setting that changes the computation."""
+    h = hashlib.sha256()
+    for arr in (subset, selection):
+        h.update(np.ascontiguousarray(arr).view(np.uint8))
+    settings = {k: v for k, v in asdict(s).items() if k not in _NOT_IN_FINGERPRINT}
+    h.update(json.dumps([shape, vocab_size, eot_id, settings, seed], sort_keys=True).encode())
+    return h.hexdigest()
+
+
+CHECKPOINT_FILE = "checkpoint.pt"
+
+
+def _write_checkpoint(resume_dir: Path, fingerprint: str, model, optimizer, rng: np.random.Generator,
+                      state: TrainState) -> None:
+    """torch.save to a temporary name, then rename: a checkpoint on disk is always whole."""
+    resume_dir.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "fingerprint": fingerprint,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "numpy_rng": rng.bit_generator.state,
+        "torch_rng": torch.get_rng_state(),
+        "state": asdict(state),
+    }
+    tmp = resume_dir / (CHECKPOINT_FILE + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, resume_dir / CHECKPOINT_FILE)
+
+
+def _load_checkpoint(resume_dir: Path, fingerprint: str, model, optimizer, rng: np.random.Generator) -> TrainState | None:
+    """Restore a checkpoint made from the same inputs and settings; None (start afresh) otherwise."""
+    path = resume_dir / CHECKPOINT_FILE
+    if not path.is_file():
+        return None
+    payload = torch.load(path, map_location="cpu", weights_only=False)  # our own file
+    if payload.get("fingerprint") != fingerprint:
+        log.warning("ignoring %s: made from other data or settings", path)
+        return None
+    model.load_state_dict(payload["model"])
+    optimizer.load_state_dict(payload["optimizer"])
+    rng.bit_generator.state = payload["numpy_rng"]
+    torch.set_rng_state(payload["torch_rng"])
+    state = TrainState(**payload["state"])
+    log.info("resumed from step %d (%s)", state.step, path)
+    return state
 
 
 def _lm_loss(model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
