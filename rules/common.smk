@@ -42,6 +42,7 @@ SEEDS = config["seeds"]
 LAYERS = layer_names(config)
 LATENT_DATASETS = latent_datasets(config["datasets"])
 PRETRAINED = list(config["pretrained"]["models"])
+TOKENIZE_SHARDS = config["tokenize"]["shards"]
 
 
 wildcard_constraints:

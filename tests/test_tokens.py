@@ -1,8 +1,11 @@
 from __future__ import annotations
 
-import numpy as np
+import json
 
-from idscaling.tokens import file_sha256, load_token_file, token_dtype
+import numpy as np
+import pytest
+
+from idscaling.tokens import file_sha256, load_token_file, token_dtype, tokenize_jsonl
 
 
 def test_token_file_layout(small_corpus):
@@ -25,3 +28,42 @@ def test_dtype_choice():
     assert token_dtype(50257) == np.uint16
     assert token_dtype(65536) == np.uint16
     assert token_dtype(65537) == np.uint32
+
+
+@pytest.mark.parametrize("n_shards", [1, 3, 7, 80])
+def test_sharded_tokenization_merges_to_the_serial_result(small_corpus, tmp_path, n_shards):
+    """Shards are byte ranges of the JSON-lines file (a line belongs to the range it starts in):
+    merged in order they give byte-identical tokens, offsets and sidecar to one serial job, also
+    with more shards than documents (empty shards)."""
+    from idscaling.tokens import merge_token_files
+
+    root, tok = small_corpus["root"], small_corpus["tokenizer"]
+    docs = root / "train.jsonl"
+    extra = {"dataset": "d", "split": "train"}
+    serial = tmp_path / "serial" / "train.bin"
+    tokenize_jsonl(docs, tok, serial, extra_meta=extra)
+    shards = [tmp_path / "shards" / f"train.{i}.bin" for i in range(n_shards)]
+    for i, path in enumerate(shards):
+        tokenize_jsonl(docs, tok, path, shard=(i, n_shards), extra_meta=extra)
+    merged = tmp_path / "merged" / "train.bin"
+    merge_token_files(shards, merged, docs, extra_meta=extra)
+    for suffix in (".bin", ".docs.npy", ".json"):
+        a = serial.with_suffix(suffix) if suffix != ".bin" else serial
+        b = merged.with_suffix(suffix) if suffix != ".bin" else merged
+        assert a.read_bytes() == b.read_bytes(), suffix
+    counts = [json.loads(p.with_suffix(".json").read_text())["n_documents"] for p in shards]
+    assert sum(counts) == 50 and (n_shards < 50 or 0 in counts)
+
+
+def test_merge_refuses_shards_out_of_order_or_missing(small_corpus, tmp_path):
+    from idscaling.tokens import merge_token_files
+
+    root, tok = small_corpus["root"], small_corpus["tokenizer"]
+    shards = [tmp_path / f"t.{i}.bin" for i in range(3)]
+    for i, p in enumerate(shards):
+        tokenize_jsonl(root / "train.jsonl", tok, p, shard=(i, 3))
+    with pytest.raises(ValueError, match="not one of 2 shards"):
+        merge_token_files(shards[:2], tmp_path / "m.bin", root / "train.jsonl")
+    with pytest.raises(ValueError, match="order"):
+        merge_token_files([shards[1], shards[0], shards[2]], tmp_path / "m.bin", root / "train.jsonl")
+    assert not (tmp_path / "m.bin").exists()

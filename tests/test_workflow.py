@@ -177,3 +177,28 @@ def test_dry_run_of_the_latent_sweep(tmp_path):
     jobs = planned_jobs("--configfile", str(REPO / "config" / "latent_sweep.yaml"), cwd=tmp_path)
     assert jobs["prepare_corpus"] == 4 and jobs["train"] == jobs["evaluate"] == 20
     assert jobs["known_dimension_table"] == jobs["plot_known_dimension"] == 1
+
+
+def test_sharded_tokenization_through_the_workflow(tmp_path):
+    """tokenize.shards = 3: three tokenize_shard jobs and a merge produce the same train token
+    file, offsets and sidecar as the single tokenize job; the shards are temporary."""
+    import yaml
+
+    (tmp_path / "corpus").mkdir()
+    for path in stdlib_files()[:40]:
+        shutil.copy(path, tmp_path / "corpus" / f"{path.stem}_{abs(hash(path)) % 10**6}.py")
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["datasets"].pop("latent")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    tokens = tmp_path / "results/local/tokens"
+    target = ["results/local/tokens/train.bin"]
+    smk("--configfile", "config.yaml", targets=target, cwd=tmp_path)
+    serial = {p.name: p.read_bytes() for p in tokens.glob("train.*")}
+    shutil.rmtree(tokens)
+    knob = ["--configfile", "config.yaml", "--config", 'tokenize={"shards": 3}']
+    jobs = planned_jobs(*knob, targets=target, cwd=tmp_path)
+    assert jobs == {"tokenize_shard": 3, "merge_token_shards": 1}
+    smk(*knob, targets=target, cwd=tmp_path)
+    assert {p.name: p.read_bytes() for p in tokens.glob("train.*")} == serial
+    assert set(serial) == {"train.bin", "train.docs.npy", "train.json"}
+    assert not list((tokens / "shards").glob("*")) if (tokens / "shards").exists() else True

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -53,7 +55,9 @@ def docs_path(bin_path: str | Path) -> Path:
 
 def load_token_file(bin_path: str | Path) -> TokenFile:
     meta = json.loads(sidecar_path(bin_path).read_text())
-    tokens = np.memmap(bin_path, dtype=np.dtype(meta["dtype"]), mode="r")
+    dtype = np.dtype(meta["dtype"])
+    # (np.memmap cannot map an empty file: an empty shard is an empty array)
+    tokens = np.memmap(bin_path, dtype=dtype, mode="r") if os.path.getsize(bin_path) else np.empty(0, dtype)
     if len(tokens) != meta["n_tokens"]:
         raise ValueError(f"{bin_path}: {len(tokens)} tokens, its sidecar says {meta['n_tokens']}")
     doc_starts = np.load(docs_path(bin_path))
@@ -73,6 +77,29 @@ def write_token_file(bin_path: str | Path, tokens: np.ndarray, doc_starts: np.nd
     return meta
 
 
+def iter_jsonl_range(path: str | Path, start: int, end: int) -> Iterator[str]:
+    """Texts of the JSON lines of ``path`` that *start* at a byte offset in ``[start, end)``:
+    consecutive byte ranges give every line exactly once, in order, without an index."""
+    with open(path, "rb") as fh:
+        if start > 0:
+            fh.seek(start - 1)
+            if fh.read(1) != b"\n":
+                fh.readline()  # the line under way at `start` belongs to the previous range
+        while fh.tell() < end:
+            line = fh.readline()
+            if not line:
+                break
+            yield json.loads(line)["text"]
+
+
+def shard_range(path: str | Path, index: int, count: int) -> tuple[int, int]:
+    """Byte range of shard ``index`` of ``count`` equal parts of a file."""
+    if not 0 <= index < count:
+        raise ValueError(f"shard index {index} out of range for {count} shards")
+    size = os.path.getsize(path)
+    return size * index // count, size * (index + 1) // count
+
+
 def tokenize_jsonl(
     jsonl_path: str | Path,
     tokenizer: Tokenizer,
@@ -80,8 +107,13 @@ def tokenize_jsonl(
     *,
     batch_size: int = 512,
     extra_meta: dict | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> dict:
-    """Encode every document of a split (``{"text": ...}`` per line), each followed by end-of-text."""
+    """Encode every document of a split (``{"text": ...}`` per line), each followed by end-of-text.
+
+    ``shard=(i, n)`` encodes only the documents whose lines start in the i-th of n equal byte
+    ranges of the file (see :func:`merge_token_files`); its sidecar records the range instead of
+    the whole file's hash."""
     dtype = token_dtype(tokenizer.vocab_size)
     chunks: list[np.ndarray] = []
     starts: list[int] = []
@@ -99,7 +131,14 @@ def tokenize_jsonl(
             chunks.append(arr)
         batch.clear()
 
-    for text in iter_jsonl_texts(jsonl_path):
+    if shard is None:
+        texts = iter_jsonl_texts(jsonl_path)
+        source = {"source_sha256": file_sha256(jsonl_path)}
+    else:
+        byte_range = shard_range(jsonl_path, *shard)
+        texts = iter_jsonl_range(jsonl_path, *byte_range)
+        source = {"shard": list(shard), "byte_range": list(byte_range)}
+    for text in texts:
         batch.append(text)
         if len(batch) >= batch_size:
             flush()
@@ -111,7 +150,43 @@ def tokenize_jsonl(
         "vocab_size": tokenizer.vocab_size,
         "eot_id": tokenizer.eot_id,
         "tokenizer": tokenizer.kind,
-        "source_sha256": file_sha256(jsonl_path),
+        **source,
         **(extra_meta or {}),
     }
     return write_token_file(bin_path, tokens, np.asarray(starts, dtype=np.int64), meta)
+
+
+def merge_token_files(
+    shard_bins: list[str | Path], bin_path: str | Path, jsonl_path: str | Path, *, extra_meta: dict | None = None
+) -> dict:
+    """Concatenate the token files of consecutive shards of ``jsonl_path`` (in shard order) into
+    one, identical -- tokens, offsets and sidecar -- to tokenizing the whole file in one job.
+    Tokens are streamed to disk, never held in memory all at once."""
+    shards = [load_token_file(p) for p in shard_bins]
+    if not shards:
+        raise ValueError("no shards to merge")
+    keys = ("dtype", "vocab_size", "eot_id", "tokenizer")
+    first = {k: shards[0].meta[k] for k in keys}
+    for path, sh in zip(shard_bins, shards):
+        if {k: sh.meta[k] for k in keys} != first:
+            raise ValueError(f"{path}: made with another tokenizer than {shard_bins[0]}")
+        if sh.meta.get("shard", [None, None])[1] != len(shards):
+            raise ValueError(f"{path}: not one of {len(shards)} shards (sidecar: {sh.meta.get('shard')})")
+    if [sh.meta["shard"][0] for sh in shards] != list(range(len(shards))):
+        raise ValueError("shards are not given in order 0..n-1")
+    bin_path = Path(bin_path)
+    bin_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = bin_path.with_name(bin_path.name + ".tmp")
+    offsets, position = [], 0
+    with open(tmp, "wb") as out:
+        for path, sh in zip(shard_bins, shards):
+            with open(path, "rb") as fh:
+                shutil.copyfileobj(fh, out, 16 * 2**20)
+            offsets.append(sh.doc_starts + position)
+            position += len(sh.tokens)
+    os.replace(tmp, bin_path)
+    save_npy(docs_path(bin_path), np.concatenate(offsets).astype(np.int64))
+    meta = first | {"source_sha256": file_sha256(jsonl_path)} | (extra_meta or {})
+    meta |= {"n_tokens": position, "n_documents": sum(sh.n_documents for sh in shards), "sha256": file_sha256(bin_path)}
+    write_json(sidecar_path(bin_path), meta)
+    return meta
