@@ -5,6 +5,7 @@ from pathlib import Path
 from idscaling.embed import embed, save_embeddings
 from idscaling.runlog import log_to
 from idscaling.tokens import load_token_file
+from idscaling.provenance import provenance_of
 
 log = log_to(snakemake.log[0], snakemake.threads)
 s = snakemake.params.settings
@@ -23,6 +24,6 @@ arrays, positions, meta = embed(
     device=snakemake.params.device,
     threads=snakemake.threads,
 )
-save_embeddings(arrays, positions, meta, dict(zip(layers, snakemake.output.arrays)),
+save_embeddings(arrays, positions, meta | provenance_of(snakemake), dict(zip(layers, snakemake.output.arrays)),
                 snakemake.output.positions, snakemake.output.meta)
 log.info("%d points of width %d from %d documents", meta["n_points"], meta["width"], meta["n_documents"])

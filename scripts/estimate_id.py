@@ -8,10 +8,11 @@ import numpy as np
 from idscaling.intrinsic_dim import estimate_id, settings_for_estimator
 from idscaling.runlog import log_to
 from idscaling.summary import checkpoint_ident
+from idscaling.provenance import provenance_of
 
 log = log_to(snakemake.log[0], snakemake.threads)
 s = snakemake.params.settings
 result = estimate_id(np.load(snakemake.input[0]), **settings_for_estimator(s))
 result = checkpoint_ident(snakemake.wildcards) | {"layer": snakemake.wildcards.layer} | result
-Path(snakemake.output[0]).write_text(json.dumps(result, indent=2) + "\n")
+Path(snakemake.output[0]).write_text(json.dumps(result | provenance_of(snakemake), indent=2) + "\n")
 log.info("ID %.3f [%.3f, %.3f]", result["dimension"], result["ci_low"], result["ci_high"])

@@ -7,6 +7,7 @@ from idscaling.evaluate import evaluate
 from idscaling.runlog import log_to
 from idscaling.summary import checkpoint_ident
 from idscaling.tokens import load_token_file
+from idscaling.provenance import provenance_of
 
 log = log_to(snakemake.log[0], snakemake.threads)
 ident = checkpoint_ident(snakemake.wildcards)
@@ -23,5 +24,5 @@ result = evaluate(
     threads=snakemake.threads,
 )
 result = ident | result
-Path(snakemake.output[0]).write_text(json.dumps(result, indent=2) + "\n")
+Path(snakemake.output[0]).write_text(json.dumps(result | provenance_of(snakemake), indent=2) + "\n")
 log.info("val loss %.4f [%.4f, %.4f]", result["val_loss"], result["val_loss_ci_low"], result["val_loss_ci_high"])

@@ -5,6 +5,7 @@ import pandas as pd
 from idscaling.exponents import exponents_table
 from idscaling.runlog import log_to
 from idscaling.summary import dataset_ids
+from idscaling.provenance import provenance_of, stamp_frame
 
 log = log_to(snakemake.log[0])
 fit = snakemake.params.fit
@@ -16,5 +17,5 @@ table = exponents_table(
     params_column=fit["params"],
     data_axis_model=fit["data_axis_model"],
 )
-table.to_csv(snakemake.output[0], index=False)
+stamp_frame(table, provenance_of(snakemake)).to_csv(snakemake.output[0], index=False)
 log.info("exponents:\n%s", table.to_string())

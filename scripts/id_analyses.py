@@ -5,6 +5,7 @@ from pathlib import Path
 
 from idscaling.id_analyses import id_analyses_table
 from idscaling.runlog import log_to
+from idscaling.provenance import provenance_of, stamp_frame
 
 log = log_to(snakemake.log[0])
 
@@ -19,5 +20,5 @@ table = id_analyses_table(
     read(snakemake.input.positions),
     embedding_model=snakemake.params.embedding_model,
 )
-table.to_csv(snakemake.output[0], index=False)
+stamp_frame(table, provenance_of(snakemake)).to_csv(snakemake.output[0], index=False)
 log.info("ID analyses:\n%s", table.to_string())

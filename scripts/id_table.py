@@ -2,8 +2,9 @@
 
 from idscaling.runlog import log_to
 from idscaling.summary import id_table
+from idscaling.provenance import provenance_of, stamp_frame
 
 log = log_to(snakemake.log[0])
 table = id_table(snakemake.input)
-table.to_csv(snakemake.output[0], index=False)
+stamp_frame(table, provenance_of(snakemake)).to_csv(snakemake.output[0], index=False)
 log.info("%d ID estimates", len(table))

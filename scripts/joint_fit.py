@@ -5,6 +5,7 @@ import pandas as pd
 from idscaling.exponents import joint_fits_table
 from idscaling.runlog import log_to
 from idscaling.summary import dataset_ids
+from idscaling.provenance import provenance_of, stamp_frame
 
 log = log_to(snakemake.log[0])
 fit = snakemake.params.fit
@@ -15,5 +16,5 @@ table = joint_fits_table(
     ci_level=fit["ci_level"],
     params_column=fit["params"],
 )
-table.to_csv(snakemake.output[0], index=False)
+stamp_frame(table, provenance_of(snakemake)).to_csv(snakemake.output[0], index=False)
 log.info("joint fits:\n%s", table.to_string())

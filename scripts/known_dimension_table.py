@@ -6,6 +6,7 @@ import pandas as pd
 from idscaling.known_dimension import known_dimension_table, other_metric_id
 from idscaling.runlog import log_to
 from idscaling.summary import dataset_ids
+from idscaling.provenance import provenance_of, stamp_frame
 
 log = log_to(snakemake.log[0])
 p = snakemake.params
@@ -19,5 +20,5 @@ table = known_dimension_table(
     id_settings=p.id_settings,
     beta=p.beta,
 )
-table.to_csv(snakemake.output[0], index=False)
+stamp_frame(table, provenance_of(snakemake)).to_csv(snakemake.output[0], index=False)
 log.info("known dimension:\n%s", table.to_string())

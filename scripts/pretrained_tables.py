@@ -6,6 +6,7 @@ from pathlib import Path
 from idscaling.exponents import pretrained_exponents_table
 from idscaling.runlog import log_to
 from idscaling.summary import pretrained_points
+from idscaling.provenance import provenance_of, stamp_frame
 
 log = log_to(snakemake.log[0])
 
@@ -15,8 +16,8 @@ def read(paths):
 
 
 points = pretrained_points(read(snakemake.input.sources), read(snakemake.input.evals), read(snakemake.input.ids))
-points.to_csv(snakemake.output.points, index=False)
+stamp_frame(points, provenance_of(snakemake)).to_csv(snakemake.output.points, index=False)
 fit = snakemake.params.fit
 exponents = pretrained_exponents_table(points, beta=fit["beta"], ci_level=fit["ci_level"], params_column=fit["params"])
-exponents.to_csv(snakemake.output.exponents, index=False)
+stamp_frame(exponents, provenance_of(snakemake)).to_csv(snakemake.output.exponents, index=False)
 log.info("pretrained points:\n%s\nexponents:\n%s", points.to_string(), exponents.to_string())

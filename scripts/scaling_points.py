@@ -2,8 +2,9 @@
 
 from idscaling.runlog import log_to
 from idscaling.summary import scaling_points
+from idscaling.provenance import provenance_of, stamp_frame
 
 log = log_to(snakemake.log[0])
 points = scaling_points(snakemake.input.train, snakemake.input.evals)
-points.to_csv(snakemake.output[0], index=False)
+stamp_frame(points, provenance_of(snakemake)).to_csv(snakemake.output[0], index=False)
 log.info("%d scaling points", len(points))

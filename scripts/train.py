@@ -5,6 +5,7 @@ from pathlib import Path
 
 from idscaling.launch import n_processes, run_training
 from idscaling.runlog import log_to
+from idscaling.provenance import provenance_of
 
 log = log_to(snakemake.log[0], snakemake.threads)
 w = snakemake.wildcards
@@ -19,7 +20,7 @@ args = {
     "out_dir": str(out_dir),
     # Not an output: Snakemake leaves it alone when a job fails, so a rerun resumes from it.
     "resume_dir": str(out_dir.with_name(out_dir.name + ".resume")),
-    "run_info": {"dataset": w.dataset, "model": w.model, "n_tokens": int(w.n)},
+    "run_info": {"dataset": w.dataset, "model": w.model, "n_tokens": int(w.n)} | provenance_of(snakemake),
 }
 nproc = n_processes(settings.get("processes"), snakemake.resources.get("gpu", 0))
 summary = run_training(args, nproc)
