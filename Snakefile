@@ -27,6 +27,7 @@ include: "rules/plots.smk"
 include: "rules/id_analyses.smk"
 include: "rules/known_dimension.smk"
 include: "rules/pretrained.smk"
+include: "rules/archive.smk"
 
 
 rule all:

@@ -43,6 +43,10 @@ LAYERS = layer_names(config)
 LATENT_DATASETS = latent_datasets(config["datasets"])
 PRETRAINED = list(config["pretrained"]["models"])
 TOKENIZE_SHARDS = config["tokenize"]["shards"]
+# The pinned environments, archived with the results.
+ENV_FILES = sorted(str(p) for p in Path(workflow.basedir).glob("envs/*.yaml")) + [
+    str(Path(workflow.basedir) / "requirements.lock")
+]
 
 
 wildcard_constraints:
