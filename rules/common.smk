@@ -197,20 +197,59 @@ def all_outputs():
 
 
 # ---------------------------------------------------------------- resources
+# Memory and runtime scale with the model and the data of each job. Runtimes assume a
+# conservative 20 TFLOP/s of sustained training throughput (a fraction of one modern GPU) and
+# double that estimate; override any of them with --set-resources <rule>:runtime=<minutes>.
+ASSUMED_FLOPS_PER_S = 20e12
+VOCAB_BOUND = 50257  # the largest vocabulary the pipeline builds (GPT-2's)
+
+
+def _params(model):
+    shape = config["models"][model]
+    return 12 * shape["n_layer"] * shape["n_embd"] ** 2 + VOCAB_BOUND * shape["n_embd"]
+
+
+def _val_tokens_bound(dataset):
+    """Validation tokens, from the tokenized split when it exists, else a generous guess."""
+    meta = Path(f"{RESULTS}/{dataset}/tokens/val.json")
+    if meta.exists():
+        import json
+
+        return json.loads(meta.read_text())["n_tokens"]
+    return 10_000_000
+
+
 def train_mem_mb(wildcards):
     """Model, optimizer state and a copy of the best weights (fp32), plus the subset and a margin."""
-    shape = config["models"][wildcards.model]
-    params = 12 * shape["n_layer"] * shape["n_embd"] ** 2 + 50257 * shape["n_embd"]
-    return 1500 + int(params * 4 * 6 / 2**20) + int(int(wildcards.n) * 8 / 2**20)
+    return 1500 + int(_params(wildcards.model) * 4 * 6 / 2**20) + int(int(wildcards.n) * 8 / 2**20)
+
+
+def train_runtime(wildcards):
+    """Minutes: 6 N FLOPs per token for every token the schedule processes, plus the periodic
+    selection evaluations (2 N per token), at ASSUMED_FLOPS_PER_S per process, doubled, at least 15."""
+    t = config["train"]
+    tokens = t["max_steps"] * t["batch_size"] * t["grad_accum"] * t["block_size"]
+    evals = (t["max_steps"] // t["eval_interval"]) * t["selection_tokens"]
+    flops = 6 * _params(wildcards.model) * tokens + 2 * _params(wildcards.model) * evals
+    processes = t["processes"] or 1  # data-parallel processes share the work
+    return 15 + int(2 * flops / ASSUMED_FLOPS_PER_S / processes / 60)
+
+
+def evaluate_mem_mb(wildcards):
+    """The model, the token file, one batch of logits (batch x context x vocab, fp32) and a margin."""
+    t = config["train"]
+    logits = config["evaluate"]["batch_size"] * t["block_size"] * VOCAB_BOUND * 4 * 2
+    return 1500 + int(_params(wildcards.model) * 4 * 2 / 2**20) + logits // 2**20
+
+
+def evaluate_runtime(wildcards):
+    """Minutes: 2 N FLOPs per validation token, doubled, at least 10."""
+    flops = 2 * _params(wildcards.model) * _val_tokens_bound(wildcards.dataset)
+    return 10 + int(2 * flops / ASSUMED_FLOPS_PER_S / 60)
 
 
 def embed_mem_mb(wildcards):
     """The model plus the float32 points of every layer, twice (gathered chunks and the result)."""
     width = config["models"][wildcards.model]["n_embd"]
     points = config["embed"]["max_points"] * width * len(LAYERS) * 4 * 2
-    return 2000 + points // 2**20
-
-
-def train_runtime(wildcards):
-    """Minutes: generous, from the configured number of steps."""
-    return 10 + config["train"]["max_steps"] // 20
+    return 2000 + int(_params(wildcards.model) * 4 * 2 / 2**20) + points // 2**20

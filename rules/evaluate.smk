@@ -16,8 +16,8 @@ rule evaluate:
         "benchmarks/evaluate/{dataset}_{model}_n{n}_seed{seed}.tsv"
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=60,
+        mem_mb=evaluate_mem_mb,
+        runtime=evaluate_runtime,
     conda:
         "../envs/torch.yaml"
     script:

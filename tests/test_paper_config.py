@@ -64,3 +64,26 @@ def test_pretrained_suites_dag_dry_runs(tmp_path):
     assert jobs["fetch_pretrained"] == 12 and "train" not in jobs
     assert jobs["evaluate_pretrained"] == jobs["embed_pretrained"] == jobs["estimate_id_pretrained"] == 3 * 12
     assert jobs["pretrained_tables"] == jobs["plot_pretrained"] == 1
+
+
+def test_resources_scale_with_model_and_data(tmp_path):
+    """Training memory grows with model and subset size, runtime with the model's FLOPs; the GPT-2
+    small runs of the paper's schedule get hours, the tiny default's minutes."""
+    import re
+
+    proc = smk("-n", "--configfile", str(PAPER), cwd=tmp_path)
+    out = proc.stdout + proc.stderr
+    train = {}
+    for block in out.split("\nrule ")[1:]:
+        if not block.startswith("train:"):
+            continue
+        w = dict(re.findall(r"(\w+)=(\w+)", re.search(r"wildcards: (.*)", block).group(1)))
+        res = dict(re.findall(r"(mem_mb|runtime)=(\d+)", re.search(r"resources: (.*)", block).group(1)))
+        train[(w["dataset"], w["model"], int(w["n"]))] = {k: int(v) for k, v in res.items()}
+    small = [v for (d, m, n), v in train.items() if d == "owt" and m == "gpt2_small"]
+    sizes = sorted((n, v) for (d, m, n), v in train.items() if d == "owt" and m == "gpt2_small")
+    assert len(small) == 5
+    assert [v["mem_mb"] for _, v in sizes] == sorted(v["mem_mb"] for _, v in sizes) and sizes[0][1]["mem_mb"] < sizes[-1][1]["mem_mb"]
+    w384 = train[("owt", "w384", sizes[0][0])]
+    assert w384["mem_mb"] < sizes[0][1]["mem_mb"] and w384["runtime"] < sizes[0][1]["runtime"]
+    assert sizes[0][1]["runtime"] > 600  # 20,000 steps x 0.5M tokens of GPT-2 small: many hours
