@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -299,3 +300,60 @@ def test_sharded_tokenization_through_the_workflow(tmp_path):
     assert {p.name: p.read_bytes() for p in tokens.glob("train.*")} == serial
     assert set(serial) == {"train.bin", "train.docs.npy", "train.json"}
     assert not list((tokens / "shards").glob("*")) if (tokens / "shards").exists() else True
+
+
+def test_killed_training_job_resumes_when_snakemake_reruns_it(tmp_path):
+    """Kill Snakemake (and its training job) once the job has checkpointed; the rerun resumes the
+    job from that checkpoint (not from step 0) and ends with the weights of an uninterrupted run."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    import torch
+    import yaml
+    from safetensors.numpy import load_file
+
+    from conftest import SNAKEMAKE
+
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["datasets"].pop("latent")
+    cfg["train"].update(max_steps=300, checkpoint_interval=20, patience=None)
+    target = "results/local/models/b/n12000/seed0/train_summary.json"
+    runs = {}
+    for name in ("reference", "killed"):
+        work = tmp_path / name
+        (work / "corpus").mkdir(parents=True)
+        for path in stdlib_files()[:40]:
+            shutil.copy(path, work / "corpus" / f"{path.stem}_{abs(hash(path)) % 10**6}.py")
+        (work / "config.yaml").write_text(yaml.safe_dump(cfg))
+        runs[name] = work
+    smk("--configfile", "config.yaml", targets=[target], cwd=runs["reference"])
+
+    work = runs["killed"]
+    ckpt = work / "results/local/models/b/n12000/seed0.resume/checkpoint.pt"
+    proc = subprocess.Popen([SNAKEMAKE, target, "-s", str(REPO / "Snakefile"), "--cores", "2", "--configfile",
+                             "config.yaml"], cwd=work, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    killed_at, deadline = None, time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if ckpt.exists():
+            step = torch.load(ckpt, weights_only=False)["state"]["step"]
+            if step >= 40:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                killed_at = step
+                break
+        time.sleep(0.05)
+    assert killed_at is not None, "training finished or stalled before its checkpoint at step 40"
+    assert not (work / target).exists()
+    smk("--configfile", "config.yaml", "--unlock", cwd=work)  # what a killed Snakemake asks the user to do
+    smk("--configfile", "config.yaml", "--rerun-incomplete", targets=[target], cwd=work)
+    summary = json.loads((work / target).read_text())
+    assert summary["resumed_from_step"] >= killed_at
+    assert "resumed from step" in (work / "logs/train/local_b_n12000_seed0.log").read_text()
+    a = load_file(str(runs["reference"] / "results/local/models/b/n12000/seed0/model.safetensors"))
+    b = load_file(str(work / "results/local/models/b/n12000/seed0/model.safetensors"))
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    print(f"snakemake killed with the job's checkpoint at step {killed_at}; rerun resumed from step "
+          f"{summary['resumed_from_step']}; final weights bit-identical to the uninterrupted run")
