@@ -44,3 +44,14 @@ def test_tampering_is_detected(tmp_path):
     assert problems == ["a.csv: sha256 or size differs from the manifest", "sneaked.txt: in the archive but not in the manifest"]
     with pytest.raises(ValueError, match="written by the archive"):
         build_archive({MANIFEST: tmp_path / "a.csv"}, tmp_path / "x.tar.gz", {})
+
+
+def test_cli_verify_archive(tmp_path, capsys):
+    from idscaling.cli import main
+
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    build_archive({"a.csv": tmp_path / "a.csv"}, tmp_path / "ok.tar.gz", {})
+    assert main(["verify-archive", str(tmp_path / "ok.tar.gz")]) == 0
+    assert json.loads(capsys.readouterr().out)["intact"] is True
+    assert main(["verify-archive", str(tmp_path / "missing.tar.gz")]) == 2
+    assert "no such file" in capsys.readouterr().err

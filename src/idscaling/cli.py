@@ -111,7 +111,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ranks.add_argument("dest", nargs="?", default="gpt2.tiktoken", help="where to write it (default gpt2.tiktoken)")
     ranks.set_defaults(func=_cmd_fetch_gpt2_ranks)
+
+    verify = sub.add_parser(
+        "verify-archive",
+        help="check a results archive (snakemake archive) against its manifest",
+        description="Every file listed in manifest.json must be present with its size and sha256, and "
+        "nothing else may be in the archive; exits 2 naming the first problem otherwise.",
+    )
+    verify.add_argument("archive", help="results/archive/idscaling-results.tar.gz")
+    verify.set_defaults(func=_cmd_verify_archive)
     return parser
+
+
+def _cmd_verify_archive(args: argparse.Namespace) -> dict[str, Any]:
+    from idscaling.archive import verify_archive
+
+    if not Path(args.archive).is_file():
+        raise CLIError(f"no such file: {args.archive}")
+    problems = verify_archive(args.archive)
+    if problems:
+        raise CLIError(f"{args.archive}: {len(problems)} problem(s), first: {problems[0]}")
+    return {"archive": args.archive, "intact": True}
 
 
 def _cmd_fetch_gpt2_ranks(args: argparse.Namespace) -> dict[str, Any]:
