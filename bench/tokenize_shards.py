@@ -3,6 +3,7 @@ workflow itself (`snakemake results/<ds>/tokens/train.bin`), on the same prepare
 tokenizer; checks the outputs are identical and prints the wall-time ratio.
 
     .venv/bin/python bench/tokenize_shards.py --cores 2 --shards 2 4
+    .venv/bin/python bench/tokenize_shards.py --cores 2 --shards 2 4 --serial-threads 1   # per-core scaling
 
 Corpus: the whole standard library of the running Python (builtin python_stdlib, no cap), a
 byte-level BPE of 8,192 ids trained on it (untimed).
@@ -53,6 +54,8 @@ def main() -> None:
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--shards", type=int, nargs="+", default=[2, 4])
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--serial-threads", type=int, default=None,
+                    help="threads of the serial tokenize job (default: the rule's 2; shard jobs use 1 each)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tok-shards-"))
     try:
@@ -65,7 +68,8 @@ def main() -> None:
         for _ in range(args.repeat):
             for shards in [1, *args.shards]:
                 shutil.rmtree(work / "results/stdlib/tokens", ignore_errors=True)
-                wall = smk(work, args.cores, target, "--config", f"tokenize={{'shards': {shards}}}")
+                extra = ["--set-threads", f"tokenize={args.serial_threads}"] if args.serial_threads else []
+                wall = smk(work, args.cores, target, "--config", f"tokenize={{'shards': {shards}}}", *extra)
                 d = digest(work)
                 best = results.get(shards, (float("inf"), d))[0]
                 results[shards] = (min(best, wall), d)
