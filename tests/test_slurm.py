@@ -157,3 +157,183 @@ def test_profile_on_a_real_slurm_cluster(slurm, tmp_path):
     )
     (work / "slurm_summary.txt").write_text(summary + "\n")
     print("\n" + summary)
+
+
+# ---------------------------------------------------------------- preemption
+PREEMPT_TARGET = "results/local/models/b/n12000/seed0/train_summary.json"
+PREEMPT_MAX_STEPS = 3000  # ~20-30 s of training on this machine: time to see a checkpoint and requeue
+PREEMPT_CHECKPOINT_INTERVAL = 40
+PREEMPT_AT_STEP = 600  # requeue once a checkpoint at least this far along exists
+PREEMPT_RUN_TIMEOUT = 480
+
+
+def preemption_config() -> dict:
+    cfg = yaml.safe_load((REPO / "tests" / "data" / "tiny_config.yaml").read_text())
+    cfg["datasets"] = {"local": cfg["datasets"]["local"] | {"n_tokens": [12000]}}
+    cfg["models"] = {"b": cfg["models"]["b"]}
+    cfg["train"] |= {"max_steps": PREEMPT_MAX_STEPS, "eval_interval": 50,
+                     "checkpoint_interval": PREEMPT_CHECKPOINT_INTERVAL, "patience": None}
+    return cfg
+
+
+def _jobs_of(workdir: Path, env: dict) -> list[dict]:
+    """The SLURM jobs (any state) submitted from ``workdir``: id, state, comment."""
+    proc = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%i|%T|%k|%Z"], env=env, capture_output=True,
+                          text=True, timeout=10)
+    jobs = []
+    for line in proc.stdout.splitlines():
+        job_id, state, comment, cwd = line.split("|", 3)
+        if Path(cwd).resolve() == workdir.resolve():
+            jobs.append({"id": job_id, "state": state, "comment": comment})
+    return jobs
+
+
+def _checkpoint_step(path: Path) -> int | None:
+    import pickle
+
+    import torch
+
+    try:
+        return int(torch.load(path, map_location="cpu", weights_only=False)["state"]["step"])
+    except (OSError, EOFError, RuntimeError, KeyError, ValueError, pickle.UnpicklingError):  # not there
+        return None
+
+
+def test_preempted_training_job_is_requeued_and_resumes(slurm, tmp_path):
+    """SLURM preemption of a training job under profiles/slurm-gpu: the job is requeued by SLURM
+    and resumes from its checkpoint instead of starting over.
+
+    Mechanism: `scontrol requeue <jobid>` while the train job runs, which is what SLURM itself does
+    to a job preempted with PreemptMode=REQUEUE (or hit by a node failure): the batch job is killed
+    and the same job id goes back to the queue (Restarts + 1). That needs a requeueable job, which
+    the profile's `slurm-requeue: true` (sbatch --requeue) makes it on clusters whose JobRequeue is
+    0 (this test cluster keeps Slurm's default 1). Slurm 22.05 holds a requeued job back for 121 s
+    (BeginTime = requeue time + 121 s; `scontrol requeuehold` + `release` keeps that BeginTime);
+    the test lifts it with `scontrol update StartTime=now`, to save two idle minutes. Snakemake's
+    side: squeue shows the job COMPLETING, then PENDING, so the plugin keeps waiting on it; no
+    failure is seen, the profile's `retries` are not used, and train is submitted with sbatch once.
+
+    Checked: the workflow succeeds; the train job was submitted once, with --requeue, and
+    scontrol shows it COMPLETED with Restarts >= 1; train_summary.json's resumed_from_step is at
+    least the checkpoint step seen before the requeue (the train log says "resumed from step N");
+    and model.safetensors equals, array for array and bit for bit, that of an uninterrupted local
+    `--cores 2` run of the same target."""
+    import json
+    import os
+    import signal
+
+    from safetensors.numpy import load_file
+
+    env = slurm["env"]
+    cfg = preemption_config()
+    work = make_workdir(tmp_path / "slurm_preempt", cfg)
+    local = make_workdir(tmp_path / "local_preempt", cfg)
+    model_dir = (work / PREEMPT_TARGET).parent
+    ckpt = model_dir.with_name(model_dir.name + ".resume") / "checkpoint.pt"
+    log_path = work / "snakemake_slurm.log"
+
+    t0 = time.monotonic()
+    cmd = ["timeout", "-k", "10", str(PREEMPT_RUN_TIMEOUT), SNAKEMAKE, PREEMPT_TARGET, "-s", str(REPO / "Snakefile"),
+           "--profile", str(PROFILE), "--configfile", "config.yaml",
+           "--slurm-status-command", "squeue",
+           "--slurm-init-seconds-before-status-checks", str(STATUS_INIT_SECONDS), "--verbose"]
+    with open(log_path, "w") as log_fh:
+        proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=log_fh, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        # Wait for the train job to run and checkpoint at step >= PREEMPT_AT_STEP.
+        deadline = time.monotonic() + PREEMPT_RUN_TIMEOUT - 60
+        train_job, step_seen, mtime = None, None, None
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"snakemake ended (rc {proc.returncode}) before the preemption; "
+                            f"checkpoint step seen {step_seen}:\n{log_path.read_text()[-4000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"no checkpoint at step >= {PREEMPT_AT_STEP} in time (seen {step_seen}, "
+                            f"train job {train_job}):\n{log_path.read_text()[-4000:]}\n{cluster.logs()}")
+            if train_job is None:
+                train_job = next((j["id"] for j in _jobs_of(work, env)  # (not rule_train_tokenizer's)
+                                  if re.match(r"rule_train(?:_wildcards_.*)?$", j["comment"])), None)
+            try:
+                new_mtime = ckpt.stat().st_mtime
+            except OSError:
+                new_mtime = mtime
+            if new_mtime != mtime:
+                mtime = new_mtime
+                step_seen = _checkpoint_step(ckpt) or step_seen
+            if train_job and step_seen is not None and step_seen >= PREEMPT_AT_STEP:
+                break
+            time.sleep(0.2)
+        states = {j["id"]: j["state"] for j in _jobs_of(work, env)}
+        assert states.get(train_job) == "RUNNING", (train_job, states)
+
+        # Preempt it the way SLURM does: requeue (kill, back to the queue under the same id).
+        requeue = subprocess.run(["scontrol", "requeue", train_job], env=env, capture_output=True, text=True,
+                                 timeout=10)
+        assert requeue.returncode == 0, f"scontrol requeue {train_job}: {requeue.stderr}"
+        t_requeue = time.monotonic()
+        while (state := {j["id"]: j["state"] for j in _jobs_of(work, env)}.get(train_job)) != "PENDING":
+            assert time.monotonic() - t_requeue < 60, f"job {train_job} not PENDING 60 s after requeue: {state}"
+            time.sleep(0.2)
+        step_at_kill = _checkpoint_step(ckpt)  # the job's processes are gone: what the rerun resumes from
+        subprocess.run(["scontrol", "update", f"JobId={train_job}", "StartTime=now"], env=env, check=True,
+                       capture_output=True, text=True, timeout=10)
+
+        rc = proc.wait(timeout=max(1.0, PREEMPT_RUN_TIMEOUT + 20 - (time.monotonic() - t0)))
+        slurm_s = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:  # bounded clean-up of snakemake (its own session) and its jobs
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+            left = [j["id"] for j in _jobs_of(work, env) if j["state"] in ("PENDING", "RUNNING", "COMPLETING")]
+            if left:
+                subprocess.run(["scancel", *left], env=env, capture_output=True, timeout=10)
+    out = log_path.read_text()
+    assert rc == 0, (f"snakemake --profile failed (rc {rc}, 124: timed out after {PREEMPT_RUN_TIMEOUT}s); "
+                     f"log {log_path}:\n{out[-4000:]}\n{cluster.logs()}")
+
+    # SLURM requeued the one train job: sbatch'ed once (with --requeue), no Snakemake retry.
+    train_calls = [line for line in out.splitlines() if "sbatch call:" in line and "rule_train/" in line]
+    assert len(train_calls) == 1 and " --requeue" in train_calls[0].split("--wrap", 1)[0], train_calls
+    show = subprocess.run(["scontrol", "-o", "show", "job", train_job], env=env, capture_output=True, text=True,
+                          timeout=10, check=True).stdout
+    fields = dict(kv.split("=", 1) for kv in show.split() if "=" in kv)
+    restarts = int(fields["Restarts"])
+    assert fields["JobState"] == "COMPLETED" and fields["Requeue"] == "1" and restarts >= 1, show
+
+    # It resumed from its checkpoint rather than starting over.
+    summary = json.loads((work / PREEMPT_TARGET).read_text())
+    resumed = summary["resumed_from_step"]
+    assert resumed is not None and step_seen <= resumed < PREEMPT_MAX_STEPS, (step_seen, step_at_kill, resumed)
+    assert summary["steps_run"] == PREEMPT_MAX_STEPS
+    train_log = (work / "logs/train/local_b_n12000_seed0.log").read_text()
+    assert f"resumed from step {resumed}" in train_log, train_log[-2000:]
+    assert not ckpt.parent.exists()  # removed once the run completed
+
+    # Same weights as an uninterrupted local run, bit for bit.
+    t1 = time.monotonic()
+    smk("--configfile", "config.yaml", targets=[PREEMPT_TARGET], cwd=local, timeout=600)
+    local_s = time.monotonic() - t1
+    want_summary = json.loads((local / PREEMPT_TARGET).read_text())
+    assert want_summary["resumed_from_step"] is None
+    got = load_file(model_dir / "model.safetensors")
+    want = load_file((local / PREEMPT_TARGET).parent / "model.safetensors")
+    assert got.keys() == want.keys()
+    for name in want:
+        assert got[name].dtype == want[name].dtype and got[name].shape == want[name].shape, name
+        assert got[name].tobytes() == want[name].tobytes(), f"{name} differs from the uninterrupted run's"
+    assert (summary["best_step"], summary["best_selection_loss"]) == \
+        (want_summary["best_step"], want_summary["best_selection_loss"])
+
+    line = (f"SLURM preemption (profiles/slurm-gpu): mechanism scontrol requeue of job {train_job} "
+            f"(sbatch --requeue; BeginTime hold lifted with scontrol update StartTime=now), checkpoint step "
+            f"seen before it {step_seen} (at the kill {step_at_kill}), resumed_from_step {resumed} of "
+            f"{PREEMPT_MAX_STEPS}, Restarts={restarts}, train sbatch calls {len(train_calls)} (no retry), "
+            f"{len(want)} weight arrays bit-identical to an uninterrupted local run. Wall time: SLURM run "
+            f"{slurm_s:.0f} s, local run {local_s:.0f} s.")
+    (work / "preemption_summary.txt").write_text(line + "\n")
+    print("\n" + line)
