@@ -29,6 +29,11 @@ the runs are interleaved (skdim, then each method, R times) and each timing is t
     .venv/bin/python bench/id_speed.py                      # 200,000 x 768, both metrics
     .venv/bin/python bench/id_speed.py --knn sklearn,blas,faiss --repeat 2
     .venv/bin/python bench/id_speed.py --n 20000 --dim 128  # quick
+    # on a GPU: the torch method (float32 ranking on the GPU) against the CPU route, 1,000,000 x 768
+    python bench/id_speed.py --n 1000000 --metrics cosine --knn torch,blas --skip-skdim
+
+`--knn torch` ranks on the GPU when PyTorch sees one (on the CPU otherwise: the output says
+which); torch is imported and the device initialised before the timings, as faiss and skdim.
 """
 
 from __future__ import annotations
@@ -74,8 +79,11 @@ def main() -> int:
                     help="our bootstrap replicates (default 0: the same work as skdim, which has no interval)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--knn", default="blas,faiss",
-                    help="our neighbour search method(s), comma-separated: auto, sklearn, blas, faiss (default blas,faiss)")
+                    help="our neighbour search method(s), comma-separated: auto, sklearn, blas, faiss, torch "
+                    "(default blas,faiss)")
     ap.add_argument("--repeat", type=int, default=1, help="time each run this many times, keep the best (default 1)")
+    ap.add_argument("--skip-skdim", action="store_true",
+                    help="time only our methods (their columns against skdim are left empty)")
     args = ap.parse_args()
     methods = [m.strip() for m in args.knn.split(",") if m.strip()]
 
@@ -94,12 +102,22 @@ def main() -> int:
         ap.error(f"--knn: unknown method(s) {bad}; choose from {idm.KNN_METHODS}")
     if "faiss" in methods:
         import faiss  # noqa: F401  (imported before timing, as skdim)
+    torch_device = None
+    if "torch" in methods or ("auto" in methods and idm._resolve_knn_method("auto") == "torch"):
+        torch_device = idm._torch_device()  # imports torch; then one small search initialises the device
+        idm.knn_distances(X[:200], min(args.k, 100), "euclidean", method="torch")
 
     print(f"# ID speed: {args.n} x {args.dim} float32, curved manifold d={args.d} (freq {args.freq}, "
           f"noise {args.noise}), k={args.k}, batches of {args.batch_size}, seed {args.seed}")
     print(f"# python {platform.python_version()}, numpy {np.__version__}, skdim {skdim.__version__}, "
           f"{os.cpu_count()} CPUs; generate {t_gen:.1f} s; import ours {t_import_ours:.1f} s, "
           f"skdim+sklearn {t_import_skdim:.1f} s (not timed below)")
+    if torch_device is not None:
+        import torch
+
+        name = torch.cuda.get_device_name(torch_device) if torch_device.type == "cuda" else "CPU"
+        print(f"# knn torch: torch {torch.__version__} on {torch_device} ({name}), "
+              f"{torch.get_num_threads()} CPU threads; 'auto' = {idm._resolve_knn_method('auto')}")
     print(f"# load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())} "
           "(other processes on the machine distort both timings)")
     batches, _ = idm.batch_indices(X, args.batch_size, args.k, args.seed)
@@ -123,11 +141,14 @@ def main() -> int:
 
     rows = []
     for metric in [m.strip() for m in args.metrics.split(",") if m.strip()]:
-        t_skdim, t_ours, ours = np.inf, dict.fromkeys(methods, np.inf), {}
+        t_skdim, t_ours, ours = np.inf if not args.skip_skdim else np.nan, dict.fromkeys(methods, np.inf), {}
         for r in range(max(1, args.repeat)):
-            t, estimates = timed(lambda: skdim_paper_way(metric))
-            t_skdim = min(t_skdim, t)
-            print(f"# {metric} run {r + 1}: skdim {t:.1f} s", flush=True)
+            if args.skip_skdim:
+                estimates = [np.nan] * len(batches)
+            else:
+                t, estimates = timed(lambda: skdim_paper_way(metric))
+                t_skdim = min(t_skdim, t)
+                print(f"# {metric} run {r + 1}: skdim {t:.1f} s", flush=True)
             for method in methods:
                 t, ours[method] = timed(lambda: idm.estimate_id(
                     X, estimator="mle", k=args.k, metric=metric, batch_size=args.batch_size,

@@ -732,7 +732,7 @@ def test_knn_method_names_are_checked() -> None:
     with pytest.raises(ValueError, match="knn_method must be one of"):
         estimate_id(X, knn_method="annoy")
     with pytest.raises(ValueError, match="method must be one of"):
-        knn_distances(X, 5, "euclidean", method="torch")
+        knn_distances(X, 5, "euclidean", method="annoy")
     from idscaling.intrinsic_dim import settings_for_estimator
 
     section = {"estimator": "mle", "k": 7, "metric": "euclidean", "comb": None, "batch_size": 300,
@@ -750,3 +750,117 @@ def test_knn_faiss_missing_is_one_clear_error(monkeypatch) -> None:
         knn_distances(cloud(100), 5, "euclidean", method="faiss")
     with pytest.raises(ImportError, match="faiss-cpu"):
         estimate_id(cloud(100), knn_method="faiss")
+
+
+# =============================================================================================
+# knn method "torch": float32 matmul + topk on the torch device (CUDA, else CPU), float64 refinement
+# =============================================================================================
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_knn_torch_matches_sklearn(metric: str, dtype: type) -> None:
+    rng = np.random.default_rng(5)
+    # a large common offset (the float32 ranking centres first) and duplicated rows, as for "faiss"
+    X = (cloud(800, ambient=64, latent=8) + 3.0 * rng.standard_normal(64)).astype(dtype)
+    X = np.vstack([X, X[:5], X[:2]])
+    d, i = knn_distances(X, 20, metric, method="torch")
+    d_ref, i_ref = knn_distances(X, 20, metric, method="sklearn")
+    assert d.shape == i.shape == (807, 20) and d.dtype == np.float64 and i.dtype == np.int64
+    assert np.all(np.diff(d, axis=1) >= 0) and not np.any(i == np.arange(807)[:, None])
+    np.testing.assert_allclose(d, d_ref, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(_direct_distances(X, i, metric), d, rtol=1e-9, atol=1e-15)
+    assert np.mean(i == i_ref) > 0.98
+    d21, _ = knn_distances(X, 21, metric, method="sklearn")
+    untied = np.all(np.diff(d21, axis=1) > 1e-9 * d21[:, 1:] + 1e-15, axis=1)
+    assert untied.sum() > 600
+    np.testing.assert_array_equal(i[untied], i_ref[untied])
+    # duplicates: exactly 0, a copy as first neighbour
+    assert np.all(d[[0, 1, 2, 3, 4, 800, 801, 802, 803, 804, 805, 806], 0] == 0.0)
+    assert i[802, 0] == 2 and np.all(d[5:800, 0] > 0)
+    assert idmod.last_knn_fallback_rows == 0
+
+
+def test_knn_torch_falls_back_to_float64_where_float32_cannot_certify() -> None:
+    rng = np.random.default_rng(0)
+    offset = np.zeros(50)
+    offset[0] = 1e3
+    X = np.vstack([offset + rng.standard_normal((300, 50)), -offset + rng.standard_normal((300, 50))])
+    d, _ = knn_distances(X, 10, "euclidean", method="torch")
+    assert idmod.last_knn_fallback_rows > 0
+    d_ref, _ = knn_distances(X, 10, "euclidean", method="sklearn")
+    np.testing.assert_allclose(d, d_ref, rtol=1e-9)
+    # more copies of a row than float32 candidates: still exact zeros, never the row itself
+    Y = np.vstack([cloud(200)] + [cloud(200)[:1]] * 40)
+    d, i = knn_distances(Y, 20, "cosine", method="torch")
+    assert np.all(d[200:, :20] == 0.0) and not np.any(i == np.arange(240)[:, None])
+    # every other point a candidate (k + margin >= n - 1)
+    Z = cloud(25)
+    d, i = knn_distances(Z, 22, "euclidean", method="torch")
+    np.testing.assert_allclose(d, knn_distances(Z, 22, "euclidean", method="sklearn")[0], rtol=1e-9)
+    assert not np.any(i == np.arange(25)[:, None])
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_estimate_id_knn_torch_equals_default(metric: str) -> None:
+    rng = np.random.default_rng(2)
+    X = np.tanh(rng.standard_normal((2500, 8)) @ rng.standard_normal((8, 96))).astype(np.float32)
+    X = np.vstack([X, X[:7]])
+    for estimator in ("mle", "twonn", "tle"):
+        ref = estimate_id(X, estimator=estimator, metric=metric, batch_size=600, n_bootstrap=50, knn_method="sklearn")
+        for n_jobs in (1, 2):
+            out = estimate_id(X, estimator=estimator, metric=metric, batch_size=600, n_bootstrap=50,
+                              knn_method="torch", n_jobs=n_jobs)
+            assert out["knn_method"] == "torch"
+            np.testing.assert_allclose(out["batch_estimates"], ref["batch_estimates"], rtol=1e-9)
+            assert out["dimension"] == pytest.approx(ref["dimension"], rel=1e-9)
+            assert out["ci_low"] == pytest.approx(ref["ci_low"], rel=1e-9)
+
+
+def test_knn_auto_is_torch_with_cuda_else_sklearn(monkeypatch) -> None:
+    calls = []
+
+    def fake_torch(X, k, metric):
+        calls.append("torch")
+        return idmod._knn_sklearn(X, k, metric)
+
+    monkeypatch.setattr(idmod, "_knn_torch", fake_torch)
+    monkeypatch.setattr(idmod, "_cuda_available", lambda: False)
+    knn_distances(cloud(100), 5, "euclidean")
+    assert calls == [] and idmod._resolve_knn_method("auto") == "sklearn"
+    monkeypatch.setattr(idmod, "_cuda_available", lambda: True)
+    knn_distances(cloud(100), 5, "euclidean")
+    assert calls == ["torch"] and idmod._resolve_knn_method("auto") == "torch"
+    out = estimate_id(cloud(300), metric="euclidean", batch_size=300, n_bootstrap=0)
+    assert out["knn_method"] == "auto" and calls == ["torch", "torch"]
+    assert idmod._resolve_knn_method("blas") == "blas"
+
+
+def test_knn_torch_uses_ieee_float32_matmuls_and_restores_the_setting() -> None:
+    torch = pytest.importorskip("torch")
+    backend = torch.backends.mkldnn.matmul
+    before = backend.fp32_precision
+    backend.fp32_precision = "bf16"  # a user's setting: float32 matmuls in bf16 on oneDNN
+    try:
+        with idmod._ieee_float32_matmul():
+            assert backend.fp32_precision == "ieee"
+        assert backend.fp32_precision == "bf16"
+        X = cloud(400, ambient=64, latent=8)
+        d, _ = knn_distances(X, 10, "cosine", method="torch")
+        np.testing.assert_allclose(d, knn_distances(X, 10, "cosine", method="sklearn")[0], rtol=1e-9, atol=1e-15)
+        assert backend.fp32_precision == "bf16"
+    finally:
+        backend.fp32_precision = before
+
+
+def test_knn_torch_on_cuda_matches_sklearn() -> None:
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    assert idmod._torch_device().type == "cuda" and idmod._resolve_knn_method("auto") == "torch"
+    rng = np.random.default_rng(3)
+    X = np.tanh(rng.standard_normal((3600, 10)) @ rng.standard_normal((10, 768))).astype(np.float32)
+    for metric in ("euclidean", "cosine"):
+        d, i = knn_distances(X, 20, metric, method="torch")
+        d_ref, i_ref = knn_distances(X, 20, metric, method="sklearn")
+        np.testing.assert_allclose(d, d_ref, rtol=1e-9, atol=1e-15)
+        assert np.mean(i == i_ref) > 0.99

@@ -85,9 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates, 0 = none (default 1000)")
     est.add_argument("--ci", type=_unit_interval, default=0.95, help="interval level (default 0.95)")
     est.add_argument("--seed", type=int, default=0, help="shuffle and bootstrap seed (default 0)")
-    est.add_argument("--knn", choices=["auto", "sklearn", "blas", "faiss"], default="auto",
-                     help="exact neighbour search: auto (= sklearn, default), sklearn, blas (float32 BLAS, "
-                     "~2x faster) or faiss (needs faiss-cpu); the same neighbours and estimate")
+    est.add_argument("--knn", choices=["auto", "sklearn", "blas", "faiss", "torch"], default="auto",
+                     help="exact neighbour search: auto (default: torch with a CUDA device, else sklearn), sklearn, "
+                     "blas (float32 BLAS, ~2x faster), faiss (needs faiss-cpu) or torch (GPU matmul + topk); "
+                     "the same neighbours and estimate")
     est.set_defaults(func=_cmd_estimate_id)
 
     fit = sub.add_parser(

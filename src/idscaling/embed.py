@@ -73,25 +73,10 @@ def embed(
     )
     if not plan:
         raise ValueError("no position to embed: the validation documents hold only end-of-text tokens")
-    chunks: dict[str, list[np.ndarray]] = {name: [] for name in layers}
-    where = []
-    for i in range(0, len(plan), batch_size):
-        part = plan[i : i + batch_size]
-        # Right padding is harmless under causal attention: earlier positions never see it.
-        x = np.zeros((len(part), context), dtype=np.int64)
-        for row, (_, start, _) in enumerate(part):
-            window = np.asarray(val.tokens[start : start + context], dtype=np.int64)
-            x[row, : len(window)] = window
-        with autocast(dev):
-            hidden = model(input_ids=torch.from_numpy(x).to(dev), output_hidden_states=True).hidden_states
-        rows = np.concatenate([np.full(len(p), r) for r, (_, _, p) in enumerate(part)])
-        cols = np.concatenate([p for _, _, p in part])
-        for name in layers:
-            picked = hidden[index[name]][torch.from_numpy(rows).to(dev), torch.from_numpy(cols).to(dev)]
-            chunks[name].append(picked.float().cpu().numpy())
-        where.extend((d, s, int(c)) for d, s, p in part for c in p)
+    hidden = hidden_states_at(model, dev, val.tokens, plan, index, context=context, batch_size=batch_size)
+    where = [(d, s, int(c)) for d, s, p in plan for c in p]
     order = np.random.default_rng(seed + 1).permutation(len(where))[:max_points]
-    arrays = {name: np.concatenate(chunks[name])[order] for name in layers}
+    arrays = {name: hidden[name][order] for name in layers}
     positions = np.asarray(where, dtype=np.int64)[order]
     meta = {
         "model": str(model_path),
@@ -109,6 +94,35 @@ def embed(
         "device": str(dev),
     }
     return arrays, positions, meta
+
+
+@torch.inference_mode()
+def hidden_states_at(model, device: torch.device, tokens: np.ndarray, plan: list[tuple[int, int, np.ndarray]],
+                     index: dict[str, int], *, context: int, batch_size: int,
+                     dtype: str | torch.dtype | None = None) -> dict[str, np.ndarray]:
+    """float32 hidden states at the positions of ``plan`` (from :func:`sample_positions`), in its
+    order: {name: (points, width)} for each ``index`` entry (name -> index into HF
+    ``hidden_states``). Runs the model without its LM head, ``batch_size`` windows at a time; the
+    states stay on the device and are copied to the host once per layer at the end. ``dtype``
+    overrides the autocast dtype (see :func:`idscaling.model.autocast`)."""
+    base = model.base_model  # the transformer without the output layer: hidden states only
+    model.eval()
+    chunks: dict[str, list[torch.Tensor]] = {name: [] for name in index}
+    for i in range(0, len(plan), batch_size):
+        part = plan[i : i + batch_size]
+        # Right padding is harmless under causal attention: earlier positions never see it.
+        x = np.zeros((len(part), context), dtype=np.int64)
+        for row, (_, start, _) in enumerate(part):
+            window = np.asarray(tokens[start : start + context], dtype=np.int64)
+            x[row, : len(window)] = window
+        with autocast(device, dtype):
+            hidden = base(input_ids=torch.from_numpy(x).to(device), output_hidden_states=True,
+                          use_cache=False).hidden_states
+        rows = torch.from_numpy(np.concatenate([np.full(len(p), r) for r, (_, _, p) in enumerate(part)])).to(device)
+        cols = torch.from_numpy(np.concatenate([p for _, _, p in part])).to(device)
+        for name, layer in index.items():
+            chunks[name].append(hidden[layer][rows, cols].float())
+    return {name: torch.cat(chunks[name]).cpu().numpy() for name in index}
 
 
 def save_embeddings(arrays: dict[str, np.ndarray], positions: np.ndarray, meta: dict, paths: dict[str, str],

@@ -63,8 +63,10 @@ k-NN up to ties and float64 rounding, like scikit-learn's brute force search
 (``method="sklearn"``, the default and the reference); the test-suite checks 1e-9
 agreement. ``method="faiss"`` (opt-in, needs ``faiss-cpu``) ranks with faiss's exact flat
 index (``IndexFlatL2``, float32) and applies the same float64 refinement, with the same kind of
-rounding-error certificate and float64 fallback. :func:`estimate_id` fits its batches in
-parallel threads.
+rounding-error certificate and float64 fallback. ``method="torch"`` does the float32 ranking
+with a matmul and ``topk`` on the GPU (on the CPU without one), then the same refinement;
+``method="auto"`` picks it when PyTorch sees a CUDA device, else scikit-learn's.
+:func:`estimate_id` fits its batches in parallel threads.
 
 Note on ``metric="cosine"``: the cosine *distance* ``1 - cos(theta)`` behaves
 like ``theta**2 / 2`` for close neighbours. The MLE is invariant to scaling the
@@ -81,6 +83,10 @@ cosine values are not simply halved.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import glob
+import sys
 from typing import Any
 
 import numpy as np
@@ -96,7 +102,7 @@ METRICS = ("euclidean", "cosine")
 COMBS = ("mle", "mean", "median")
 ESTIMATORS = ("mle", "twonn", "tle")
 TWONN_METHODS = ("linear", "mle")
-KNN_METHODS = ("auto", "blas", "faiss", "sklearn")
+KNN_METHODS = ("auto", "blas", "faiss", "sklearn", "torch")
 
 # The combination of pointwise estimates each local estimator uses by default
 # (skdim's defaults: MLE.fit(comb="mle"), LocalEstimator.fit(comb="mean")).
@@ -117,7 +123,7 @@ _GATHER_ELEMENTS = 600_000
 # there, and exact duplicates must come out as exactly 0.
 _GRAM_RECOMPUTE = 1e-6
 
-# Rows of the last knn_distances(method="blas" or "faiss") call that had too many float32 candidates
+# Rows of the last knn_distances(method="blas", "faiss" or "torch") call that had too many float32 candidates
 # and were searched again in float64 (diagnostics and tests; with estimate_id's parallel
 # batches, whichever batch finished last).
 last_knn_fallback_rows = 0
@@ -482,26 +488,50 @@ def _knn_faiss(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarr
     Cosine uses ``IndexFlatL2`` on the centred unit rows rather than ``IndexFlatIP`` on the
     unit rows: the same ranking (|a - b|^2 = 2 - 2 cos), but centring shrinks the float32
     rounding error (it scales with the norms) and one certificate covers both metrics.
-    No torch method: ``torch.mm`` + ``torch.topk`` (CPU, float32) was measured slower than
-    this on a 3,600 x 768 batch (0.34 s vs 0.23 s, one thread), with the same exactness work.
+    On CPU, ``torch.mm`` + ``torch.topk`` (float32) was measured slower than this on a
+    3,600 x 768 batch (0.34 s vs 0.23 s, one thread), with the same exactness work; the
+    ``"torch"`` method (:func:`_knn_torch`) is for a CUDA device.
     """
-    global last_knn_fallback_rows
     faiss = _import_faiss()
-    P = _search_points(X, metric)
-    n, dim = P.shape
-    Pc = P - P.mean(axis=0)
-    sq = np.einsum("ij,ij->i", Pc, Pc)
-    A = np.ascontiguousarray(Pc, dtype=np.float32)
-    normA = np.sqrt(np.einsum("ij,ij->i", A, A, dtype=np.float64))
-    c = min(n, k + max(4, k // 4) + 1)  # results per row; the row itself is usually one of them
+    Pc, sq, A, normA = _centred_float32(X, metric)
+    n, dim = A.shape
+    c = _ranked_width(n, k)
     index = faiss.IndexFlatL2(dim)
     index.add(A)
     D, I = index.search(A, c)  # float32 squared distances, ascending; -1 only if c > n
     del index
+    return _refine_ranked(Pc, sq, normA, D, I, k, metric)
+
+
+def _centred_float32(X: np.ndarray, metric: str):
+    """(float64 centred search points, their squared norms, the float32 copy, its norms):
+    centring shrinks the float32 rounding error of the rankings (it scales with the norms)."""
+    P = _search_points(X, metric)
+    Pc = P - P.mean(axis=0)
+    sq = np.einsum("ij,ij->i", Pc, Pc)
+    A = np.ascontiguousarray(Pc, dtype=np.float32)
+    normA = np.sqrt(np.einsum("ij,ij->i", A, A, dtype=np.float64))
+    return Pc, sq, A, normA
+
+
+def _ranked_width(n: int, k: int) -> int:
+    """Results per row of the float32 rankings: k + margin, + 1 as the row itself may be one."""
+    return min(n, k + max(4, k // 4) + 1)
+
+
+def _refine_ranked(Pc: np.ndarray, sq: np.ndarray, normA: np.ndarray, D: np.ndarray, I: np.ndarray, k: int,
+                   metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """From a float32 ranking (D: squared distances of the float32 centred points, ascending per
+    row; I: their columns, -1 for none; a row's own index is ignored) to the exact k-NN: float64
+    refinement of the candidates the float32 error cannot rule out, certificate, float64 search
+    of the rows it cannot certify. D's float32 error must be within the bound below."""
+    global last_knn_fallback_rows
+    n, c = D.shape
+    dim = Pc.shape[1]
     rows = np.arange(n)
     valid = (I != rows[:, None]) & (I >= 0)
-    # Error bound. faiss's float32 squared distance (|a|^2 + |b|^2 - 2 a.b with BLAS, or summed
-    # squared differences, any summation order) of the float32-rounded centred points differs
+    # Error bound. faiss's or torch's float32 squared distance (|a|^2 + |b|^2 - 2 a.b with BLAS, or
+    # summed squared differences, any summation order) of the float32-rounded centred points differs
     # from the float64 one by at most (gamma_D + 5u)(|a_i| + |a_j|)^2 (rounding the points,
     # the dot product and norms, the additions): E_i below, with a factor 2 for generosity.
     u = 2.0 ** -24
@@ -516,7 +546,7 @@ def _knn_faiss(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarr
     valid = valid[:, :width]
     cand = np.where(valid, I[:, :width], rows[:, None]).astype(np.int64)
     dist, idx = _select(Pc, sq, rows, cand, k, valid)
-    # Certificate: a point that faiss did not return has a float32 distance >= D[:, -1], so a
+    # Certificate: a point that the ranking did not return has a float32 distance >= D[:, -1], so a
     # true one >= D[:, -1] - E_i; if the exact k-th distance found is no larger, no point left
     # out can be nearer. Rows that fail are searched again in float64.
     if c < n:
@@ -526,6 +556,63 @@ def _knn_faiss(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarr
     last_knn_fallback_rows = int(bad.size)
     _search_float64(Pc, sq, bad, k, dist, idx)
     return _to_metric(dist, metric), idx
+
+
+def _torch_device():
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@contextlib.contextmanager
+def _ieee_float32_matmul():
+    """Full float32 matmuls (no TF32 on the GPU, no bf16 on oneDNN) inside: the rounding-error
+    bound of the certificate assumes them. Only settings that are not already IEEE are touched
+    (and restored), through torch's per-backend ``fp32_precision``."""
+    import torch
+
+    default = getattr(torch.backends, "fp32_precision", "none")
+    changed = {}
+    for backend in (torch.backends.cuda.matmul, torch.backends.mkldnn.matmul):
+        value = backend.fp32_precision
+        if (default if value == "none" else value) not in ("ieee", "none"):
+            changed[backend] = value
+            backend.fp32_precision = "ieee"
+    try:
+        yield
+    finally:
+        for backend, value in changed.items():
+            backend.fp32_precision = value
+
+
+def _knn_torch(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k-NN with the float32 ranking on the torch device (CUDA when available, else CPU):
+    blocks of rows, squared distances |a_i|^2 + |a_j|^2 - 2 a_i.a_j from one float32 matmul
+    against all points, ``torch.topk`` of the k + margin smallest; then on the host the float64
+    refinement, certificate and float64 fallback of ``method="faiss"`` (:func:`_refine_ranked`).
+    Only the (n, k + margin) ranking comes back from the device."""
+    import torch
+
+    Pc, sq, A, normA = _centred_float32(X, metric)
+    n = A.shape[0]
+    c = _ranked_width(n, k)
+    device = _torch_device()
+    step = max(1, min(_KNN_ROWS, _KNN_BLOCK_ELEMENTS // n))
+    with torch.inference_mode(), _ieee_float32_matmul():
+        At = torch.from_numpy(A).to(device)
+        norms = (At * At).sum(dim=1)
+        D, I = [], []
+        for start in range(0, n, step):
+            stop = min(n, start + step)
+            S = (norms[start:stop, None] + norms[None, :]) - 2.0 * (At[start:stop] @ At.T)
+            S[torch.arange(stop - start, device=device), torch.arange(start, stop, device=device)] = torch.inf
+            d, i = torch.topk(S, c, dim=1, largest=False, sorted=True)
+            D.append(d)
+            I.append(i)
+            del S
+        D = torch.cat(D).cpu().numpy()
+        I = torch.cat(I).cpu().numpy()
+    return _refine_ranked(Pc, sq, normA, D, I, k, metric)
 
 
 def _knn_sklearn(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
@@ -557,8 +644,9 @@ def knn_distances(X: np.ndarray, k: int, metric: str, method: str = "auto") -> t
     k : int
     metric : {"euclidean", "cosine"}
         ``"cosine"`` is scikit-learn's ``1 - cos``.
-    method : {"auto", "sklearn", "blas", "faiss"}
-        ``"sklearn"`` (= ``"auto"``, the default): scikit-learn's
+    method : {"auto", "sklearn", "blas", "faiss", "torch"}
+        ``"auto"`` (the default): ``"torch"`` when PyTorch sees a CUDA device, else
+        ``"sklearn"``. ``"sklearn"``: scikit-learn's
         ``NearestNeighbors`` in float64 (brute force for cosine), the well-kept
         library route and the reference. ``"blas"`` (opt-in): float32 BLAS scores
         with float64 refinement of every candidate the float32 rounding error cannot
@@ -567,7 +655,9 @@ def knn_distances(X: np.ndarray, k: int, metric: str, method: str = "auto") -> t
         general one), ~2x faster than sklearn on 768-wide embeddings on 2 cores.
         ``"faiss"`` (opt-in, needs ``faiss-cpu``): faiss's exact ``IndexFlatL2``
         ranks k + margin candidates in float32, refined and certified the same way
-        (see :func:`_knn_faiss`); it exists as the library-backed fast route. All
+        (see :func:`_knn_faiss`); it exists as the library-backed fast route.
+        ``"torch"``: float32 matmul + ``topk`` ranking on the GPU (CPU without one),
+        refined and certified as ``"faiss"`` (see :func:`_knn_torch`). All
         are exact; they can differ only in the order of tied neighbours and in the
         last float64 digits.
 
@@ -583,11 +673,34 @@ def knn_distances(X: np.ndarray, k: int, metric: str, method: str = "auto") -> t
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[0] <= k:
         raise ValueError(f"need a 2-D array with more than k={k} rows, got shape {X.shape}")
+    method = _resolve_knn_method(method)
     if method == "blas":
         return _knn_blas(X, k, metric)
     if method == "faiss":
         return _knn_faiss(X, k, metric)
+    if method == "torch":
+        return _knn_torch(X, k, metric)
     return _knn_sklearn(X, k, metric)
+
+
+@functools.lru_cache(maxsize=1)
+def _cuda_available() -> bool:
+    """Whether PyTorch sees a CUDA device. Without an NVIDIA device file torch is not imported
+    (that alone takes ~1.5 s)."""
+    if "torch" not in sys.modules and not glob.glob("/dev/nvidia[0-9]*"):
+        return False
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def _resolve_knn_method(method: str) -> str:
+    """``"auto"``: ``"torch"`` with a CUDA device, else ``"sklearn"``; other names unchanged."""
+    if method != "auto":
+        return method
+    return "torch" if _cuda_available() else "sklearn"
 
 
 def _neighbour_pair_distances(X: np.ndarray, idx: np.ndarray, metric: str) -> np.ndarray:
@@ -1000,10 +1113,11 @@ def estimate_id(
         Batches fitted at once, in threads (each with single-threaded BLAS). Default: as many
         as the BLAS library may use threads (so a caller that limits BLAS, e.g. with
         ``OMP_NUM_THREADS=1`` or threadpoolctl, gets one). Does not change the result.
-    knn_method : {"auto", "sklearn", "blas", "faiss"}
+    knn_method : {"auto", "sklearn", "blas", "faiss", "torch"}
         Exact neighbour search within each batch, ``method`` of :func:`knn_distances`
-        ("auto" = "sklearn"). Changes the speed, not the result (up to the order of tied
-        neighbours and the last float64 digits).
+        ("auto" = "torch" with a CUDA device, else "sklearn"). With "torch" the batches' float32
+        rankings run on the GPU while the worker threads refine others on the CPU. Changes the
+        speed, not the result (up to the order of tied neighbours and the last float64 digits).
 
     Returns
     -------
@@ -1054,6 +1168,7 @@ def estimate_id(
         raise ValueError(f"knn_method must be one of {KNN_METHODS}, got {knn_method!r}")
     if knn_method == "faiss":
         _import_faiss()  # fail before any work if it is missing
+    method = _resolve_knn_method(knn_method)
 
     X = np.asarray(X)
     if X.ndim != 2:
@@ -1081,7 +1196,7 @@ def estimate_id(
         or ratios mu (twonn)."""
         start, stop = bound
         Xb = _validate_points(X[order[start:stop]], metric, k + 1, f"k={k} points in a batch")
-        distances, idx = knn_distances(Xb, k, metric, method=knn_method)
+        distances, idx = knn_distances(Xb, k, metric, method=method)
         if estimator == "mle":
             values = pointwise_mle(distances, unbiased=bool(unbiased))
             return float(combine(values, comb)), values
@@ -1092,8 +1207,11 @@ def estimate_id(
         return float(twonn_dimension(values, float(discard_fraction), twonn_method)), values
 
     workers = _n_workers(n_jobs, len(bounds))
+    # "torch": IEEE float32 matmuls set once here, not by each worker thread (see _ieee_float32_matmul)
+    precision = _ieee_float32_matmul() if method == "torch" else contextlib.nullcontext()
     if workers == 1:
-        fitted = [fit_batch(b) for b in bounds]
+        with precision:
+            fitted = [fit_batch(b) for b in bounds]
     else:
         # Batches are independent: one per thread, each with single-threaded BLAS. The float32
         # product is only part of a batch's cost (selection, float64 refinement and the
@@ -1103,7 +1221,7 @@ def estimate_id(
 
         from threadpoolctl import threadpool_limits
 
-        with threadpool_limits(limits=1, user_api="blas"), \
+        with precision, threadpool_limits(limits=1, user_api="blas"), \
                 ThreadPoolExecutor(workers, initializer=_single_threaded_worker, initargs=(knn_method,)) as pool:
             fitted = list(pool.map(fit_batch, bounds))
     batch_estimates = [est for est, _ in fitted]

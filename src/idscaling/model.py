@@ -27,6 +27,9 @@ def gpt2_config(shape: dict, *, vocab_size: int, block_size: int, dropout: float
         bos_token_id=eot_id,
         eos_token_id=eot_id,
         tie_word_embeddings=True,
+        # PyTorch's fused scaled_dot_product_attention (flash / memory-efficient kernels on GPU).
+        # transformers 5 already picks it by default for GPT-2; stated so that it cannot change.
+        attn_implementation="sdpa",
     )
 
 
@@ -100,8 +103,12 @@ def pick_device(preference: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
-def autocast(device: torch.device):
-    """bf16 autocast on CUDA, a no-op elsewhere (CPU runs in float32)."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return torch.autocast("cpu", enabled=False)
+def autocast(device: torch.device, dtype: str | torch.dtype | None = None):
+    """bf16 autocast on CUDA, a no-op elsewhere (CPU runs in float32). ``dtype`` ("bfloat16",
+    "float16", "float32" or a torch dtype) overrides that choice (benchmarks); float32 disables it."""
+    if dtype is None:
+        dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
+    if dtype == torch.float32:
+        return torch.autocast(device.type, enabled=False)
+    return torch.autocast(device.type, dtype=dtype)

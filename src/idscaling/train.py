@@ -59,11 +59,13 @@ class TrainSettings:
     threads: int = 1
     checkpoint_interval: int = 100  # steps between resumable checkpoints (0: none)
     processes: int | None = None  # data-parallel processes (None: one per GPU of the job, else 1)
+    compile: bool = False  # torch.compile the model for training (faster on GPU; not bit-identical to eager)
 
 
 log = logging.getLogger(__name__)
 
 # Settings that do not change what is computed (a checkpoint made with other values resumes).
+# Not "compile": a compiled model's kernels round differently from eager ones.
 _NOT_IN_FINGERPRINT = ("threads", "device", "checkpoint_interval", "processes")
 
 
@@ -143,25 +145,54 @@ def windows(tokens: np.ndarray, block_size: int) -> tuple[np.ndarray, np.ndarray
 
 
 @torch.inference_mode()
-def token_losses(model, x: np.ndarray, y: np.ndarray, batch_size: int, device: torch.device) -> np.ndarray:
-    """Next-token cross-entropy (nats) of every target in (x, y); NaN where the target is -100."""
-    out = np.full(y.shape, np.nan, dtype=np.float64)
+def token_losses(model, x: np.ndarray, y: np.ndarray, batch_size: int, device: torch.device,
+                 dtype: str | torch.dtype | None = None) -> np.ndarray:
+    """Next-token cross-entropy (nats) of every target in (x, y); NaN where the target is -100.
+    The float32 losses stay on the device and are copied to the host once, at the end.
+    ``dtype`` overrides the autocast dtype (see :func:`idscaling.model.autocast`)."""
     model.eval()
+    losses = []
     for i in range(0, len(x), batch_size):
         xb = torch.from_numpy(x[i : i + batch_size]).to(device)
         yb = torch.from_numpy(y[i : i + batch_size]).to(device)
-        with autocast(device):
-            logits = model(input_ids=xb).logits
+        with autocast(device, dtype):
+            logits = model(input_ids=xb, use_cache=False).logits
         loss = torch.nn.functional.cross_entropy(
             logits.float().flatten(0, 1), yb.flatten(), ignore_index=-100, reduction="none"
         ).view(yb.shape)
-        loss = torch.where(yb == -100, torch.nan, loss)
-        out[i : i + batch_size] = loss.double().cpu().numpy()
-    return out
+        losses.append(torch.where(yb == -100, torch.nan, loss))
+    if not losses:
+        return np.full(y.shape, np.nan, dtype=np.float64)
+    return torch.cat(losses).double().cpu().numpy()
 
 
 def mean_loss(model, x: np.ndarray, y: np.ndarray, batch_size: int, device: torch.device) -> float:
     return float(np.nanmean(token_losses(model, x, y, batch_size, device)))
+
+
+def train_step(model, optimizer, batches: list, device: torch.device, *, grad_clip: float, forward=None,
+               no_sync=None, dtype: str | torch.dtype | None = None) -> torch.Tensor:
+    """One optimizer step on this process's micro-batches ``[(x, y), ...]``: the gradient of their
+    mean loss, clipped to norm ``grad_clip`` (0: no clipping), then the optimizer's update.
+
+    ``forward`` is the module to call (the model, or its DDP wrapper and/or torch.compile'd form;
+    default ``model``); ``no_sync`` (DDP's) skips the gradient all-reduce on all but the last
+    micro-batch. Returns the summed loss of the micro-batches as a tensor on the device: no host
+    synchronisation here (the caller converts losses in bulk)."""
+    forward = model if forward is None else forward
+    total = torch.zeros((), device=device)
+    for i, (x, y) in enumerate(batches):
+        last = i == len(batches) - 1
+        with contextlib.nullcontext() if last or no_sync is None else no_sync():
+            with autocast(device, dtype):
+                loss = _lm_loss(forward, x, y)
+            (loss / len(batches)).backward()
+        total += loss.detach()
+    if grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return total
 
 
 def train(
@@ -208,7 +239,19 @@ def train(
         from torch.nn.parallel import DistributedDataParallel
 
         ddp_model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    # torch.compile wraps the (DDP) module for the training forward passes only; state dicts and
+    # evaluation use the plain model, so checkpoints look the same either way.
+    forward = torch.compile(ddp_model) if s.compile else ddp_model
     mine = range(dist.rank * s.grad_accum // dist.world, (dist.rank + 1) * s.grad_accum // dist.world)
+    # Log rows whose train loss is still a tensor on the device: converted in bulk at each
+    # evaluation, checkpoint and at the end, so that a step does not wait for the GPU.
+    pending: list[tuple[dict, torch.Tensor]] = []
+
+    def flush_losses() -> None:
+        if pending:
+            for (row, _), total in zip(pending, torch.stack([t for _, t in pending]).tolist()):
+                row["train_loss"] = total / s.grad_accum
+            pending.clear()
 
     resumed_from = state.step or None
     stopped_early = False
@@ -219,33 +262,23 @@ def train(
         for group in optimizer.param_groups:
             group["lr"] = lr
         model.train()
-        total = torch.zeros((), device=device)
-        for micro in range(s.grad_accum):
-            x, y = random_batch(subset_tokens, s, rng, device)  # every process draws every micro-batch
-            if micro not in mine:
-                continue
-            # DDP averages gradients over processes when the last micro-batch of this process is done
-            sync = micro == mine[-1] or dist.world == 1
-            with contextlib.nullcontext() if sync else ddp_model.no_sync():
-                with autocast(device):
-                    loss = _lm_loss(ddp_model, x, y)
-                (loss / len(mine)).backward()
-            total += loss.detach()
+        batches = [random_batch(subset_tokens, s, rng, device) for _ in range(s.grad_accum)]  # every process draws all
+        # DDP averages gradients over processes when the last micro-batch of this process is done
+        total = train_step(model, optimizer, [batches[m] for m in mine], device, grad_clip=s.grad_clip,
+                           forward=forward, no_sync=ddp_model.no_sync if dist.world > 1 else None)
         if dist.world > 1:
             torch.distributed.all_reduce(total)
-        if s.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), s.grad_clip)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
         row = {
             "step": step + 1,
-            "train_loss": float(total) / s.grad_accum,
+            "train_loss": None,  # filled in by flush_losses()
             "lr": lr,
             "tokens_seen": (step + 1) * tokens_per_step,
             "wall_time_s": round(time.perf_counter() - t0, 4),
             "selection_loss": "",
         }
+        pending.append((row, total))
         if (step + 1) % s.eval_interval == 0 or step + 1 == s.max_steps:
+            flush_losses()
             sel = mean_loss(model, sel_x, sel_y, 4 * s.batch_size, device)  # same weights on every process
             row["selection_loss"] = sel
             if sel < state.best_loss:
@@ -260,8 +293,10 @@ def train(
             break
         if resume_dir is not None and s.checkpoint_interval and (step + 1) % s.checkpoint_interval == 0 \
                 and step + 1 < s.max_steps and dist.rank == 0:
+            flush_losses()
             state.step, state.elapsed_s = step + 1, time.perf_counter() - t0
             _write_checkpoint(Path(resume_dir), fingerprint, model, optimizer, rng, state)
+    flush_losses()
     steps_run = step + 1
     if state.best_weights is None:
         raise RuntimeError(f"training diverged: the selection loss was never finite in {steps_run} steps (lower train.lr)")
@@ -313,6 +348,10 @@ def _fingerprint(subset, selection, shape, vocab_size, eot_id, s: TrainSettings,
     for arr in (subset, selection):
         h.update(np.ascontiguousarray(arr).view(np.uint8))
     settings = {k: v for k, v in asdict(s).items() if k not in _NOT_IN_FINGERPRINT}
+    # compiled and eager training differ in the last bits, so "compile" counts; left out when false,
+    # so that checkpoints made before the setting existed (eager) still resume
+    if not settings["compile"]:
+        del settings["compile"]
     h.update(json.dumps([shape, vocab_size, eot_id, settings, seed], sort_keys=True).encode())
     return h.hexdigest()
 
@@ -356,7 +395,7 @@ def _load_checkpoint(resume_dir: Path, fingerprint: str, model, optimizer, rng: 
 
 
 def _lm_loss(model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    logits = model(input_ids=x).logits
+    logits = model(input_ids=x, use_cache=False).logits  # (no key/value cache: nothing generates)
     return torch.nn.functional.cross_entropy(logits.float().flatten(0, 1), y.flatten())
 
 
