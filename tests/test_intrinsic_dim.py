@@ -652,16 +652,18 @@ def _direct_distances(X: np.ndarray, idx: np.ndarray, metric: str) -> np.ndarray
     return np.sqrt(np.sum((X[idx] - X[:, None, :]) ** 2, axis=2))
 
 
+@pytest.mark.parametrize("method", ["faiss", "torch"])
 @pytest.mark.parametrize("metric", ["euclidean", "cosine"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_knn_faiss_matches_sklearn(metric: str, dtype: type) -> None:
-    _faiss()
+def test_knn_faiss_and_torch_match_sklearn(method: str, metric: str, dtype: type) -> None:
+    if method == "faiss":
+        _faiss()
     rng = np.random.default_rng(5)
     # a large common offset (the float32 ranking centres first) and duplicated rows: rows 0-4 twice,
     # rows 0-1 three times
     X = (cloud(800, ambient=64, latent=8) + 3.0 * rng.standard_normal(64)).astype(dtype)
     X = np.vstack([X, X[:5], X[:2]])
-    d, i = knn_distances(X, 20, metric, method="faiss")
+    d, i = knn_distances(X, 20, metric, method=method)
     d_ref, i_ref = knn_distances(X, 20, metric, method="sklearn")
     assert d.shape == i.shape == (807, 20) and d.dtype == np.float64 and i.dtype == np.int64
     assert np.all(np.diff(d, axis=1) >= 0) and not np.any(i == np.arange(807)[:, None])
@@ -755,30 +757,6 @@ def test_knn_faiss_missing_is_one_clear_error(monkeypatch) -> None:
 # =============================================================================================
 # knn method "torch": float32 matmul + topk on the torch device (CUDA, else CPU), float64 refinement
 # =============================================================================================
-
-@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_knn_torch_matches_sklearn(metric: str, dtype: type) -> None:
-    rng = np.random.default_rng(5)
-    # a large common offset (the float32 ranking centres first) and duplicated rows, as for "faiss"
-    X = (cloud(800, ambient=64, latent=8) + 3.0 * rng.standard_normal(64)).astype(dtype)
-    X = np.vstack([X, X[:5], X[:2]])
-    d, i = knn_distances(X, 20, metric, method="torch")
-    d_ref, i_ref = knn_distances(X, 20, metric, method="sklearn")
-    assert d.shape == i.shape == (807, 20) and d.dtype == np.float64 and i.dtype == np.int64
-    assert np.all(np.diff(d, axis=1) >= 0) and not np.any(i == np.arange(807)[:, None])
-    np.testing.assert_allclose(d, d_ref, rtol=1e-9, atol=1e-15)
-    np.testing.assert_allclose(_direct_distances(X, i, metric), d, rtol=1e-9, atol=1e-15)
-    assert np.mean(i == i_ref) > 0.98
-    d21, _ = knn_distances(X, 21, metric, method="sklearn")
-    untied = np.all(np.diff(d21, axis=1) > 1e-9 * d21[:, 1:] + 1e-15, axis=1)
-    assert untied.sum() > 600
-    np.testing.assert_array_equal(i[untied], i_ref[untied])
-    # duplicates: exactly 0, a copy as first neighbour
-    assert np.all(d[[0, 1, 2, 3, 4, 800, 801, 802, 803, 804, 805, 806], 0] == 0.0)
-    assert i[802, 0] == 2 and np.all(d[5:800, 0] > 0)
-    assert idmod.last_knn_fallback_rows == 0
-
 
 def test_knn_torch_falls_back_to_float64_where_float32_cannot_certify() -> None:
     rng = np.random.default_rng(0)

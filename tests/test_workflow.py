@@ -18,6 +18,21 @@ from idscaling.corpus import stdlib_files
 TINY = REPO / "tests" / "data" / "tiny_config.yaml"
 
 
+def local_workdir(work: Path, **train: object) -> Path:
+    """A work dir with the tiny config's local-files dataset only (40 stdlib files in corpus/),
+    optionally with other train settings."""
+    import yaml
+
+    (work / "corpus").mkdir(parents=True)
+    for path in stdlib_files()[:40]:
+        shutil.copy(path, work / "corpus" / f"{path.stem}_{abs(hash(path)) % 10**6}.py")
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["datasets"].pop("latent")
+    cfg["train"].update(train)
+    (work / "config.yaml").write_text(yaml.safe_dump(cfg))
+    return work
+
+
 def test_lint_is_clean():
     proc = smk("--lint")
     out = proc.stdout + proc.stderr
@@ -192,14 +207,7 @@ def torch_version() -> str:
 def test_rerun_from_clean_results_is_bit_identical(tmp_path):
     """The same config run twice from an empty results/ gives byte-identical scaling points
     (seeded data order, initialisation and training; same code, so same provenance too)."""
-    import yaml
-
-    (tmp_path / "corpus").mkdir()
-    for path in stdlib_files()[:40]:
-        shutil.copy(path, tmp_path / "corpus" / f"{path.stem}_{abs(hash(path)) % 10**6}.py")
-    cfg = yaml.safe_load(TINY.read_text())
-    cfg["datasets"].pop("latent")
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    local_workdir(tmp_path)
     target = ["results/summary/scaling_points.csv"]
     runs = []
     for _ in range(2):
@@ -280,14 +288,7 @@ def test_dry_run_of_the_latent_sweep(tmp_path):
 def test_sharded_tokenization_through_the_workflow(tmp_path):
     """tokenize.shards = 3: three tokenize_shard jobs and a merge produce the same train token
     file, offsets and sidecar as the single tokenize job; the shards are temporary."""
-    import yaml
-
-    (tmp_path / "corpus").mkdir()
-    for path in stdlib_files()[:40]:
-        shutil.copy(path, tmp_path / "corpus" / f"{path.stem}_{abs(hash(path)) % 10**6}.py")
-    cfg = yaml.safe_load(TINY.read_text())
-    cfg["datasets"].pop("latent")
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    local_workdir(tmp_path)
     tokens = tmp_path / "results/local/tokens"
     target = ["results/local/tokens/train.bin"]
     smk("--configfile", "config.yaml", targets=target, cwd=tmp_path)
@@ -311,23 +312,13 @@ def test_killed_training_job_resumes_when_snakemake_reruns_it(tmp_path):
     import time
 
     import torch
-    import yaml
     from safetensors.numpy import load_file
 
     from conftest import SNAKEMAKE
 
-    cfg = yaml.safe_load(TINY.read_text())
-    cfg["datasets"].pop("latent")
-    cfg["train"].update(max_steps=300, checkpoint_interval=20, patience=None)
     target = "results/local/models/b/n12000/seed0/train_summary.json"
-    runs = {}
-    for name in ("reference", "killed"):
-        work = tmp_path / name
-        (work / "corpus").mkdir(parents=True)
-        for path in stdlib_files()[:40]:
-            shutil.copy(path, work / "corpus" / f"{path.stem}_{abs(hash(path)) % 10**6}.py")
-        (work / "config.yaml").write_text(yaml.safe_dump(cfg))
-        runs[name] = work
+    runs = {name: local_workdir(tmp_path / name, max_steps=300, checkpoint_interval=20, patience=None)
+            for name in ("reference", "killed")}
     smk("--configfile", "config.yaml", targets=[target], cwd=runs["reference"])
 
     work = runs["killed"]
