@@ -686,23 +686,6 @@ def test_knn_faiss_and_torch_match_sklearn(method: str, metric: str, dtype: type
     assert idmod.last_knn_fallback_rows == 0
 
 
-def test_knn_faiss_falls_back_to_float64_where_float32_cannot_certify() -> None:
-    _faiss()
-    # as for "blas": two far-apart tight clusters defeat the float32 ranking's error bound
-    rng = np.random.default_rng(0)
-    offset = np.zeros(50)
-    offset[0] = 1e3
-    X = np.vstack([offset + rng.standard_normal((300, 50)), -offset + rng.standard_normal((300, 50))])
-    d, _ = knn_distances(X, 10, "euclidean", method="faiss")
-    assert idmod.last_knn_fallback_rows > 0
-    d_ref, _ = knn_distances(X, 10, "euclidean", method="sklearn")
-    np.testing.assert_allclose(d, d_ref, rtol=1e-9)
-    # heavily duplicated rows: more copies than float32 candidates, still exact zeros
-    Y = np.vstack([cloud(200)] + [cloud(200)[:1]] * 40)
-    d, i = knn_distances(Y, 20, "cosine", method="faiss")
-    assert np.all(d[200:, :20] == 0.0) and not np.any(i == np.arange(240)[:, None])
-
-
 def test_knn_faiss_every_point_a_candidate() -> None:
     _faiss()
     X = cloud(25)
@@ -758,22 +741,26 @@ def test_knn_faiss_missing_is_one_clear_error(monkeypatch) -> None:
 # knn method "torch": float32 matmul + topk on the torch device (CUDA, else CPU), float64 refinement
 # =============================================================================================
 
-def test_knn_torch_falls_back_to_float64_where_float32_cannot_certify() -> None:
+@pytest.mark.parametrize("method", ["faiss", "torch"])
+def test_knn_faiss_and_torch_fall_back_to_float64_where_float32_cannot_certify(method: str) -> None:
+    if method == "faiss":
+        _faiss()
+    # as for "blas": two far-apart tight clusters defeat the float32 ranking's error bound
     rng = np.random.default_rng(0)
     offset = np.zeros(50)
     offset[0] = 1e3
     X = np.vstack([offset + rng.standard_normal((300, 50)), -offset + rng.standard_normal((300, 50))])
-    d, _ = knn_distances(X, 10, "euclidean", method="torch")
+    d, _ = knn_distances(X, 10, "euclidean", method=method)
     assert idmod.last_knn_fallback_rows > 0
     d_ref, _ = knn_distances(X, 10, "euclidean", method="sklearn")
     np.testing.assert_allclose(d, d_ref, rtol=1e-9)
     # more copies of a row than float32 candidates: still exact zeros, never the row itself
     Y = np.vstack([cloud(200)] + [cloud(200)[:1]] * 40)
-    d, i = knn_distances(Y, 20, "cosine", method="torch")
+    d, i = knn_distances(Y, 20, "cosine", method=method)
     assert np.all(d[200:, :20] == 0.0) and not np.any(i == np.arange(240)[:, None])
     # every other point a candidate (k + margin >= n - 1)
     Z = cloud(25)
-    d, i = knn_distances(Z, 22, "euclidean", method="torch")
+    d, i = knn_distances(Z, 22, "euclidean", method=method)
     np.testing.assert_allclose(d, knn_distances(Z, 22, "euclidean", method="sklearn")[0], rtol=1e-9)
     assert not np.any(i == np.arange(25)[:, None])
 
