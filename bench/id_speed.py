@@ -91,7 +91,8 @@ def main() -> int:
     X = make_points(args.n, args.dim, args.d, args.noise, args.freq, args.seed)
     t_gen = time.perf_counter() - t0
     t0 = time.perf_counter()
-    from idscaling import intrinsic_dim as idm
+    import idscaling.id as idm
+    from idscaling.id import knn as idknn
     t_import_ours = time.perf_counter() - t0
     t0 = time.perf_counter()
     import skdim
@@ -103,8 +104,8 @@ def main() -> int:
     if "faiss" in methods:
         import faiss  # noqa: F401  (imported before timing, as skdim)
     torch_device = None
-    if "torch" in methods or ("auto" in methods and idm._resolve_knn_method("auto") == "torch"):
-        torch_device = idm._torch_device()  # imports torch; then one small search initialises the device
+    if "torch" in methods or ("auto" in methods and idknn._resolve_knn_method("auto") == "torch"):
+        torch_device = idknn._torch_device()  # imports torch; then one small search initialises the device
         idm.knn_distances(X[:200], min(args.k, 100), "euclidean", method="torch")
 
     print(f"# ID speed: {args.n} x {args.dim} float32, curved manifold d={args.d} (freq {args.freq}, "
@@ -117,7 +118,7 @@ def main() -> int:
 
         name = torch.cuda.get_device_name(torch_device) if torch_device.type == "cuda" else "CPU"
         print(f"# knn torch: torch {torch.__version__} on {torch_device} ({name}), "
-              f"{torch.get_num_threads()} CPU threads; 'auto' = {idm._resolve_knn_method('auto')}")
+              f"{torch.get_num_threads()} CPU threads; 'auto' = {idknn._resolve_knn_method('auto')}")
     print(f"# load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())} "
           "(other processes on the machine distort both timings)")
     batches, _ = idm.batch_indices(X, args.batch_size, args.k, args.seed)

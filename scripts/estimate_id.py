@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from idscaling.intrinsic_dim import estimate_id, settings_for_estimator
+from idscaling.id import estimate_id, settings_for_estimator
 from idscaling.runlog import log_to
 from idscaling.summary import checkpoint_ident
 from idscaling.provenance import provenance_of

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from idscaling import plots
-from idscaling.intrinsic_dim import estimate_id
+from idscaling.id import estimate_id
 from idscaling.known_dimension import KNOWN_DIMENSION_COLUMNS, known_dimension_table, other_metric_id
 from idscaling.latent import LatentTeacher, source_points
 from idscaling.predict import alpha_data

@@ -8,7 +8,7 @@ import pytest
 
 from idscaling import latent
 from idscaling.corpus import CorpusError, iter_documents, is_synthetic
-from idscaling.intrinsic_dim import MLE
+from idscaling.id import MLE
 from idscaling.latent import LatentTeacher, generate_documents, pseudo_words, source_points, teacher_entropy
 
 

@@ -163,7 +163,7 @@ def _cmd_estimate_id(args: argparse.Namespace) -> dict[str, Any]:
     if not np.issubdtype(X.dtype, np.floating):
         raise CLIError(f"{path}: expected a float array, got dtype {X.dtype}")
 
-    from .intrinsic_dim import estimate_id
+    from .id import estimate_id
 
     try:
         result = estimate_id(

@@ -177,6 +177,12 @@ def _check_semantics(config: dict, base_dir: Path, tokens_meta) -> None:
             )
     if config["id"]["k"] >= config["id"]["batch_size"]:
         raise ConfigError(f"config: id.k ({config['id']['k']}) must be smaller than id.batch_size")
+    if config["id"]["estimator"] == "tle" and config["id"]["metric"] == "cosine":
+        # the same refusal as idscaling.id.tle (not imported: this runs at parse time)
+        raise ConfigError(
+            "config: id.metric: TLE does not support metric 'cosine' (its measurements assume Euclidean geometry, "
+            "which 1 - cos does not satisfy): set id.metric: euclidean (on L2-normalised rows for directions)"
+        )
     tok = config["tokenizer"]
     if tok["kind"] == "gpt2" and tok["gpt2_ranks_file"]:
         if not (base_dir / tok["gpt2_ranks_file"]).is_file():

@@ -26,7 +26,7 @@ import pandas as pd
 
 from .config import latent_datasets  # noqa: F401  (re-exported)
 from .corpus import latent_settings
-from .intrinsic_dim import estimate_id, settings_for_estimator
+from .id import estimate_id, settings_for_estimator
 from .latent import LatentTeacher, source_points, teacher_entropy
 from .predict import alpha_data, predict_with_ci
 
