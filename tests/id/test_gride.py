@@ -14,6 +14,8 @@ it still gives the stored numbers.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from scipy import integrate, optimize, stats
@@ -22,6 +24,7 @@ from idscaling.id.gride import (
     GRIDE, gride_error, gride_from_distances, gride_loglik, gride_mle, gride_ratios, gride_scale_curve,
 )
 from idscaling.id.knn import knn_distances
+from idscaling.id.protocol import batch_indices, estimate_id, settings_for_estimator
 from idscaling.id.twonn import twonn_dimension
 
 RANGE_MAX = 128
@@ -241,6 +244,58 @@ def test_scale_curve_moves_from_the_noise_dimension_to_the_plane():
     assert np.all(np.diff(dims) < -2 * errs[1:])  # falls at every step, beyond the error bars
     clean = GRIDE(range_max=256).fit(_noisy_plane(0.0, seed=0)).scale_curve_
     assert all(abs(c["dimension"] - 2.0) < 0.25 for c in clean)
+
+
+# ------------------------------------------------------------------------------------------
+# the batched protocol
+# ------------------------------------------------------------------------------------------
+
+def test_estimate_id_gride_is_the_mean_of_the_batches():
+    """estimate_id(estimator="gride"): GRIDE on each batch of the protocol, averaged; the scale
+    curve averaged point by point with the error of a mean of independent estimates; the
+    interval the Wald interval from those errors."""
+    X = _sphere(2500, 3, 12, seed=6, rotate=True)
+    out = estimate_id(X, estimator="gride", metric="euclidean", batch_size=1000, gride_n1=2,
+                      gride_range_max=32, seed=3, n_jobs=1)
+    batches, _ = batch_indices(X, batch_size=1000, k=32, seed=3, metric="euclidean")
+    assert out["n_batches"] == len(batches) == 3 and out["n_points_used"] == 2500  # last batch of 500 kept
+    fits = [GRIDE(n1=2, range_max=32).fit(X[rows]) for rows in batches]
+    assert out["dimension"] == pytest.approx(np.mean([g.dimension_ for g in fits]), rel=1e-12)
+    assert out["batch_estimates"] == pytest.approx([g.dimension_ for g in fits], rel=1e-12)
+    assert out["dimension"] == pytest.approx(3.0, abs=0.15)
+    se = np.sqrt(sum(g.dimension_err_**2 for g in fits)) / 3
+    assert (out["ci_low"], out["ci_high"]) == pytest.approx(
+        (out["dimension"] - stats.norm.ppf(0.975) * se, out["dimension"] + stats.norm.ppf(0.975) * se), rel=1e-12)
+    assert [c["n1"] for c in out["scale_curve"]] == [1, 2, 4, 8, 16]
+    for i, point in enumerate(out["scale_curve"]):
+        batch_points = [g.scale_curve_[i] for g in fits]
+        assert point["dimension"] == pytest.approx(np.mean([p["dimension"] for p in batch_points]), rel=1e-12)
+        assert point["scale"] == pytest.approx(np.mean([p["scale"] for p in batch_points]), rel=1e-12)
+        assert point["error"] == pytest.approx(np.sqrt(sum(p["error"] ** 2 for p in batch_points)) / 3, rel=1e-12)
+        assert point["n_ratios"] == 2500
+    assert (out["k"], out["gride_n1"], out["gride_range_max"], out["comb"], out["n_bootstrap"]) == (32, 2, 32, None, None)
+    assert "scale_curve" not in estimate_id(X, estimator="mle", metric="euclidean", n_bootstrap=0)
+    json.dumps(out, allow_nan=False)
+
+
+def test_settings_for_gride_pass_its_ranks_and_no_k():
+    settings = {"estimator": "gride", "metric": "euclidean", "batch_size": 3600, "n_bootstrap": 0,
+                "ci_level": 0.9, "seed": 1, "k": 20, "comb": None, "discard_fraction": 0.1, "gride_n1": 4}
+    kwargs = settings_for_estimator(settings)
+    assert kwargs["gride_n1"] == 4 and "k" not in kwargs and "comb" not in kwargs
+    assert "gride_range_max" not in kwargs and "discard_fraction" not in kwargs
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"k": 20}, "k does not apply to gride"),
+    ({"comb": "mle"}, "comb does not apply to gride"),
+    ({"gride_n1": 0}, "gride_n1 must be an integer >= 1"),
+    ({"gride_range_max": 1}, "gride_range_max must be an integer >= 2"),
+    ({"gride_range_max": 200}, "batch_size must be an integer > k=200"),
+])
+def test_estimate_id_gride_bad_settings(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        estimate_id(_sphere(300, 2, 3, 0), estimator="gride", batch_size=150, **kwargs)
 
 
 # ------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ __all__ = [
 
 METRICS = ("euclidean", "cosine")
 COMBS = ("mle", "mean", "median")
-ESTIMATORS = ("mle", "twonn", "tle")
+ESTIMATORS = ("mle", "twonn", "tle", "gride")
 TWONN_METHODS = ("linear", "mle")
 KNN_METHODS = ("auto", "blas", "faiss", "sklearn", "torch")
 

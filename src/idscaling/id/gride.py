@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.special import betaln
+from scipy.special import betaln, ndtri
 from sklearn.base import BaseEstimator
 
 from .base import check_distances, check_int, check_metric, validate_points
@@ -58,7 +58,7 @@ from .knn import knn_distances
 
 __all__ = [
     "GRIDE", "gride_loglik", "gride_mle", "gride_error", "gride_ratios",
-    "gride_from_distances", "gride_scale_curve", "scale_ranks",
+    "gride_from_distances", "gride_scale_curve", "scale_ranks", "mean_over_batches", "wald_interval",
 ]
 
 # DADApy's outlier rule: ratios >= median + _OUTLIER_SPREADS * (q95 - median) are dropped.
@@ -273,6 +273,42 @@ def gride_scale_curve(distances: Any, range_max: int | None = None, *, unbiased:
         scale = 0.5 * (float(np.mean(distances[:, n1 - 1])) + float(np.mean(distances[:, n2 - 1])))
         curve.append({"n1": n1, "n2": n2, "dimension": d, "error": err, "scale": scale, "n_ratios": n_fit})
     return curve
+
+
+def mean_over_batches(curves: list[list[dict[str, float | int]]]) -> list[dict[str, float | int]]:
+    """The scale curves of disjoint batches (:func:`gride_scale_curve` of each) as one: at each
+    (n1, n2), the mean dimension and scale, the error of that mean ``sqrt(sum err_b^2) / B``
+    (the batches share no points, so their estimates are independent) and the total
+    ``n_ratios``. Only the ranks every batch has are kept."""
+    if not curves:
+        raise ValueError("no scale curves to combine")
+    n_common = min(len(curve) for curve in curves)
+    out = []
+    for i in range(n_common):
+        points = [curve[i] for curve in curves]
+        if len({(p["n1"], p["n2"]) for p in points}) != 1:
+            raise ValueError(f"the batches' scale curves have different ranks at position {i}")
+        errors = np.array([p["error"] for p in points])
+        out.append({
+            "n1": points[0]["n1"], "n2": points[0]["n2"],
+            "dimension": float(np.mean([p["dimension"] for p in points])),
+            "error": float(np.sqrt(np.sum(errors**2)) / len(points)),
+            "scale": float(np.mean([p["scale"] for p in points])),
+            "n_ratios": int(sum(p["n_ratios"] for p in points)),
+        })
+    return out
+
+
+def wald_interval(estimate: float, errors: list[float], ci_level: float) -> tuple[float, float]:
+    """Two-sided interval ``estimate -/+ z sqrt(sum err_b^2) / B`` for the mean of B independent
+    batch estimates with standard errors ``errors`` (the likelihood's, :func:`gride_error`).
+    Like them, it reflects the sampling spread of the ratios only (treated as independent), not
+    the estimator's bias."""
+    if not 0.0 < float(ci_level) < 1.0:
+        raise ValueError(f"ci_level must be in (0, 1), got {ci_level!r}")
+    errors = np.asarray(errors, dtype=np.float64)
+    half = float(ndtri(0.5 + float(ci_level) / 2.0)) * float(np.sqrt(np.sum(errors**2))) / errors.size
+    return float(estimate) - half, float(estimate) + half
 
 
 class GRIDE(BaseEstimator):

@@ -22,6 +22,7 @@ from .base import (
     combine_checked, validate_points,
 )
 from .duplicates import NEAR_DUPLICATE_TOL, near_duplicates, unique_rows
+from .gride import gride_from_distances, gride_scale_curve, mean_over_batches, wald_interval
 from .knn import _ieee_float32_matmul, _import_faiss, _resolve_knn_method, knn_distances
 from .mle import pointwise_mle
 from .tle import check_tle_metric, tle_pointwise
@@ -120,6 +121,8 @@ def settings_for_estimator(settings: dict[str, Any]) -> dict[str, Any]:
     kwargs |= {key: settings[key] for key in ("near_duplicate_tol", "drop_near_duplicates") if key in settings}
     if settings["estimator"] == "twonn":
         kwargs["discard_fraction"] = settings["discard_fraction"]
+    elif settings["estimator"] == "gride":  # no k or comb; its ranks if given
+        kwargs |= {key: settings[key] for key in ("gride_n1", "gride_range_max") if key in settings}
     else:
         kwargs |= {"k": settings["k"], "comb": settings["comb"]}
     return kwargs
@@ -144,6 +147,8 @@ def estimate_id(
     knn_method: str = "auto",
     near_duplicate_tol: float = NEAR_DUPLICATE_TOL,
     drop_near_duplicates: bool = False,
+    gride_n1: int = 1,
+    gride_range_max: int = 64,
 ) -> dict[str, Any]:
     """Intrinsic dimension of embeddings with the paper's batched protocol.
 
@@ -180,8 +185,9 @@ def estimate_id(
     ----------
     X : ndarray of shape (n_samples, n_features)
         Embeddings (any real dtype; processed batch-wise in float64).
-    estimator : {"mle", "twonn", "tle"}
-        :class:`MLE` (the paper's), :class:`TwoNN` or :class:`TLE`.
+    estimator : {"mle", "twonn", "tle", "gride"}
+        :class:`MLE` (the paper's), :class:`TwoNN`, :class:`TLE` or
+        :class:`~idscaling.id.gride.GRIDE` (scale-dependent; see ``gride_n1``).
     k : int, optional
         Neighbours per point for "mle" and "tle" (default 20, the authors' K).
         TwoNN always uses the first 2 and rejects any other ``k``.
@@ -219,6 +225,14 @@ def estimate_id(
         ``idscaling.id.duplicates.NEAR_DUPLICATE_TOL``; 0 disables it).
     drop_near_duplicates : bool
         Remove the extra copies of near-duplicates from each batch before estimating.
+    gride_n1, gride_range_max : int
+        GRIDE only: the estimate is GRIDE's at ranks (gride_n1, 2 gride_n1) (default 1: TwoNN's
+        ratio, fitted by the likelihood), and each batch also gives its scale curve over n1 =
+        1, 2, 4, ... with 2 n1 <= gride_range_max (default 64, DADApy's); the neighbours
+        searched are ``k = max(2 gride_n1, gride_range_max)``. The interval is not bootstrapped
+        (``n_bootstrap`` is unused): it is the Wald interval of the mean of the batch estimates
+        from their likelihood standard errors (:func:`~idscaling.id.gride.wald_interval`),
+        with the same caveats as the bootstrap.
 
     Returns
     -------
@@ -229,7 +243,11 @@ def estimate_id(
         n_points_used (after any near-duplicates were dropped), n_batches, batch_estimates,
         n_bootstrap, seed, discard_fraction, twonn_method, epsilon, knn_method. Settings
         that do not apply to the estimator are None (e.g. comb for TwoNN,
-        epsilon for the MLE); ``k`` is the number of neighbours used (2 for TwoNN).
+        epsilon for the MLE, n_bootstrap for GRIDE); ``k`` is the number of neighbours used (2
+        for TwoNN, the largest rank searched for GRIDE). GRIDE's result also has gride_n1,
+        gride_range_max and ``scale_curve``: one dict per n1 with n1, n2, dimension and scale
+        (means over batches), error (of that mean) and n_ratios (see
+        :func:`~idscaling.id.gride.mean_over_batches`).
     """
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
@@ -240,6 +258,14 @@ def estimate_id(
         if comb is not None:
             raise ValueError(f"comb does not apply to twonn (no pointwise estimates), got comb={comb!r}")
         k = 2
+    elif estimator == "gride":
+        if k is not None:
+            raise ValueError(f"k does not apply to gride (set gride_n1 and gride_range_max), got k={k!r}")
+        if comb is not None:
+            raise ValueError(f"comb does not apply to gride (no pointwise estimates), got comb={comb!r}")
+        gride_n1 = check_int("gride_n1", gride_n1, 1)
+        gride_range_max = check_int("gride_range_max", gride_range_max, 2)
+        k = max(2 * gride_n1, gride_range_max)  # one search for the estimate and the scale curve
     else:
         k = DEFAULT_K if k is None else k
         comb = DEFAULT_COMB[estimator] if comb is None else comb
@@ -302,9 +328,10 @@ def estimate_id(
     order = keep[rng.permutation(n_unique)]
     bounds = _batch_bounds(n_unique, int(batch_size), int(k))
 
-    def fit_batch(bound: tuple[int, int]) -> tuple[float, np.ndarray, int]:
+    def fit_batch(bound: tuple[int, int]) -> tuple[float, Any, int]:
         """Estimate of one batch, its per-point values (pointwise estimates for mle and tle,
-        ratios mu for twonn) and its number of near-duplicates."""
+        ratios mu for twonn; for gride its standard error and scale curve) and its number of
+        near-duplicates."""
         start, stop = bound
         rows = order[start:stop]
         Xb = validate_points(X[rows], metric, k + 1, f"k={k} points in a batch")
@@ -321,6 +348,9 @@ def estimate_id(
         if estimator == "tle":
             values = tle_pointwise(Xb, distances, idx, metric, float(epsilon))
             return combine_checked(values, comb), values, n_near
+        if estimator == "gride":
+            d, err = gride_from_distances(distances, gride_n1)
+            return d, (err, gride_scale_curve(distances, gride_range_max)), n_near
         values = twonn_ratios(distances)
         return float(twonn_dimension(values, float(discard_fraction), twonn_method)), values, n_near
 
@@ -358,7 +388,11 @@ def estimate_id(
 
     ci_low: float | None = None
     ci_high: float | None = None
-    if n_bootstrap > 0:
+    scale_curve: list[dict[str, Any]] | None = None
+    if estimator == "gride":
+        scale_curve = mean_over_batches([curve for _, curve in per_point])
+        ci_low, ci_high = wald_interval(dimension, [err for err, _ in per_point], float(ci_level))
+    elif n_bootstrap > 0:
         if estimator == "twonn":
             replicates = _bootstrap_twonn(per_point, float(discard_fraction), twonn_method, int(n_bootstrap), rng)
         else:
@@ -366,6 +400,7 @@ def estimate_id(
         tail = 100.0 * (1.0 - float(ci_level)) / 2.0
         ci_low, ci_high = (float(v) for v in np.percentile(replicates, [tail, 100.0 - tail]))
 
+    gride = {"gride_n1": gride_n1, "gride_range_max": gride_range_max, "scale_curve": scale_curve}
     return {
         "estimator": estimator,
         "dimension": dimension,
@@ -385,10 +420,10 @@ def estimate_id(
         "n_points_used": n_batched - (n_near if drop_near_duplicates else 0),
         "n_batches": len(bounds),
         "batch_estimates": batch_estimates,
-        "n_bootstrap": int(n_bootstrap),
+        "n_bootstrap": int(n_bootstrap) if estimator != "gride" else None,
         "seed": int(seed),
         "discard_fraction": float(discard_fraction) if estimator == "twonn" else None,
         "twonn_method": twonn_method if estimator == "twonn" else None,
         "epsilon": float(epsilon) if estimator == "tle" else None,
         "knn_method": knn_method,
-    }
+    } | (gride if estimator == "gride" else {})
