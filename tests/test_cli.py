@@ -212,3 +212,20 @@ def test_cli_module_imports_stay_light() -> None:
             "if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_estimate_id_gride_prints_the_scale_curve(capsys, emb: Path) -> None:
+    rc, out, err = _run(capsys, ["estimate-id", str(emb), "--estimator", "gride", "--metric", "euclidean",
+                                 "--gride-n1", "2", "--gride-range-max", "16", "--batch-size", "300"])
+    assert rc == 0, err
+    res = json.loads(out)
+    assert (res["estimator"], res["k"], res["comb"], res["n_bootstrap"]) == ("gride", 16, None, None)
+    assert (res["gride_n1"], res["gride_range_max"], res["n_batches"]) == (2, 16, 2)
+    assert [(c["n1"], c["n2"]) for c in res["scale_curve"]] == [(1, 2), (2, 4), (4, 8), (8, 16)]
+    # the estimate at n1 = 2 is the curve's n1 = 2 point: both are means of the same batch fits
+    assert res["dimension"] == pytest.approx(res["scale_curve"][1]["dimension"], rel=1e-12)
+    assert res["ci_low"] < res["dimension"] < res["ci_high"]
+    rc, _, err = _run(capsys, ["estimate-id", str(emb), "--gride-range-max", "16"])
+    assert rc == 2 and "applies to --estimator gride only" in _error_line(err)
+    rc, _, err = _run(capsys, ["estimate-id", str(emb), "--estimator", "gride", "--k", "10"])
+    assert rc == 2 and "k does not apply to gride" in _error_line(err)

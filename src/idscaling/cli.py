@@ -60,15 +60,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     est = sub.add_parser(
         "estimate-id",
-        help="intrinsic dimension of embeddings (.npy): batched MLE (Levina-Bickel), TwoNN or TLE",
+        help="intrinsic dimension of embeddings (.npy): batched MLE (Levina-Bickel), TwoNN, TLE or GRIDE",
         description="Deduplicate, shuffle, fit the estimator on consecutive batches and average; "
-        "percentile-bootstrap interval. Prints a JSON object with the estimate and every setting used "
-        "(settings that do not apply to the estimator are null).",
+        "percentile-bootstrap interval (GRIDE: from its likelihood, with its scale curve). Prints a JSON "
+        "object with the estimate and every setting used (settings that do not apply to the estimator "
+        "are null).",
     )
     est.add_argument("embeddings", metavar="EMB.npy", help="2-D float array, one embedding per row")
-    est.add_argument("--estimator", choices=["mle", "twonn", "tle"], default="mle",
+    est.add_argument("--estimator", choices=["mle", "twonn", "tle", "gride"], default="mle",
                      help="mle: Levina-Bickel (the paper's, default); twonn: Facco et al.; "
-                     "tle: tight local estimator (Amsaleg et al.)")
+                     "tle: tight local estimator (Amsaleg et al.); gride: generalised ratios (Denti et al.), "
+                     "with the dimension as a function of scale in scale_curve")
     est.add_argument("--k", type=int, default=None,
                      help="nearest neighbours for mle and tle (default 20); twonn uses 2")
     est.add_argument("--metric", choices=["cosine", "euclidean"], default="cosine", help="default cosine (1 - cos)")
@@ -81,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--twonn-method", choices=["linear", "mle"], default="linear",
                      help="twonn only: regression on the empirical CDF (default) or closed-form MLE")
     est.add_argument("--epsilon", type=float, default=1e-4, help="tle only: measurement threshold (default 1e-4)")
+    est.add_argument("--gride-n1", type=int, default=None,
+                     help="gride only: the estimate uses the ratio of the 2*n1-th to the n1-th neighbour "
+                     "distance (default 1)")
+    est.add_argument("--gride-range-max", type=int, default=None,
+                     help="gride only: largest neighbour rank of the scale curve, n1 = 1, 2, 4, ... while "
+                     "2*n1 <= it (default 64)")
     est.add_argument("--batch-size", type=int, default=3600, help="points per batch (default 3600)")
     est.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates, 0 = none (default 1000)")
     est.add_argument("--ci", type=_unit_interval, default=0.95, help="interval level (default 0.95)")
@@ -165,12 +173,16 @@ def _cmd_estimate_id(args: argparse.Namespace) -> dict[str, Any]:
 
     from .id import estimate_id
 
+    gride = {key: value for key, value in (("gride_n1", args.gride_n1), ("gride_range_max", args.gride_range_max))
+             if value is not None}
+    if gride and args.estimator != "gride":
+        raise CLIError(f"--{next(iter(gride)).replace('_', '-')} applies to --estimator gride only")
     try:
         result = estimate_id(
             np.asarray(X), estimator=args.estimator, k=args.k, metric=args.metric, comb=args.comb,
             batch_size=args.batch_size, n_bootstrap=args.bootstrap, ci_level=args.ci, seed=args.seed,
             unbiased=args.unbiased, discard_fraction=args.discard_fraction, twonn_method=args.twonn_method,
-            epsilon=args.epsilon, knn_method=args.knn,
+            epsilon=args.epsilon, knn_method=args.knn, **gride,
         )
     except (ValueError, ImportError) as err:
         raise CLIError(f"{path}: {err}") from None
