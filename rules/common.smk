@@ -14,11 +14,15 @@ os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PY
 
 from idscaling.config import (
     ConfigError,
+    dataset_protocols,
     embedding_model,
     embedding_n_tokens,
+    id_execution_settings,
+    id_result_settings,
     latent_datasets,
     layer_names,
     load_schema,
+    protocol_datasets,
     validate_config,
 )
 
@@ -136,6 +140,33 @@ def by_position_jsons(wildcards=None):
     ]
 
 
+def protocol_jsons(wildcards=None):
+    """ID-protocol comparisons: the embedding checkpoint of every dataset that gets one, per seed."""
+    model = embedding_model(config)
+    return [
+        f"{RESULTS}/{d}/id/{model}/n{embedding_n_tokens(config, d)}/seed{s}/protocols.json"
+        for d in protocol_datasets(config)
+        for s in SEEDS
+    ]
+
+
+def id_protocol_inputs(w):
+    emb = f"{RESULTS}/{w.dataset}/embeddings/{w.model}/n{w.n}/seed{w.seed}"
+    inputs = dict(
+        points=f"{emb}/layer_{FINAL_LAYER}.npy",
+        positions=f"{emb}/positions.npy",
+        window_mean=f"{emb}/window_mean.npy",
+        window_last=f"{emb}/window_last.npy",
+        val=f"{RESULTS}/{w.dataset}/tokens/val.bin",
+        val_docs=f"{RESULTS}/{w.dataset}/tokens/val.docs.npy",
+        val_meta=f"{RESULTS}/{w.dataset}/tokens/val.json",
+    )
+    if "oracle" in dataset_protocols(config, w.dataset):
+        inputs["val_texts"] = f"{RESULTS}/{w.dataset}/corpus/val.jsonl"
+        inputs["tokenizer"] = f"{RESULTS}/{w.dataset}/tokenizer/meta.json"
+    return inputs
+
+
 def summary_tables():
     return [
         f"{RESULTS}/summary/scaling_points.csv",
@@ -150,16 +181,6 @@ def figures():
     return [
         f"{RESULTS}/figures/{name}.png"
         for name in ("data_scaling", "model_scaling", "intrinsic_dim", "id_analyses", "exponents")
-    ]
-
-
-def known_dimension_arrays():
-    """Final-layer embeddings (first seed) of the latent-teacher datasets, in LATENT_DATASETS order."""
-    model = embedding_model(config)
-    layer = "final" if "final" in LAYERS else LAYERS[-1]
-    return [
-        f"{RESULTS}/{d}/embeddings/{model}/n{embedding_n_tokens(config, d)}/seed{SEEDS[0]}/layer_{layer}.npy"
-        for d in LATENT_DATASETS
     ]
 
 
@@ -192,8 +213,12 @@ def pretrained_mem_mb(wildcards):
     return config["pretrained"]["mem_mb"]
 
 
+def protocol_outputs():
+    return [f"{RESULTS}/summary/id_protocols.csv"] if protocol_datasets(config) else []
+
+
 def all_outputs():
-    return summary_tables() + figures() + known_dimension_outputs() + pretrained_outputs()
+    return summary_tables() + protocol_outputs() + figures() + known_dimension_outputs() + pretrained_outputs()
 
 
 # ---------------------------------------------------------------- resources

@@ -10,12 +10,16 @@ rule embed:
             layer=LAYERS,
         ),
         positions=f"{RESULTS}/{{dataset}}/embeddings/{{model}}/n{{n}}/seed{{seed}}/positions.npy",
+        window_mean=f"{RESULTS}/{{dataset}}/embeddings/{{model}}/n{{n}}/seed{{seed}}/window_mean.npy",
+        window_last=f"{RESULTS}/{{dataset}}/embeddings/{{model}}/n{{n}}/seed{{seed}}/window_last.npy",
+        windows=f"{RESULTS}/{{dataset}}/embeddings/{{model}}/n{{n}}/seed{{seed}}/windows.npy",
         meta=f"{RESULTS}/{{dataset}}/embeddings/{{model}}/n{{n}}/seed{{seed}}/meta.json",
     params:
         settings=config["embed"],
         block_size=config["train"]["block_size"],
         device=config["train"]["device"],
         layers=LAYERS,
+        pool_layer=FINAL_LAYER,
     log:
         "logs/embed/{dataset}_{model}_n{n}_seed{seed}.log",
     benchmark:

@@ -8,7 +8,7 @@ rule id_by_position:
     output:
         f"{RESULTS}/{{dataset}}/id/{{model}}/n{{n}}/seed{{seed}}/by_position.json",
     params:
-        settings=config["id"],
+        settings=id_result_settings(config, protocols=False),
         bins=config["id_analyses"]["position_bins"],
     log:
         "logs/id_by_position/{dataset}_{model}_n{n}_seed{seed}.log",

@@ -4,7 +4,7 @@ rule estimate_id:
     output:
         f"{RESULTS}/{{dataset}}/id/{{model}}/n{{n}}/seed{{seed}}/layer_{{layer}}.json",
     params:
-        settings=config["id"],
+        settings=id_result_settings(config, protocols=False),
     log:
         "logs/estimate_id/{dataset}_{model}_n{n}_seed{seed}_layer_{layer}.log",
     benchmark:
@@ -17,3 +17,51 @@ rule estimate_id:
         "../envs/analysis.yaml"
     script:
         "../scripts/estimate_id.py"
+
+
+# The ID of other point sets of the same checkpoint (idscaling.id_protocols), with every metric.
+rule id_protocols:
+    input:
+        unpack(id_protocol_inputs),
+    output:
+        f"{RESULTS}/{{dataset}}/id/{{model}}/n{{n}}/seed{{seed}}/protocols.json",
+    params:
+        protocols=lambda w: dataset_protocols(config, w.dataset),
+        metrics=config["id"]["protocol_metrics"],
+        settings=id_result_settings(config),
+        source=lambda w: config["datasets"][w.dataset]["source"],
+    log:
+        "logs/id_protocols/{dataset}_{model}_n{n}_seed{seed}.log",
+    benchmark:
+        "benchmarks/id_protocols/{dataset}_{model}_n{n}_seed{seed}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/id_protocols.py"
+
+
+rule id_protocols_table:
+    input:
+        protocol_jsons(),
+    output:
+        report(
+            f"{RESULTS}/summary/id_protocols.csv",
+            caption="../report/id_protocols_table.rst",
+            category="Tables",
+        ),
+    log:
+        "logs/id_protocols_table.log",
+    benchmark:
+        "benchmarks/id_protocols_table.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/id_protocols_table.py"

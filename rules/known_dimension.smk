@@ -4,8 +4,7 @@
 rule known_dimension_table:
     input:
         exponents=f"{RESULTS}/summary/exponents.csv",
-        ids=f"{RESULTS}/summary/intrinsic_dim.csv",
-        arrays=known_dimension_arrays(),
+        protocols=f"{RESULTS}/summary/id_protocols.csv",
     output:
         report(
             f"{RESULTS}/summary/known_dimension.csv",
@@ -13,9 +12,8 @@ rule known_dimension_table:
             category="Known latent dimension",
         ),
     params:
-        datasets=LATENT_DATASETS,
         sources={d: config["datasets"][d]["source"] for d in LATENT_DATASETS},
-        id_settings=config["id"],
+        id_settings=id_result_settings(config),
         beta=config["fit"]["beta"],
     log:
         "logs/known_dimension_table.log",

@@ -77,12 +77,16 @@ use rule embed as embed_pretrained with:
             layer=LAYERS,
         ),
         positions=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/embeddings/positions.npy",
+        window_mean=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/embeddings/window_mean.npy",
+        window_last=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/embeddings/window_last.npy",
+        windows=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/embeddings/windows.npy",
         meta=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/embeddings/meta.json",
     params:
         settings=config["embed"] | {"batch_size": config["pretrained"]["batch_size"]},
         block_size=config["pretrained"]["context"],
         device=config["train"]["device"],
         layers=LAYERS,
+        pool_layer=FINAL_LAYER,
     log:
         "logs/embed_pretrained/{dataset}_{pretrained}.log",
     benchmark:

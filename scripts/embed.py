@@ -23,7 +23,11 @@ arrays, positions, meta = embed(
     seed=s["seed"],
     device=snakemake.params.device,
     threads=snakemake.threads,
+    pool_layer=snakemake.params.pool_layer,
 )
-save_embeddings(arrays, positions, meta | provenance_of(snakemake), dict(zip(layers, snakemake.output.arrays)),
-                snakemake.output.positions, snakemake.output.meta)
+paths = dict(zip(layers, snakemake.output.arrays)) | {
+    name: snakemake.output[name] for name in ("window_mean", "window_last", "windows")
+}
+save_embeddings(arrays, positions, meta | provenance_of(snakemake), paths, snakemake.output.positions,
+                snakemake.output.meta)
 log.info("%d points of width %d from %d documents", meta["n_points"], meta["width"], meta["n_documents"])

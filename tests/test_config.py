@@ -45,7 +45,9 @@ def test_minimal_config_gets_paper_defaults():
     assert (t["lr"], t["min_lr"], t["beta2"], t["weight_decay"], t["grad_clip"], t["warmup_steps"]) == (
         6e-4, 6e-5, 0.95, 0.1, 1.0, 2000)
     assert cfg["id"] == {"estimator": "mle", "k": 20, "metric": "cosine", "comb": None, "batch_size": 3600,
-                         "n_bootstrap": 1000, "ci_level": 0.95, "seed": 0, "discard_fraction": 0.1}
+                         "n_bootstrap": 1000, "ci_level": 0.95, "seed": 0, "discard_fraction": 0.1,
+                         "protocols": ["token"], "protocol_metrics": ["cosine", "euclidean"], "min_token_count": 2,
+                         "oracle_points": 3600}
     assert cfg["datasets"]["d"]["split"]["seed"] == 2357
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from idscaling.embed import embed, sample_positions
@@ -39,3 +40,33 @@ def test_embeddings_equal_hidden_states_of_each_window(small_corpus, tmp_path):
             hidden = model(input_ids=window, output_hidden_states=True).hidden_states
         np.testing.assert_allclose(arrays["final"][i], hidden[2][0, pos].numpy(), rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(arrays["0"][i], hidden[0][0, pos].numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_window_points_are_the_mean_and_last_states_of_each_window(small_corpus, tmp_path):
+    model = build_model(gpt2_config({"n_layer": 2, "n_head": 2, "n_embd": 16}, vocab_size=512, block_size=32), 1)
+    model.save_pretrained(tmp_path, safe_serialization=True)
+    val = load_token_file(small_corpus["root"] / "val.bin")
+    eot = val.meta["eot_id"]
+    arrays, _, meta = embed(str(tmp_path), val, layers=["final", "0"], context=32, max_documents=3,
+                            windows_per_document=10**6, positions_per_window=4, batch_size=64, pool_layer="0")
+    windows = arrays["windows"]
+    assert arrays["window_mean"].shape == arrays["window_last"].shape == (len(windows), 16)
+    assert meta["n_windows"] == len(windows) and meta["pool_layer"] == "0"
+    model.eval()
+    # every window of 3 documents: the last of each is short, ends with end-of-text and is
+    # followed by the next document in the stream; neither belongs to it
+    last_of_doc = [int(np.flatnonzero(windows[:, 0] == d)[-1]) for d in np.unique(windows[:, 0])]
+    assert all(windows[i, 2] < 32 for i in last_of_doc)
+    for i in [0, 1] + last_of_doc:
+        d, start, n = windows[i]
+        tokens = np.asarray(val.tokens[start : start + 32], dtype=np.int64)
+        doc_end = val.doc_starts[d] + len(val.document(d))
+        tokens = tokens[: doc_end - start]
+        valid = np.flatnonzero(tokens != eot)
+        assert n == len(valid)
+        with torch.no_grad():
+            hidden = model(input_ids=torch.from_numpy(tokens)[None], output_hidden_states=True).hidden_states[0][0]
+        np.testing.assert_allclose(arrays["window_mean"][i], hidden[valid].mean(dim=0).numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(arrays["window_last"][i], hidden[valid[-1]].numpy(), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="pool_layer '3' is not one of the embedded layers"):
+        embed(str(tmp_path), val, layers=["final"], context=32, max_documents=1, pool_layer="3")

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from conftest import REPO, planned_jobs, smk
 from idscaling.corpus import stdlib_files
@@ -59,6 +60,7 @@ def test_dry_run_of_the_default_dag(tmp_path):
                  "plot_intrinsic_dim", "plot_id_analyses", "all"):
         assert jobs[rule] == 1
     assert "known_dimension_table" not in jobs  # no latent corpus in the default
+    assert "id_protocols" not in jobs  # ... and only the paper's token protocol
 
 
 @pytest.fixture(scope="module")
@@ -104,13 +106,22 @@ def test_end_to_end_tiny_run(workdir):
     assert joint.loc["local", "n_points"] == 4 and "at least 6 points" in joint.loc["local", "note"]
     # the controlled test's path: the latent corpus (k = 2) through every stage
     known = pd.read_csv(res / "summary" / "known_dimension.csv")
-    assert list(known["dataset"]) == ["latent"] and known.loc[0, "k"] == 2
+    assert set(known["dataset"]) == {"latent"} and (known["k"] == 2).all()
+    # a latent corpus gets every ID protocol with both metrics (only [token] configured)
+    assert len(known) == 10 and set(known["protocol"]) == {"token", "token_centred", "sequence_mean",
+                                                          "sequence_last", "oracle"}
+    assert known["recommended"].sum() == 1
     ids_all = pd.read_csv(res / "summary" / "intrinsic_dim.csv", dtype={"layer": str})
     ids_final = ids_all[(ids_all["dataset"] == "latent") & (ids_all["layer"] == "final")]
-    assert known.loc[0, "id"] == pytest.approx(ids_final["id"].mean())
+    token = known[(known["protocol"] == "token") & (known["metric"] == "cosine")].iloc[0]
+    assert token["id"] == pytest.approx(ids_final["id"].mean())  # the same estimate as estimate_id's
+    assert known.set_index(["protocol", "metric"]).loc[("oracle", "euclidean"), "id_target"] == 2
+    assert known.set_index(["protocol", "metric"]).loc[("oracle", "cosine"), "id_target"] == 1
     latent_data = exps[(exps["dataset"] == "latent") & (exps["axis"] == "data")].iloc[0]
-    assert known.loc[0, "alpha_observed"] == pytest.approx(latent_data["alpha_observed"])
-    assert known[["id_other", "id_source", "id_source_other", "teacher_entropy"]].notna().all(axis=None)
+    assert (known["alpha_observed"] == pytest.approx(latent_data["alpha_observed"])).all()
+    assert known[["id", "id_source", "teacher_entropy", "alpha_predicted"]].notna().all(axis=None)
+    protocols = pd.read_csv(res / "summary" / "id_protocols.csv")
+    assert set(protocols["dataset"]) == {"latent"} and len(protocols) == 10
     assert (res / "figures" / "known_dimension.png").stat().st_size > 10_000
     ids = pd.read_csv(res / "summary" / "intrinsic_dim.csv", dtype={"layer": str})
     assert set(ids["layer"]) == {"final", "1"} and (ids["id"] > 0).all() and (ids["k"] == 10).all()
@@ -229,6 +240,7 @@ def test_changing_an_id_setting_reruns_only_id_and_downstream(workdir):
     # per dataset: the largest model at 2 layers + the other model's final layer, and the position groups
     assert jobs == {"estimate_id": 6, "id_by_position": 2, "id_table": 1, "id_analyses": 1, "exponents": 1,
                     "joint_fit": 1, "plot_scaling": 1, "plot_intrinsic_dim": 1, "plot_id_analyses": 1,
+                    "id_protocols": 1, "id_protocols_table": 1,
                     "known_dimension_table": 1, "plot_known_dimension": 1, "all": 1}
     before = ckpt.stat().st_mtime_ns
     smk(*knob, cwd=workdir)
@@ -280,8 +292,11 @@ def test_empty_corpus_and_invalid_utf8(tmp_path):
 def test_dry_run_of_the_latent_sweep(tmp_path):
     """config/latent_sweep.yaml: 4 corpora of known k, 5 sizes, one model; the controlled-test
     table and figure are part of its DAG (and of no DAG without a latent corpus: see above)."""
+    cfg = yaml.safe_load((REPO / "config" / "latent_sweep.yaml").read_text())
     jobs = planned_jobs("--configfile", str(REPO / "config" / "latent_sweep.yaml"), cwd=tmp_path)
-    assert jobs["prepare_corpus"] == 4 and jobs["train"] == jobs["evaluate"] == 20
+    n_runs = sum(len(d["n_tokens"]) for d in cfg["datasets"].values()) * len(cfg["models"]) * len(cfg["seeds"])
+    assert jobs["prepare_corpus"] == len(cfg["datasets"]) and jobs["train"] == jobs["evaluate"] == n_runs
+    assert jobs["id_protocols"] == len(cfg["datasets"]) * len(cfg["seeds"])
     assert jobs["known_dimension_table"] == jobs["plot_known_dimension"] == 1
 
 

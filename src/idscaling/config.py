@@ -257,3 +257,45 @@ def latent_datasets(datasets: dict) -> list[str]:
 
 def layer_names(config: dict) -> list[str]:
     return [str(layer) for layer in config["embed"]["layers"]]
+
+
+# Settings of the id section that only change how an estimate is computed, not its value.
+ID_EXECUTION_KEYS = ("knn",)
+# Settings of the id section that only the protocol comparison (rule id_protocols) reads.
+ID_PROTOCOL_KEYS = ("protocols", "protocol_metrics", "min_token_count", "oracle_points")
+
+
+def id_result_settings(config: dict, protocols: bool = True) -> dict:
+    """The id settings that change an ID estimate (execution-only keys such as the neighbour
+    search method left out, and without ``protocols`` the protocol comparison's keys): what a
+    rule's params may hold without rerunning finished work when another setting changes."""
+    drop = ID_EXECUTION_KEYS + (() if protocols else ID_PROTOCOL_KEYS)
+    return {k: v for k, v in config["id"].items() if k not in drop}
+
+
+def id_execution_settings(config: dict) -> dict:
+    """The id settings that change only how an estimate is computed (e.g. ``knn``), for a job to
+    read from the config instead of its params."""
+    return {k: v for k, v in config["id"].items() if k in ID_EXECUTION_KEYS}
+
+
+def protocol_datasets(config: dict) -> list[str]:
+    """Datasets whose embedding checkpoint gets the ID-protocol comparison: all of them when
+    id.protocols asks for more than the paper's token protocol, else only the latent ones (whose
+    known-dimension table compares the protocols)."""
+    if list(config["id"]["protocols"]) != ["token"]:
+        return list(config["datasets"])
+    return latent_datasets(config["datasets"])
+
+
+def dataset_protocols(config: dict, dataset: str) -> list[str]:
+    """The protocols run on one dataset: the configured ones, the oracle only where a latent
+    teacher exists; a latent dataset gets every protocol when only the default was configured (its
+    known-dimension table is the comparison of the protocols)."""
+    from .id_protocols import PROTOCOLS
+
+    protocols = list(config["id"]["protocols"])
+    latent = config["datasets"][dataset]["source"]["kind"] == "latent"
+    if latent and protocols == ["token"]:
+        protocols = list(PROTOCOLS)
+    return [p for p in protocols if p != "oracle" or latent]

@@ -1,7 +1,12 @@
 """Token embeddings (hidden states) of a trained model on held-out documents, sampled as in the
 paper's code: documents in a seeded random order, each document's first context window(s),
 end-of-text positions dropped, at most ``positions_per_window`` shuffled positions kept per
-window, then all points shuffled and capped at ``max_points``."""
+window, then all points shuffled and capped at ``max_points``.
+
+Beside the token-level points, one *sequence-level* point per embedded window (see
+:mod:`idscaling.id_protocols`): the ``pool_layer`` states averaged over the window's
+non-end-of-text positions (``window_mean``) and the state at its last such position
+(``window_last``), with ``windows`` = (document, window start, positions averaged) per row."""
 
 from __future__ import annotations
 
@@ -54,11 +59,15 @@ def embed(
     seed: int = 0,
     device: str = "auto",
     threads: int = 1,
+    pool_layer: str | None = None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray, dict]:
     """Hidden states at the sampled positions for each layer name ("final" or an index into
     HF ``hidden_states``: 0 = token embeddings, n_layer = final block output after the last
     LayerNorm). Returns ({layer: float32 array (points, width)}, positions (points, 3): document,
-    window start, position in window), meta)."""
+    window start, position in window), meta). With ``pool_layer`` (one of ``layers``) the dict
+    also holds that layer's sequence-level points, one row per embedded window in plan order:
+    ``window_mean`` and ``window_last`` (float32, (windows, width)) and ``windows`` (int64,
+    (windows, 3): document, window start, number of positions averaged)."""
     model, dev = load_for_inference(model_path, device, threads)
     context = context or max_context(model.config)
     n_hidden = model.config.num_hidden_layers
@@ -73,10 +82,17 @@ def embed(
     )
     if not plan:
         raise ValueError("no position to embed: the validation documents hold only end-of-text tokens")
-    hidden = hidden_states_at(model, dev, val.tokens, plan, index, context=context, batch_size=batch_size)
+    if pool_layer is not None and pool_layer not in index:
+        raise ValueError(f"pool_layer {pool_layer!r} is not one of the embedded layers {list(index)}")
+    hidden = hidden_states_at(model, dev, val.tokens, plan, index, context=context, batch_size=batch_size,
+                              pool=None if pool_layer is None else (index[pool_layer], int(val.meta["eot_id"])))
     where = [(d, s, int(c)) for d, s, p in plan for c in p]
     order = np.random.default_rng(seed + 1).permutation(len(where))[:max_points]
     arrays = {name: hidden[name][order] for name in layers}
+    if pool_layer is not None:
+        arrays |= {"window_mean": hidden["window_mean"], "window_last": hidden["window_last"],
+                   "windows": np.asarray([(d, s, n) for (d, s, _), n in zip(plan, hidden["window_lengths"])],
+                                         dtype=np.int64)}
     positions = np.asarray(where, dtype=np.int64)[order]
     meta = {
         "model": str(model_path),
@@ -91,6 +107,7 @@ def embed(
         "positions_per_window": positions_per_window,
         "max_points": max_points,
         "seed": seed,
+        "pool_layer": pool_layer,
         "device": str(dev),
     }
     return arrays, positions, meta
@@ -99,22 +116,30 @@ def embed(
 @torch.inference_mode()
 def hidden_states_at(model, device: torch.device, tokens: np.ndarray, plan: list[tuple[int, int, np.ndarray]],
                      index: dict[str, int], *, context: int, batch_size: int,
-                     dtype: str | torch.dtype | None = None) -> dict[str, np.ndarray]:
+                     dtype: str | torch.dtype | None = None,
+                     pool: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
     """float32 hidden states at the positions of ``plan`` (from :func:`sample_positions`), in its
     order: {name: (points, width)} for each ``index`` entry (name -> index into HF
     ``hidden_states``). Runs the model without its LM head, ``batch_size`` windows at a time; the
     states stay on the device and are copied to the host once per layer at the end. ``dtype``
-    overrides the autocast dtype (see :func:`idscaling.model.autocast`)."""
+    overrides the autocast dtype (see :func:`idscaling.model.autocast`).
+
+    ``pool=(layer, eot_id)`` adds, per window of ``plan``, the mean of that hidden layer over the
+    window's positions that are not ``eot_id`` (``"window_mean"``), the state at the last such
+    position (``"window_last"``) and their count (``"window_lengths"``, int64)."""
     base = model.base_model  # the transformer without the output layer: hidden states only
     model.eval()
-    chunks: dict[str, list[torch.Tensor]] = {name: [] for name in index}
+    names = list(index) + (["window_mean", "window_last", "window_lengths"] if pool else [])
+    chunks: dict[str, list[torch.Tensor]] = {name: [] for name in names}
     for i in range(0, len(plan), batch_size):
         part = plan[i : i + batch_size]
         # Right padding is harmless under causal attention: earlier positions never see it.
         x = np.zeros((len(part), context), dtype=np.int64)
+        lengths = np.zeros(len(part), dtype=np.int64)
         for row, (_, start, _) in enumerate(part):
             window = np.asarray(tokens[start : start + context], dtype=np.int64)
             x[row, : len(window)] = window
+            lengths[row] = len(window)
         with autocast(device, dtype):
             hidden = base(input_ids=torch.from_numpy(x).to(device), output_hidden_states=True,
                           use_cache=False).hidden_states
@@ -122,12 +147,25 @@ def hidden_states_at(model, device: torch.device, tokens: np.ndarray, plan: list
         cols = torch.from_numpy(np.concatenate([p for _, _, p in part])).to(device)
         for name, layer in index.items():
             chunks[name].append(hidden[layer][rows, cols].float())
-    return {name: torch.cat(chunks[name]).cpu().numpy() for name in index}
+        if pool is not None:
+            states = hidden[pool[0]].float()
+            # a window starts inside its document: everything from the first end-of-text on (the
+            # padding, or the next document when the window runs past its own) is not part of it
+            is_eot = x == pool[1]
+            inside = (np.cumsum(is_eot, axis=1) == 0) & (np.arange(context)[None, :] < lengths[:, None])
+            valid = torch.from_numpy(inside).to(device)
+            count = valid.sum(dim=1)
+            chunks["window_mean"].append((states * valid[..., None]).sum(dim=1) / count[:, None])
+            last = context - 1 - torch.flip(valid, dims=[1]).int().argmax(dim=1)
+            chunks["window_last"].append(states[torch.arange(len(part), device=device), last])
+            chunks["window_lengths"].append(count)
+    return {name: torch.cat(chunks[name]).cpu().numpy() for name in names}
 
 
 def save_embeddings(arrays: dict[str, np.ndarray], positions: np.ndarray, meta: dict, paths: dict[str, str],
                     positions_path: str, meta_path: str) -> None:
-    """Write each layer's array, the positions and the meta (last), each through a rename."""
+    """Write each array of ``arrays`` to ``paths[name]``, the positions and the meta (last), each
+    through a rename."""
     for name, array in arrays.items():
         save_npy(paths[name], array)
     save_npy(positions_path, positions)

@@ -646,59 +646,68 @@ KNOWN_ID_GID = "id_vs_k"
 KNOWN_ALPHA_GID = "alpha_vs_predicted"
 
 
+PROTOCOL_STYLE = {  # protocol -> (colour, marker)
+    "token": ("#d62728", "o"), "token_centred": ("#ff7f0e", "v"), "sequence_mean": ("#2ca02c", "s"),
+    "sequence_last": ("#9467bd", "D"), "oracle": ("0.25", "*"),
+}
+
+
 def _known_dimension_figure(table: pd.DataFrame) -> Figure:
+    """One panel per metric (estimated ID of every protocol against k, with the value it should
+    have: k, or k / 2 for cosine) and one for the data exponent (observed; predicted from k and from
+    the recommended protocol's ID)."""
+    metrics = [m for m in ("euclidean", "cosine") if table is not None and len(table) and (table["metric"] == m).any()]
     with _style():
-        fig = Figure(figsize=(2 * PANEL_W + 1.0, PANEL_H + 1.2), layout="constrained")
+        n = max(1, len(metrics)) + 1
+        fig = Figure(figsize=(n * PANEL_W + 1.0, PANEL_H + 1.2), layout="constrained")
         FigureCanvasAgg(fig)
-        ax_id, ax_alpha = fig.subplots(1, 2)
+        axes = list(np.atleast_1d(fig.subplots(1, n)))
         fig.suptitle("Corpora of known latent dimension k (SYNTHETIC latent teacher)", fontsize=13)
-        if table is None or len(table) == 0:
-            _empty(ax_id, "no latent datasets")
-            _empty(ax_alpha, "no latent datasets")
+        if not metrics:
+            for ax in axes:
+                _empty(ax, "no latent datasets")
             return fig
         t = table.sort_values("k", kind="mergesort")
-        k = t["k"].astype(float).to_numpy()
-        metric = str(t["metric"].iloc[0])
-        other = str(t["other_metric"].iloc[0])
+        kmax = float(t["k"].max())
+        for ax, metric in zip(axes, metrics):
+            tm = t[t["metric"] == metric]
+            factor = 0.5 if metric == "cosine" else 1.0
+            top = 1.15 * float(np.nanmax(np.concatenate([[kmax * factor], tm["id_ci_high"].astype(float), tm["id_source"].astype(float)])))
+            ax.plot([0, kmax * 1.1], [0, kmax * 1.1 * factor], color="0.4", ls=":", lw=1.5,
+                    label="ID = k" if factor == 1 else "ID = k / 2", gid="target")
+            for protocol, g in tm.groupby("protocol", sort=False):
+                colour, marker = PROTOCOL_STYLE.get(protocol, ("0.5", "o"))
+                k = g["k"].astype(float).to_numpy()
+                _error_bars(ax, k, g["id_ci_low"], g["id_ci_high"], colour)
+                rec = " (recommended)" if g["recommended"].astype(bool).any() else ""
+                ax.plot(k, g["id"].astype(float), ls="-", lw=1.2, marker=marker, ms=7, color=colour, zorder=3,
+                        gid=f"{KNOWN_ID_GID}:{protocol}:{metric}", label=protocol + rec)
+            src = tm.drop_duplicates("dataset")
+            if np.isfinite(src["id_source"].astype(float)).any():
+                ax.plot(src["k"].astype(float), src["id_source"].astype(float), ls="--", lw=1.0, marker="x", ms=7,
+                        color="0.5", label="source manifold (estimator's own bias)")
+            ax.set_xlim(0, kmax * 1.1)
+            ax.set_ylim(0, top if math.isfinite(top) else 1.0)
+            ax.set_xlabel("latent dimension k (by construction)")
+            ax.set_ylabel(f"estimated intrinsic dimension ({metric})")
+            ax.set_title(f"ID vs k, {metric}" + (" (1 - cos: about half)" if factor != 1 else ""))
+            ax.legend(loc="upper left", fontsize=8.5)
 
-        # (a) estimated ID against k
-        cols = [c for c in ("id", "id_other", "id_ci_high", "id_other_ci_high", "id_source", "id_source_other")
-                if c in t.columns]
-        top = float(np.nanmax(np.concatenate([k] + [t[c].astype(float).to_numpy() for c in cols])))
-        top = 1.1 * top if math.isfinite(top) else 1.0
-        ax_id.plot([0, top], [0, top], color="0.4", ls=":", lw=1.5, label="ID = k", gid="identity")
-        for col, name, colour, marker in (("id", metric, "#d62728", "o"), ("id_other", other, "#1f77b4", "s")):
-            y = t[col].astype(float).to_numpy()
-            if not np.isfinite(y).any():
-                continue
-            _error_bars(ax_id, k, t[f"{col}_ci_low"], t[f"{col}_ci_high"], colour)
-            ax_id.plot(k, y, ls="-", lw=1.0, marker=marker, ms=7, color=colour, zorder=3, gid=KNOWN_ID_GID,
-                       label=f"embeddings, {name}" + (" (used for predictions)" if col == "id" else ""))
-        for col, name, colour in (("id_source", metric, "#d62728"), ("id_source_other", other, "#1f77b4")):
-            y = t[col].astype(float).to_numpy() if col in t.columns else np.full(len(t), np.nan)
-            if np.isfinite(y).any():
-                ax_id.plot(k, y, ls="--", lw=1.0, marker="x", ms=7, color=colour, zorder=3,
-                           label=f"source manifold, {name}")
-        ax_id.set_xlim(0, top)
-        ax_id.set_ylim(0, top)
-        ax_id.set_xlabel("latent dimension k (by construction)")
-        ax_id.set_ylabel("estimated intrinsic dimension")
-        ax_id.set_title("(a) estimated ID vs k")
-        ax_id.legend(loc="upper left", fontsize=9.5)
-
-        # (b) the data exponent against k: observed, and predicted from the estimated ID and from k
-        vals = []
+        ax_alpha = axes[-1]
+        per_ds = t.drop_duplicates("dataset")
+        k = per_ds["k"].astype(float).to_numpy()
+        vals: list[float] = []
         for col, (low, high), label, face in (
             ("alpha_saturating", ("alpha_saturating_ci_low", "alpha_saturating_ci_high"),
              r"observed, saturating fit $E + A D^{-\hat\alpha}$", "#2ca02c"),
             ("alpha_observed", ("alpha_ci_low", "alpha_ci_high"), r"observed, pure power law $A D^{-\hat\alpha}$",
              "white"),
         ):
-            y = t[col].astype(float).to_numpy()
+            y = per_ds[col].astype(float).to_numpy()
             ok = np.isfinite(y)
             if not ok.any():
                 continue
-            _error_bars(ax_alpha, k[ok], t[low].to_numpy()[ok], t[high].to_numpy()[ok], "#2ca02c", lw=1.2)
+            _error_bars(ax_alpha, k[ok], per_ds[low].to_numpy()[ok], per_ds[high].to_numpy()[ok], "#2ca02c", lw=1.2)
             ax_alpha.plot(k[ok], y[ok], ls="none", marker="o", ms=8, color=face, markeredgecolor="#2ca02c",
                           markeredgewidth=1.6, zorder=4, gid=KNOWN_ALPHA_GID, label=label)
             vals += list(y[ok])
@@ -706,19 +715,19 @@ def _known_dimension_figure(table: pd.DataFrame) -> Figure:
         beta = float(t["beta"].iloc[0])
         ax_alpha.plot(kk, 2 * beta / (2 * beta + kk), color="0.2", ls=":", lw=1.5,
                       label=r"predicted from k: $2\beta/(2\beta + k)$", gid="from_k")
-        for col, name, colour in (("alpha_predicted", f"predicted from embeddings' ID ({metric})", "#d62728"),
-                                  ("alpha_predicted_other", f"predicted from embeddings' ID ({other})", "#1f77b4")):
-            y = t[col].astype(float).to_numpy()
-            if np.isfinite(y).any():
-                ax_alpha.plot(k, y, ls="--", lw=1.2, marker="s", ms=5, color=colour, label=name)
-                vals += list(y[np.isfinite(y)])
+        rec = t[t["recommended"].astype(bool)]
+        if len(rec) and np.isfinite(rec["alpha_predicted"].astype(float)).any():
+            protocol, metric = rec["protocol"].iloc[0], rec["metric"].iloc[0]
+            ax_alpha.plot(rec["k"].astype(float), rec["alpha_predicted"].astype(float), ls="--", lw=1.2, marker="s",
+                          ms=5, color=PROTOCOL_STYLE.get(protocol, ("0.5", "s"))[0],
+                          label=f"predicted from the ID ({protocol}, {metric})", gid="from_recommended")
+            vals += list(rec["alpha_predicted"].astype(float).dropna())
         ax_alpha.set_xlabel("latent dimension k (by construction)")
         ax_alpha.set_ylabel(r"data exponent $\alpha_D$")
-        ax_alpha.set_title(r"(b) data exponent vs k ($\beta$ = " + f"{beta:g})")
-        top = max(vals + [1.0]) * 1.1
-        ax_alpha.set_ylim(0, min(top, 2.0))
+        ax_alpha.set_title(r"data exponent vs k ($\beta$ = " + f"{beta:g})")
+        ax_alpha.set_ylim(0, min(max(vals + [1.0]) * 1.1, 2.0))
         ax_alpha.set_xlim(0, k.max() * 1.1)
-        ax_alpha.legend(loc="upper right", fontsize=9)
+        ax_alpha.legend(loc="upper right", fontsize=8.5)
     return fig
 
 

@@ -1,0 +1,34 @@
+"""Snakemake script: the ID of one checkpoint under every configured protocol and metric."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from idscaling.config import id_execution_settings
+from idscaling.id_protocols import protocol_ids, protocol_inputs
+from idscaling.provenance import provenance_of
+from idscaling.runlog import log_to
+from idscaling.summary import checkpoint_ident
+from idscaling.tokenizer import load_tokenizer
+
+log = log_to(snakemake.log[0], snakemake.threads)
+p = snakemake.params
+sets, oracle_info = protocol_inputs(
+    p.protocols,
+    points=np.load(snakemake.input.points),
+    positions=np.load(snakemake.input.positions),
+    window_mean=np.load(snakemake.input.window_mean),
+    window_last=np.load(snakemake.input.window_last),
+    val_bin=snakemake.input.val,
+    val_texts=snakemake.input.get("val_texts"),
+    tokenizer=load_tokenizer(Path(snakemake.input.tokenizer).parent) if "tokenizer" in snakemake.input.keys() else None,
+    source=p.source,
+    settings=p.settings,
+)
+rows = protocol_ids(sets, p.metrics, p.settings | id_execution_settings(snakemake.config))
+result = checkpoint_ident(snakemake.wildcards) | {"protocols": rows, "oracle": oracle_info}
+Path(snakemake.output[0]).write_text(json.dumps(result | provenance_of(snakemake), indent=2) + "\n")
+for r in rows:
+    log.info("%s %s: %d points, ID %.3f [%.3f, %.3f] %s", r["protocol"], r["metric"], r["n_points"],
+             r["dimension"], r["ci_low"], r["ci_high"], r["note"])
