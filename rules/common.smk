@@ -214,7 +214,9 @@ def pretrained_mem_mb(wildcards):
 
 
 def protocol_outputs():
-    return [f"{RESULTS}/summary/id_protocols.csv"] if protocol_datasets(config) else []
+    if not protocol_datasets(config):
+        return []
+    return [f"{RESULTS}/summary/id_protocols.csv", f"{RESULTS}/summary/id_scale.csv", f"{RESULTS}/figures/id_scale.png"]
 
 
 def all_outputs():

@@ -48,9 +48,14 @@ rule id_protocols_table:
     input:
         protocol_jsons(),
     output:
-        report(
+        ids=report(
             f"{RESULTS}/summary/id_protocols.csv",
             caption="../report/id_protocols_table.rst",
+            category="Tables",
+        ),
+        scale=report(
+            f"{RESULTS}/summary/id_scale.csv",
+            caption="../report/id_scale_table.rst",
             category="Tables",
         ),
     log:
@@ -65,3 +70,26 @@ rule id_protocols_table:
         "../envs/analysis.yaml"
     script:
         "../scripts/id_protocols_table.py"
+
+
+rule plot_id_scale:
+    input:
+        f"{RESULTS}/summary/id_scale.csv",
+    output:
+        report(
+            f"{RESULTS}/figures/id_scale.png",
+            caption="../report/id_scale.rst",
+            category="Intrinsic dimension",
+        ),
+    log:
+        "logs/plot_id_scale.log",
+    benchmark:
+        "benchmarks/plot_id_scale.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/plot_id_scale.py"

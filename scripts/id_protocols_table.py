@@ -1,10 +1,13 @@
-"""Snakemake script: one row per (checkpoint, ID protocol, metric)."""
+"""Snakemake script: one row per (checkpoint, ID protocol, metric), and the protocols' scale curves."""
 
-from idscaling.id_protocols import id_protocols_table
+from idscaling.id_protocols import id_protocols_table, id_scale_table
 from idscaling.provenance import provenance_of, stamp_frame
 from idscaling.runlog import log_to
 
 log = log_to(snakemake.log[0])
+stamp = provenance_of(snakemake)
 table = id_protocols_table(snakemake.input)
-stamp_frame(table, provenance_of(snakemake)).to_csv(snakemake.output[0], index=False)
-log.info("%d protocol estimates", len(table))
+stamp_frame(table, stamp).to_csv(snakemake.output.ids, index=False)
+scale = id_scale_table(snakemake.input)
+stamp_frame(scale, stamp).to_csv(snakemake.output.scale, index=False)
+log.info("%d protocol estimates, %d scale-curve points", len(table), len(scale))

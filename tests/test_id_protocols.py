@@ -129,3 +129,34 @@ def test_table_has_one_row_per_protocol_and_metric_in_protocol_order(tmp_path) -
     assert list(first["protocol"].iloc[::2]) == list(PROTOCOLS)
     assert list(first["metric"].iloc[:2]) == ["cosine", "euclidean"]
     assert set(t.loc[t["seed"] == 1, "id"]) == {2.0}
+
+
+def test_protocol_ids_carry_the_gride_scale_curve_of_the_same_points() -> None:
+    X = np.random.default_rng(2).standard_normal((3000, 4))  # a 4-D Gaussian cloud
+    rows = protocol_ids({"sequence_mean": (X, "")}, ["euclidean"], SETTINGS, scale_range_max=16)
+    curve = rows[0]["scale_curve"]
+    assert [c["n1"] for c in curve] == [1, 2, 4, 8] and [c["n2"] for c in curve] == [2, 4, 8, 16]
+    assert curve[0]["dimension"] == pytest.approx(4.0, rel=0.15)
+    assert all(a["scale"] < b["scale"] for a, b in zip(curve, curve[1:]))  # farther neighbours, larger scale
+    assert protocol_ids({"sequence_mean": (X, "")}, ["euclidean"], SETTINGS, scale_range_max=None)[0]["scale_curve"] == []
+
+
+def test_scale_table_and_figure(tmp_path) -> None:
+    from idscaling import plots
+    from idscaling.id_protocols import id_scale_table
+
+    curve = [{"n1": n, "n2": 2 * n, "dimension": 3.0 - 0.5 * i, "error": 0.1, "scale": 0.1 * (i + 1), "n_ratios": 900}
+             for i, n in enumerate([1, 2, 4])]
+    rows = [{"protocol": p, "metric": "euclidean", "n_points": 900, "dimension": 2.0, "ci_low": 1.9, "ci_high": 2.1,
+             "note": "", "scale_curve": curve} for p in ("oracle", "token")]
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"dataset": "d", "model": "w", "n_tokens": 100, "seed": 0, "protocols": rows}))
+    t = id_scale_table([path])
+    assert list(t["protocol"]) == ["token"] * 3 + ["oracle"] * 3 and list(t["n1"][:3]) == [1, 2, 4]
+    assert list(t["id"][:3]) == [3.0, 2.5, 2.0] and (t["id_error"] == 0.1).all()
+    fig = plots._id_scale_figure(t)
+    (line,) = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_gid() == f"{plots.ID_SCALE_GID}:token:euclidean"]
+    np.testing.assert_array_equal(line.get_xdata(), [1, 2, 4])
+    np.testing.assert_array_equal(line.get_ydata(), [3.0, 2.5, 2.0])
+    plots.plot_id_scale(t, tmp_path / "s.png")
+    assert (tmp_path / "s.png").stat().st_size > 10_000

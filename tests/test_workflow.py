@@ -122,6 +122,9 @@ def test_end_to_end_tiny_run(workdir):
     assert known[["id", "id_source", "teacher_entropy", "alpha_predicted"]].notna().all(axis=None)
     protocols = pd.read_csv(res / "summary" / "id_protocols.csv")
     assert set(protocols["dataset"]) == {"latent"} and len(protocols) == 10
+    scale = pd.read_csv(res / "summary" / "id_scale.csv")
+    assert set(scale["protocol"]) == set(protocols["protocol"]) and scale["n1"].min() == 1
+    assert (res / "figures" / "id_scale.png").stat().st_size > 10_000
     assert (res / "figures" / "known_dimension.png").stat().st_size > 10_000
     ids = pd.read_csv(res / "summary" / "intrinsic_dim.csv", dtype={"layer": str})
     assert set(ids["layer"]) == {"final", "1"} and (ids["id"] > 0).all() and (ids["k"] == 10).all()
@@ -240,7 +243,7 @@ def test_changing_an_id_setting_reruns_only_id_and_downstream(workdir):
     # per dataset: the largest model at 2 layers + the other model's final layer, and the position groups
     assert jobs == {"estimate_id": 6, "id_by_position": 2, "id_table": 1, "id_analyses": 1, "exponents": 1,
                     "joint_fit": 1, "plot_scaling": 1, "plot_intrinsic_dim": 1, "plot_id_analyses": 1,
-                    "id_protocols": 1, "id_protocols_table": 1,
+                    "id_protocols": 1, "id_protocols_table": 1, "plot_id_scale": 1,
                     "known_dimension_table": 1, "plot_known_dimension": 1, "all": 1}
     before = ckpt.stat().st_mtime_ns
     smk(*knob, cwd=workdir)

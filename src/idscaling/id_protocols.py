@@ -33,7 +33,7 @@ import pandas as pd
 __all__ = [
     "PROTOCOLS", "DEFAULT_PROTOCOLS", "MODEL_PROTOCOLS", "token_ids_at", "centre_by_token",
     "completed_words", "oracle_positions", "document_word_ids", "oracle_points", "protocol_point_sets", "protocol_ids",
-    "protocol_inputs", "id_protocols_table", "ID_PROTOCOL_COLUMNS",
+    "protocol_inputs", "id_protocols_table", "ID_PROTOCOL_COLUMNS", "id_scale_table", "ID_SCALE_COLUMNS",
 ]
 
 PROTOCOLS = ("token", "token_centred", "sequence_mean", "sequence_last", "oracle")
@@ -163,23 +163,37 @@ def protocol_point_sets(
     return sets
 
 
+SCALE_RANGE_MAX = 64  # the largest neighbour rank of the scale curves (n1 = 1, 2, ..., 32)
+
+
 def protocol_ids(point_sets: Mapping[str, tuple[np.ndarray, str]], metrics: Sequence[str],
-                 id_settings: Mapping[str, Any]) -> list[dict[str, Any]]:
+                 id_settings: Mapping[str, Any], scale_range_max: int | None = SCALE_RANGE_MAX) -> list[dict[str, Any]]:
     """The configured estimator on every point set with every metric: one dict per (protocol,
     metric) with the estimate (``dimension``, ``ci_low``, ``ci_high``, ...) or, when a set is too
-    small for it, NaN and the reason in ``note``."""
+    small for it, NaN and the reason in ``note``; and, unless ``scale_range_max`` is None, the
+    GRIDE scale curve of the same points (``scale_curve``: ID at neighbour ranks n1 = 1, 2, 4, ...
+    up to ``scale_range_max``, same batching), which shows at which scale the estimate changes
+    (e.g. where neighbourhoods leave a token's cluster)."""
     from .id import estimate_id, settings_for_estimator
 
     rows = []
     for protocol, (X, note) in point_sets.items():
         for metric in metrics:
             row: dict[str, Any] = {"protocol": protocol, "metric": metric, "n_points": int(len(X))}
+            settings = dict(id_settings) | {"metric": metric}
             try:
-                row |= estimate_id(X, **settings_for_estimator(dict(id_settings) | {"metric": metric}))
+                row |= estimate_id(X, **settings_for_estimator(settings))
                 row["note"] = note
             except ValueError as err:
                 row |= {"dimension": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"),
                         "note": "; ".join(filter(None, [note, str(err)]))}
+            row["scale_curve"] = []
+            if scale_range_max is not None:
+                gride = {"estimator": "gride", "gride_range_max": int(scale_range_max)}
+                try:
+                    row["scale_curve"] = estimate_id(X, **settings_for_estimator(settings | gride))["scale_curve"]
+                except ValueError as err:
+                    row["note"] = "; ".join(filter(None, [row["note"], f"scale curve: {err}"]))
             rows.append(row)
     return rows
 
@@ -260,8 +274,30 @@ def id_protocols_table(paths: Iterable[str | Path]) -> pd.DataFrame:
                 "id_ci_high": e["ci_high"], "n_points": e["n_points"], "estimator": e.get("estimator"),
                 "k": e.get("k"), "comb": e.get("comb"), "n_batches": e.get("n_batches"), "note": e["note"],
             })
-    order = {p: i for i, p in enumerate(PROTOCOLS)}
-    table = pd.DataFrame(rows, columns=ID_PROTOCOL_COLUMNS)
-    table["_order"] = table["protocol"].map(order)
-    return (table.sort_values(["dataset", "model", "n_tokens", "seed", "_order", "metric"], kind="mergesort")
-            .drop(columns="_order").reset_index(drop=True))
+    return _in_protocol_order(pd.DataFrame(rows, columns=ID_PROTOCOL_COLUMNS), [])
+
+
+ID_SCALE_COLUMNS = ["dataset", "model", "n_tokens", "seed", "protocol", "metric", "n1", "n2", "id", "id_error",
+                    "scale", "n_ratios"]
+
+
+def id_scale_table(paths: Iterable[str | Path]) -> pd.DataFrame:
+    """One row per (checkpoint, protocol, metric, neighbour rank n1) of the GRIDE scale curves in
+    the protocols.json files: ``id`` +- ``id_error`` at rank n1 (n2 = 2 n1), ``scale`` the mean
+    distance to those neighbours."""
+    rows = []
+    for path in paths:
+        r = json.loads(Path(path).read_text())
+        for e in r["protocols"]:
+            for c in e.get("scale_curve") or []:
+                rows.append({"dataset": r["dataset"], "model": r["model"], "n_tokens": r["n_tokens"], "seed": r["seed"],
+                             "protocol": e["protocol"], "metric": e["metric"], "n1": c["n1"], "n2": c["n2"],
+                             "id": c["dimension"], "id_error": c["error"], "scale": c["scale"],
+                             "n_ratios": c["n_ratios"]})
+    return _in_protocol_order(pd.DataFrame(rows, columns=ID_SCALE_COLUMNS), ["n1"])
+
+
+def _in_protocol_order(table: pd.DataFrame, extra: list[str]) -> pd.DataFrame:
+    table = table.assign(_order=table["protocol"].map({p: i for i, p in enumerate(PROTOCOLS)}))
+    keys = ["dataset", "model", "n_tokens", "seed", "_order", "metric"] + extra
+    return table.sort_values(keys, kind="mergesort").drop(columns="_order").reset_index(drop=True)

@@ -54,6 +54,7 @@ __all__ = [
     "plot_intrinsic_dim",
     "plot_exponents",
     "plot_known_dimension",
+    "plot_id_scale",
     "plot_id_analyses",
     "plot_pretrained",
 ]
@@ -734,6 +735,52 @@ def _known_dimension_figure(table: pd.DataFrame) -> Figure:
 def plot_known_dimension(table: pd.DataFrame, out_path) -> None:
     """ID vs known k and observed vs predicted data exponent for the latent-teacher corpora (PNG)."""
     _save(_known_dimension_figure(table), out_path)
+
+
+ID_SCALE_GID = "id_scale"
+
+
+def _id_scale_figure(table: pd.DataFrame) -> Figure:
+    """One panel per dataset: the GRIDE ID of every protocol's points against the neighbour rank
+    n1 (log scale; solid: euclidean, dashed: cosine; bars: +- one standard error)."""
+    datasets = list(dict.fromkeys(table["dataset"])) if table is not None and len(table) else []
+    with _style():
+        n = max(1, len(datasets))
+        cols = min(n, 3)
+        rows = -(-n // cols)
+        fig = Figure(figsize=(cols * PANEL_W + 0.5, rows * PANEL_H + 0.8), layout="constrained")
+        FigureCanvasAgg(fig)
+        axes = list(np.atleast_1d(fig.subplots(rows, cols)).ravel())
+        fig.suptitle("Intrinsic dimension vs neighbour rank (GRIDE scale curve) per ID protocol", fontsize=13)
+        if not datasets:
+            _empty(axes[0], "no ID protocols computed")
+            return fig
+        for ax in axes[len(datasets):]:
+            ax.set_visible(False)
+        for ax, dataset in zip(axes, datasets):
+            t = table[table["dataset"] == dataset]
+            seed0 = t["seed"].min()
+            t = t[t["seed"] == seed0]  # one curve per protocol and metric: the first seed's
+            for (protocol, metric), g in t.groupby(["protocol", "metric"], sort=False):
+                colour, marker = PROTOCOL_STYLE.get(protocol, ("0.5", "o"))
+                x = g["n1"].astype(float).to_numpy()
+                y = g["id"].astype(float).to_numpy()
+                err = g["id_error"].astype(float).to_numpy()
+                _error_bars(ax, x, y - err, y + err, colour, lw=1.0)
+                ax.plot(x, y, ls="-" if metric == "euclidean" else "--", marker=marker, ms=5, color=colour,
+                        label=f"{protocol}, {metric}", gid=f"{ID_SCALE_GID}:{protocol}:{metric}")
+            ax.set_xscale("log", base=2)
+            ax.set_xlabel("neighbour rank n1 (n2 = 2 n1)")
+            ax.set_ylabel("GRIDE intrinsic dimension")
+            ax.set_ylim(bottom=0)
+            ax.set_title(str(dataset))
+            ax.legend(fontsize=7.5, ncol=2, loc="best")
+    return fig
+
+
+def plot_id_scale(table: pd.DataFrame, out_path) -> None:
+    """The scale curves of the ID protocols (``id_scale.csv``), one panel per dataset (PNG)."""
+    _save(_id_scale_figure(table), out_path)
 
 
 # --------------------------------------------------------------------------- #

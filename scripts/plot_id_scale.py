@@ -1,0 +1,9 @@
+"""Snakemake script: the ID protocols' GRIDE scale curves (figure)."""
+
+import pandas as pd
+
+from idscaling.plots import plot_id_scale
+from idscaling.runlog import log_to
+
+log = log_to(snakemake.log[0])
+plot_id_scale(pd.read_csv(snakemake.input[0]), snakemake.output[0])
