@@ -184,6 +184,32 @@ def figures():
     ]
 
 
+def latent_diagnostic_jsons(wildcards=None):
+    """Probe and loss-gap diagnostics of the embedding checkpoint of every latent dataset, per seed."""
+    model = embedding_model(config)
+    return [
+        f"{RESULTS}/{d}/diagnostics/{model}/n{embedding_n_tokens(config, d)}/seed{s}.json"
+        for d in LATENT_DATASETS
+        for s in SEEDS
+    ]
+
+
+def latent_diagnostic_inputs(w):
+    ckpt = f"{RESULTS}/{w.dataset}/models/{w.model}/n{w.n}/seed{w.seed}"
+    emb = f"{RESULTS}/{w.dataset}/embeddings/{w.model}/n{w.n}/seed{w.seed}"
+    return dict(
+        config=f"{ckpt}/config.json",
+        weights=f"{ckpt}/model.safetensors",
+        points=f"{emb}/layer_{FINAL_LAYER}.npy",
+        positions=f"{emb}/positions.npy",
+        val=f"{RESULTS}/{w.dataset}/tokens/val.bin",
+        val_docs=f"{RESULTS}/{w.dataset}/tokens/val.docs.npy",
+        val_meta=f"{RESULTS}/{w.dataset}/tokens/val.json",
+        val_texts=f"{RESULTS}/{w.dataset}/corpus/val.jsonl",
+        tokenizer=f"{RESULTS}/{w.dataset}/tokenizer/meta.json",
+    )
+
+
 def known_dimension_outputs():
     if not LATENT_DATASETS:
         return []

@@ -1,14 +1,42 @@
 # The controlled test (only when some dataset's source is a latent teacher of known dimension k).
 
 
+rule latent_diagnostics:
+    input:
+        unpack(latent_diagnostic_inputs),
+    output:
+        f"{RESULTS}/{{dataset}}/diagnostics/{{model}}/n{{n}}/seed{{seed}}.json",
+    params:
+        source=lambda w: config["datasets"][w.dataset]["source"],
+        block_size=config["train"]["block_size"],
+    log:
+        "logs/latent_diagnostics/{dataset}_{model}_n{n}_seed{seed}.log",
+    benchmark:
+        "benchmarks/latent_diagnostics/{dataset}_{model}_n{n}_seed{seed}.tsv"
+    threads: 1
+    resources:
+        mem_mb=embed_mem_mb,
+        runtime=60,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/latent_diagnostics.py"
+
+
 rule known_dimension_table:
     input:
         exponents=f"{RESULTS}/summary/exponents.csv",
         protocols=f"{RESULTS}/summary/id_protocols.csv",
+        diagnostics=latent_diagnostic_jsons(),
     output:
-        report(
+        table=report(
             f"{RESULTS}/summary/known_dimension.csv",
             caption="../report/known_dimension_table.rst",
+            category="Known latent dimension",
+        ),
+        by_position=report(
+            f"{RESULTS}/summary/latent_diagnostics.csv",
+            caption="../report/latent_diagnostics_table.rst",
             category="Known latent dimension",
         ),
     params:
@@ -31,7 +59,8 @@ rule known_dimension_table:
 
 rule plot_known_dimension:
     input:
-        f"{RESULTS}/summary/known_dimension.csv",
+        table=f"{RESULTS}/summary/known_dimension.csv",
+        by_position=f"{RESULTS}/summary/latent_diagnostics.csv",
     output:
         report(
             f"{RESULTS}/figures/known_dimension.png",

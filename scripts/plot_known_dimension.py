@@ -1,4 +1,4 @@
-"""Snakemake script: estimated ID vs known k, observed vs predicted data exponent."""
+"""Snakemake script: estimated ID vs known k, observed vs predicted data exponent, loss gap by position."""
 
 import pandas as pd
 
@@ -6,4 +6,5 @@ from idscaling.plots import plot_known_dimension
 from idscaling.runlog import log_to
 
 log_to(snakemake.log[0])
-plot_known_dimension(pd.read_csv(snakemake.input[0]), snakemake.output[0])
+plot_known_dimension(pd.read_csv(snakemake.input.table), snakemake.output[0],
+                     by_position=pd.read_csv(snakemake.input.by_position))

@@ -119,7 +119,11 @@ def test_end_to_end_tiny_run(workdir):
     assert known.set_index(["protocol", "metric"]).loc[("oracle", "cosine"), "id_target"] == 1
     latent_data = exps[(exps["dataset"] == "latent") & (exps["axis"] == "data")].iloc[0]
     assert (known["alpha_observed"] == pytest.approx(latent_data["alpha_observed"])).all()
-    assert known[["id", "id_source", "teacher_entropy", "alpha_predicted"]].notna().all(axis=None)
+    assert known[["id", "id_source", "teacher_entropy", "alpha_predicted", "probe_r2_late", "loss_gap_late",
+                  "bayes_loss_late"]].notna().all(axis=None)
+    assert (known["bayes_loss_late"] >= known["teacher_entropy"] - 0.3).all()
+    by_position = pd.read_csv(res / "summary" / "latent_diagnostics.csv")
+    assert by_position["position"].min() == 1 and by_position["n_documents"].max() > 10
     protocols = pd.read_csv(res / "summary" / "id_protocols.csv")
     assert set(protocols["dataset"]) == {"latent"} and len(protocols) == 10
     scale = pd.read_csv(res / "summary" / "id_scale.csv")

@@ -32,8 +32,8 @@ import pandas as pd
 
 __all__ = [
     "PROTOCOLS", "DEFAULT_PROTOCOLS", "MODEL_PROTOCOLS", "token_ids_at", "centre_by_token",
-    "completed_words", "oracle_positions", "document_word_ids", "oracle_points", "protocol_point_sets", "protocol_ids",
-    "protocol_inputs", "id_protocols_table", "ID_PROTOCOL_COLUMNS", "id_scale_table", "ID_SCALE_COLUMNS",
+    "completed_words", "documents_completed_words", "oracle_positions", "document_word_ids", "oracle_points", "protocol_point_sets", "protocol_ids",
+    "read_whole_documents", "protocol_inputs", "id_protocols_table", "ID_PROTOCOL_COLUMNS", "id_scale_table", "ID_SCALE_COLUMNS",
 ]
 
 PROTOCOLS = ("token", "token_centred", "sequence_mean", "sequence_last", "oracle")
@@ -81,6 +81,21 @@ def completed_words(pieces: Sequence[str], text: str) -> np.ndarray:
     prev = chars[np.maximum(ends - 1, 0)]
     done = (nxt == ord(" ")) & (prev != ord(" ")) & (ends > 0)
     return spaces[ends] + done
+
+
+def documents_completed_words(val: Any, texts: Sequence[str], tokenizer: Any) -> list[np.ndarray]:
+    """:func:`completed_words` of every document of a token file (``val``, end-of-text excluded),
+    its tokens decoded one by one with ``tokenizer``."""
+    if len(texts) != val.n_documents:
+        raise ValueError(f"{len(texts)} texts but {val.n_documents} documents in the token file")
+    pieces: dict[int, str] = {}
+    out = []
+    for i, text in enumerate(texts):
+        ids = np.asarray(val.document(i)[:-1]).tolist()
+        for t in set(ids) - pieces.keys():
+            pieces[t] = tokenizer.decode([t])
+        out.append(completed_words([pieces[t] for t in ids], text))
+    return out
 
 
 def oracle_positions(positions: np.ndarray, doc_starts: np.ndarray, completed: Sequence[np.ndarray]) -> np.ndarray:
@@ -198,17 +213,19 @@ def protocol_ids(point_sets: Mapping[str, tuple[np.ndarray, str]], metrics: Sequ
     return rows
 
 
-def read_whole_documents(path: str | Path) -> list[str]:
-    """The texts of a prepared split, refusing chunked documents (a chunk's prefix is not its
-    document's prefix, so the oracle's posterior would be wrong)."""
-    texts = []
+def read_whole_documents(path: str | Path) -> tuple[list[str], list[int]]:
+    """The texts of a prepared split and their documents' indices in the source's order, refusing
+    chunked documents (a chunk's prefix is not its document's prefix, so the oracle's posterior
+    would be wrong)."""
+    texts, indices = [], []
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             record = json.loads(line)
             if record.get("part", 0) > 0:
                 raise ValueError(f"{path}: documents were chunked (split.chunk_chars); the oracle protocol needs whole documents")
             texts.append(record["text"])
-    return texts
+            indices.append(int(record["doc"]))
+    return texts, indices
 
 
 def protocol_inputs(
@@ -238,14 +255,8 @@ def protocol_inputs(
         from .oracle import teacher_for_source
 
         teacher = teacher_for_source(dict(source))
-        texts = read_whole_documents(val_texts)
-        pieces = {}
-        completed = []
-        for i, text in enumerate(texts):
-            ids = np.asarray(val.document(i)[:-1])  # end-of-text excluded
-            for t in set(ids.tolist()) - pieces.keys():
-                pieces[t] = tokenizer.decode([t])
-            completed.append(completed_words([pieces[t] for t in ids.tolist()], text))
+        texts, _ = read_whole_documents(val_texts)
+        completed = documents_completed_words(val, texts, tokenizer)
         documents = document_word_ids(texts, pseudo_words(teacher.vocab))
         oracle, info = oracle_points(teacher, documents, oracle_positions(positions, val.doc_starts, completed),
                                      max_points=int(settings["oracle_points"]), seed=int(settings["seed"]))

@@ -14,7 +14,10 @@ metric of :mod:`idscaling.id_protocols`, one row of ``known_dimension.csv`` puts
 * the data exponent Havrilla & Liao predict from that ID and from k, and the observed ones (pure
   and saturating law, from ``exponents.csv``);
 * the teacher's entropy, the loss floor of an oracle that knows each document's latent;
-* ``recommended``: the protocol x metric the README recommends (:data:`RECOMMENDED`).
+* ``recommended``: the protocol x metric the README recommends (:data:`RECOMMENDED`);
+* the model's diagnostics (:mod:`idscaling.latent_diagnostics`, mean over seeds): the Bayes loss
+  and the model's gap to it in the second half of the documents, and the linear-probe R^2 of z
+  from its final-layer states in the second and the first half.
 
 :func:`protocol_agreement` condenses the table per protocol x metric: Spearman correlation of
 the ID with k, and the worst relative error for k <= 8.
@@ -36,7 +39,7 @@ from .oracle import teacher_for_source
 from .predict import alpha_data, predict_with_ci
 
 __all__ = ["KNOWN_DIMENSION_COLUMNS", "RECOMMENDED", "latent_datasets", "source_id", "known_dimension_table",
-           "protocol_agreement"]
+           "diagnostics_tables", "protocol_agreement"]
 
 # The protocol and metric the README recommends for reading a corpus's dimension (see README,
 # "Which ID to trust"): chosen from the measurements in BENCHMARKS.md, not tuned per corpus.
@@ -48,8 +51,10 @@ KNOWN_DIMENSION_COLUMNS = [
     "beta", "alpha_predicted", "alpha_predicted_ci_low", "alpha_predicted_ci_high", "alpha_predicted_from_k",
     "alpha_observed", "alpha_ci_low", "alpha_ci_high",
     "alpha_saturating", "alpha_saturating_ci_low", "alpha_saturating_ci_high", "E_saturating",
-    "teacher_entropy",
+    "teacher_entropy", "bayes_loss_late", "loss_gap_late", "probe_r2_late", "probe_r2_early",
 ]
+
+DIAGNOSTIC_COLUMNS = ["probe_r2_late", "probe_r2_early", "loss_gap_late", "model_loss_late", "bayes_loss_late"]
 
 SOURCE_POINTS = 3600
 
@@ -70,6 +75,7 @@ def known_dimension_table(
     id_settings: Mapping[str, Any] | None = None,
     beta: float = 1.0,
     recommended: tuple[str, str] = RECOMMENDED,
+    diagnostics: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per (latent dataset, protocol, metric) (columns :data:`KNOWN_DIMENSION_COLUMNS`).
 
@@ -83,8 +89,12 @@ def known_dimension_table(
         (``id_source``), else that column is NaN.
     beta : smoothness used in the predictions.
     recommended : the (protocol, metric) flagged in ``recommended``.
+    diagnostics : per (dataset, seed) diagnostics (:func:`diagnostics_tables`), averaged over seeds
+        into the last columns; None leaves them NaN.
     """
     data = exponents[exponents["axis"] == "data"].set_index("dataset") if len(exponents) else pd.DataFrame()
+    diag = (diagnostics.groupby("dataset")[DIAGNOSTIC_COLUMNS].mean() if diagnostics is not None and len(diagnostics)
+            else pd.DataFrame(columns=DIAGNOSTIC_COLUMNS))
     rows = []
     for dataset, source in sources.items():
         k = int(latent_settings(dict(source))["k"])
@@ -108,6 +118,9 @@ def known_dimension_table(
             if math.isfinite(d):
                 pred, pred_lo, pred_hi = predict_with_ci(d, lo, hi, beta=beta, axis="data")
                 row.update(alpha_predicted=pred, alpha_predicted_ci_low=pred_lo, alpha_predicted_ci_high=pred_hi)
+            if dataset in diag.index:
+                row.update({c: float(diag.loc[dataset, c]) for c in ("bayes_loss_late", "loss_gap_late",
+                                                                      "probe_r2_late", "probe_r2_early")})
             if dataset in data.index:
                 r = data.loc[dataset]
                 for c in ("alpha_observed", "alpha_ci_low", "alpha_ci_high", "alpha_saturating",
@@ -116,6 +129,21 @@ def known_dimension_table(
             rows.append(row)
     table = pd.DataFrame(rows, columns=KNOWN_DIMENSION_COLUMNS)
     return table.sort_values(["k", "dataset"], kind="mergesort").reset_index(drop=True)
+
+
+def diagnostics_tables(results: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """From the latent_diagnostics JSONs: one row per (dataset, seed) with the summary diagnostics
+    (:data:`DIAGNOSTIC_COLUMNS`), and one per (dataset, seed, word position) with the model and
+    Bayes losses and their gap (plus the probe R^2 of the checkpoint)."""
+    per = pd.DataFrame([{"dataset": r["dataset"], "model": r["model"], "n_tokens": r["n_tokens"], "seed": r["seed"],
+                         "k": r["k"]} | {c: r[c] for c in DIAGNOSTIC_COLUMNS} for r in results],
+                       columns=["dataset", "model", "n_tokens", "seed", "k"] + DIAGNOSTIC_COLUMNS)
+    rows = [{"dataset": r["dataset"], "seed": r["seed"], "k": r["k"]} | g
+            | {"probe_r2_late": r["probe_r2_late"], "probe_r2_early": r["probe_r2_early"]}
+            for r in results for g in r["loss_by_position"]]
+    by_position = pd.DataFrame(rows, columns=["dataset", "seed", "k", "position", "model_loss", "bayes_loss", "gap",
+                                              "n_documents", "probe_r2_late", "probe_r2_early"])
+    return per, by_position
 
 
 def protocol_agreement(table: pd.DataFrame, max_k: int = 8) -> pd.DataFrame:

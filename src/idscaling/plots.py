@@ -653,13 +653,14 @@ PROTOCOL_STYLE = {  # protocol -> (colour, marker)
 }
 
 
-def _known_dimension_figure(table: pd.DataFrame) -> Figure:
+def _known_dimension_figure(table: pd.DataFrame, by_position: pd.DataFrame | None = None) -> Figure:
     """One panel per metric (estimated ID of every protocol against k, with the value it should
-    have: k, or k / 2 for cosine) and one for the data exponent (observed; predicted from k and from
-    the recommended protocol's ID)."""
+    have: k, or k / 2 for cosine), one for the data exponent (observed; predicted from k and from
+    the recommended protocol's ID) and, given ``by_position``, one for the model's loss gap to the
+    Bayes loss by word position."""
     metrics = [m for m in ("euclidean", "cosine") if table is not None and len(table) and (table["metric"] == m).any()]
     with _style():
-        n = max(1, len(metrics)) + 1
+        n = max(1, len(metrics)) + 1 + (by_position is not None)
         fig = Figure(figsize=(n * PANEL_W + 1.0, PANEL_H + 1.2), layout="constrained")
         FigureCanvasAgg(fig)
         axes = list(np.atleast_1d(fig.subplots(1, n)))
@@ -694,7 +695,7 @@ def _known_dimension_figure(table: pd.DataFrame) -> Figure:
             ax.set_title(f"ID vs k, {metric}" + (" (1 - cos: about half)" if factor != 1 else ""))
             ax.legend(loc="upper left", fontsize=8.5)
 
-        ax_alpha = axes[-1]
+        ax_alpha = axes[len(metrics)]
         per_ds = t.drop_duplicates("dataset")
         k = per_ds["k"].astype(float).to_numpy()
         vals: list[float] = []
@@ -729,12 +730,28 @@ def _known_dimension_figure(table: pd.DataFrame) -> Figure:
         ax_alpha.set_ylim(0, min(max(vals + [1.0]) * 1.1, 2.0))
         ax_alpha.set_xlim(0, k.max() * 1.1)
         ax_alpha.legend(loc="upper right", fontsize=8.5)
+
+        if by_position is not None:
+            ax_gap = axes[-1]
+            first = by_position[by_position["seed"] == by_position["seed"].min()] if len(by_position) else by_position
+            for dataset, g in first.groupby("dataset", sort=False):
+                ax_gap.plot(g["position"], g["gap"], lw=1.3, gid=f"gap:{dataset}",
+                            label=f"k = {int(g['k'].iloc[0])}, probe R² (late) {g['probe_r2_late'].iloc[0]:.2f}")
+            ax_gap.axhline(0, color="0.4", ls=":", lw=1)
+            ax_gap.set_xlabel("word position in the document")
+            ax_gap.set_ylabel("model loss − Bayes loss (nats/word)")
+            ax_gap.set_title("how far the model is from the Bayes predictive")
+            if len(first):
+                ax_gap.legend(fontsize=8.5)
+            else:
+                _empty(ax_gap, "no diagnostics")
     return fig
 
 
-def plot_known_dimension(table: pd.DataFrame, out_path) -> None:
-    """ID vs known k and observed vs predicted data exponent for the latent-teacher corpora (PNG)."""
-    _save(_known_dimension_figure(table), out_path)
+def plot_known_dimension(table: pd.DataFrame, out_path, by_position: pd.DataFrame | None = None) -> None:
+    """ID vs known k, observed vs predicted data exponent and (given ``by_position``) the loss gap
+    to the Bayes loss, for the latent-teacher corpora (PNG)."""
+    _save(_known_dimension_figure(table, by_position), out_path)
 
 
 ID_SCALE_GID = "id_scale"

@@ -1,0 +1,31 @@
+"""Snakemake script: linear-probe R^2 of z and the loss gap to the Bayes loss, for one checkpoint
+on a latent-teacher corpus."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from idscaling.latent_diagnostics import diagnose
+from idscaling.provenance import provenance_of
+from idscaling.runlog import log_to
+from idscaling.summary import checkpoint_ident
+from idscaling.tokenizer import load_tokenizer
+
+log = log_to(snakemake.log[0], snakemake.threads)
+result = diagnose(
+    str(Path(snakemake.input.config).parent),
+    val_bin=snakemake.input.val,
+    val_texts=snakemake.input.val_texts,
+    tokenizer=load_tokenizer(Path(snakemake.input.tokenizer).parent),
+    points=np.load(snakemake.input.points),
+    positions=np.load(snakemake.input.positions),
+    source=snakemake.params.source,
+    context=snakemake.params.block_size,
+    device=snakemake.config["train"]["device"],
+    threads=snakemake.threads,
+)
+out = checkpoint_ident(snakemake.wildcards) | result
+Path(snakemake.output[0]).write_text(json.dumps(out | provenance_of(snakemake), indent=2) + "\n")
+log.info("probe R2 (late) %.3f, (early) %.3f; loss gap (late) %.3f nats/word", result["probe_r2_late"],
+         result["probe_r2_early"], result["loss_gap_late"])
