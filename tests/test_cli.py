@@ -97,11 +97,14 @@ def test_estimate_id_twonn(capsys, emb: Path) -> None:
 
 def test_estimate_id_tle(capsys, emb: Path) -> None:
     rc, out, err = _run(capsys, ["estimate-id", str(emb), "--estimator", "tle", "--k", "10",
-                                 "--epsilon", "1e-5", "--bootstrap", "0"])
+                                 "--epsilon", "1e-5", "--bootstrap", "0", "--metric", "euclidean"])
     assert rc == 0, err
     res = json.loads(out)
-    assert (res["estimator"], res["k"], res["comb"], res["metric"]) == ("tle", 10, "mean", "cosine")
+    assert (res["estimator"], res["k"], res["comb"], res["metric"]) == ("tle", 10, "mean", "euclidean")
     assert (res["epsilon"], res["discard_fraction"], res["unbiased"]) == (1e-5, None, None)
+    # TLE's constructions are Euclidean: with the default cosine distance it is refused in one line
+    rc, _, err = _run(capsys, ["estimate-id", str(emb), "--estimator", "tle", "--bootstrap", "0"])
+    assert rc == 2 and "euclidean" in err and len(err.strip().splitlines()) == 1
 
 
 def test_estimate_id_mle_unbiased_flag(capsys, emb: Path) -> None:
