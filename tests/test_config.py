@@ -119,3 +119,24 @@ def test_latent_source_and_the_sweep_config():
     bad(latent(k=2, max_frequency=2), r"unknown key 'max_frequency' in datasets.code.source")
     bad(latent(k=0), r"datasets.code.source.k: 0 is less than the minimum of 1")
     bad(latent(), r"datasets.code.source: 'k' is a required property")
+
+
+def test_latent_source_teacher_keys():
+    def latent(**source):
+        return lambda c: c["datasets"]["code"].update(source={"kind": "latent", **source})
+
+    holder = {"kind": "latent", "k": 2, "teacher": "holder", "smoothness": 0.8, "channels": 8, "octaves": 6,
+              "features_per_octave": 64, "frequency_scale": 1.0, "logit_scale": 2.0, "vocab": 64}
+    cfg = copy.deepcopy(DEFAULT)
+    cfg["datasets"]["code"]["source"] = holder
+    assert check(cfg)["datasets"]["code"]["source"] == holder  # no defaults filled: latent_settings does
+    cfg["datasets"]["code"]["source"] = {"kind": "latent", "k": 2, "teacher": "features", "n_features": 4}
+    check(cfg)
+    bad(latent(k=2, teacher="gp"), r"datasets.code.source.teacher: 'gp' is not one of \['features', 'holder'\]")
+    bad(latent(k=2, teacher="holder", n_features=4), r"datasets.code.source.n_features: .*features teacher only")
+    bad(latent(k=2, smoothness=1.0), r"datasets.code.source.smoothness: .*holder teacher only")
+    bad(latent(k=2, teacher="features", octaves=3), r"datasets.code.source.octaves: .*holder teacher only")
+    bad(latent(k=2, teacher="holder", smoothness=2), r"datasets.code.source.smoothness: 2 is greater than or equal")
+    bad(latent(k=2, teacher="holder", smoothness=0), r"datasets.code.source.smoothness: 0 is less than or equal")
+    bad(latent(k=2, teacher="holder", frequency_scale=0), r"datasets.code.source.frequency_scale: 0 is less than or equal")
+    bad(latent(k=2, teacher="holder", channels=0), r"datasets.code.source.channels: 0 is less than the minimum of 1")

@@ -119,3 +119,66 @@ def test_latent_corpus_source() -> None:
         iter_documents({"kind": "latent", "k": 2, "vocab": 30})
     with pytest.raises(CorpusError, match="'k'"):
         iter_documents({"kind": "latent"})
+
+
+# --------------------------------------------------------------------------- teacher choice
+
+# sha256 of "\n".join(documents) from the features teacher as it was before the `teacher` key
+# existed (commit 6691b04): existing latent corpora must come out byte-identical.
+_FROZEN = {
+    "default k=2": ({"k": 2}, "c9e3b359d83eb6f00c9dbe9652e734af2774affa1e243946f51d3f4320e8f484"),
+    "custom k=5": (
+        {"k": 5, "n_documents": 300, "document_tokens": 64, "vocab": 100, "n_features": 12,
+         "frequency_scale": 1.0, "logit_scale": 2.0, "seed": 3},
+        "9cfc098ac429e7f57adc141df91b179bb35423d9d2ead8e470fab3cbee2f0f61",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_FROZEN))
+def test_features_teacher_documents_are_byte_identical_to_before(name: str) -> None:
+    import hashlib
+
+    settings, digest = _FROZEN[name]
+
+    def sha(docs) -> str:
+        return hashlib.sha256("\n".join(docs).encode()).hexdigest()
+
+    assert sha(generate_documents(**settings)) == digest
+    assert sha(iter_documents({"kind": "latent", **settings})) == digest
+    assert sha(iter_documents({"kind": "latent", "teacher": "features", **settings})) == digest
+
+
+def test_latent_settings_fill_the_named_teachers_keys() -> None:
+    from idscaling.corpus import latent_settings
+    from idscaling.holder_teacher import HOLDER_DEFAULTS
+
+    features = latent_settings({"kind": "latent", "k": 3})
+    assert features == {"k": 3, "teacher": "features"} | latent.DEFAULTS
+    holder = latent_settings({"kind": "latent", "k": 3, "teacher": "holder", "smoothness": 0.8})
+    assert holder["teacher"] == "holder" and holder["smoothness"] == 0.8 and "n_features" not in holder
+    assert {k: holder[k] for k in HOLDER_DEFAULTS if k != "smoothness"} == {
+        k: v for k, v in HOLDER_DEFAULTS.items() if k != "smoothness"
+    }
+    assert holder["document_tokens"] == latent.DEFAULTS["document_tokens"]
+    with pytest.raises(CorpusError, match="'n_features' is not a key of the 'holder' teacher"):
+        latent_settings({"kind": "latent", "k": 3, "teacher": "holder", "n_features": 4})
+    with pytest.raises(CorpusError, match="'octaves', 'smoothness' is not a key of the 'features' teacher"):
+        latent_settings({"kind": "latent", "k": 3, "smoothness": 1.0, "octaves": 3})
+    with pytest.raises(CorpusError, match="teacher must be one of features, holder, got 'gp'"):
+        latent_settings({"kind": "latent", "k": 3, "teacher": "gp"})
+
+
+def test_teacher_from_settings_builds_the_named_teacher() -> None:
+    from idscaling.corpus import latent_settings
+    from idscaling.holder_teacher import HolderTeacher
+
+    t = latent.teacher_from_settings(latent_settings({"kind": "latent", "k": 2, "seed": 4}))
+    ref = LatentTeacher.from_seed(2, seed=4)
+    assert isinstance(t, LatentTeacher) and np.array_equal(t.weights, ref.weights)
+    h = latent.teacher_from_settings(latent_settings({"kind": "latent", "k": 2, "teacher": "holder", "channels": 5}))
+    assert isinstance(h, HolderTeacher) and h.coefficients.shape[1] == 5
+    with pytest.raises(ValueError, match="teacher must be one of"):
+        latent.make_teacher(2, teacher="gp")
+    with pytest.raises(TypeError):
+        latent.make_teacher(2, teacher="holder", n_features=3)  # not a key of that teacher

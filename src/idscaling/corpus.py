@@ -13,7 +13,8 @@ A *source* is a plain dict (from the pipeline config) with a ``kind`` key:
   "text_field": "text", "revision": None, "streaming": False}`` -- a Hugging Face
   dataset (needs network or a local cache).
 * ``{"kind": "latent", "k": 4, ...}`` -- SYNTHETIC documents from a random teacher with
-  exactly k latent degrees of freedom (:mod:`idscaling.latent`; keys as in ``latent.DEFAULTS``).
+  exactly k latent degrees of freedom (:mod:`idscaling.latent`; keys as in ``latent.DEFAULTS``, or
+  with ``"teacher": "holder"`` a teacher of known Hölder smoothness, :mod:`idscaling.holder_teacher`).
 
 Every source accepts ``max_documents`` (first N documents in the source's order).
 Documents are whitespace-stripped and empty ones dropped. Invalid UTF-8 in local
@@ -89,12 +90,21 @@ def is_synthetic(source: dict) -> bool:
 
 
 def latent_settings(source: dict) -> dict:
-    """The generator settings of a ``latent`` source, defaults filled in (see :mod:`idscaling.latent`)."""
-    from idscaling.latent import DEFAULTS
+    """The generator settings of a ``latent`` source, defaults filled in (see :mod:`idscaling.latent`):
+    ``k``, ``teacher`` (default ``"features"``) and the keys of that teacher; a key that only the
+    other teacher uses is an error, not silently ignored."""
+    from idscaling.latent import TEACHERS, source_defaults
 
     if "k" not in source:
         raise CorpusError("latent source: 'k' (the number of latent dimensions) is required")
-    return {"k": source["k"]} | {key: source.get(key, default) for key, default in DEFAULTS.items()}
+    teacher = source.get("teacher", "features")
+    if teacher not in TEACHERS:
+        raise CorpusError(f"latent source: teacher must be one of {', '.join(TEACHERS)}, got {teacher!r}")
+    defaults = source_defaults(teacher)
+    others = set().union(*(source_defaults(t) for t in TEACHERS if t != teacher)) - set(defaults)
+    if foreign := sorted(set(source) & others):
+        raise CorpusError(f"latent source: {', '.join(map(repr, foreign))} is not a key of the {teacher!r} teacher")
+    return {"k": source["k"], "teacher": teacher} | {key: source.get(key, default) for key, default in defaults.items()}
 
 
 def iter_documents(source: dict, stats: CorpusStats | None = None) -> Iterator[str]:

@@ -46,6 +46,15 @@ Levina-Bickel MLE on 3,600 such points gives ~k for k <= 8 with the defaults, an
 beyond, as it does on any 16-dimensional set of that size). :func:`teacher_entropy` gives the
 loss of an oracle that knows ``z``, a floor for any model.
 
+Why a second teacher: ``psi`` is a *finite* random-feature map, so the teacher is a smooth
+parametric family and learning it is asymptotically a parametric problem (excess loss ~ 1/N), not
+the nonparametric beta-Hölder regression whose rate ``N^(-2 beta / (2 beta + k))`` the theory
+predicts. ``teacher: holder`` (:mod:`idscaling.holder_teacher`) replaces the cosine features by a
+random function of exact Hölder smoothness beta, keeping the affine copy of z (so the dimension
+stays k) and this module's documents, entropies and source points (:func:`make_teacher`,
+:func:`documents`). The default ``teacher: features`` is the construction above, with the same
+documents as before the choice existed.
+
 Generation is numpy only, deterministic for a given seed. The text is SYNTHETIC and is labelled
 as such wherever the pipeline reports it.
 """
@@ -54,11 +63,25 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator, Protocol
 
 import numpy as np
 
-__all__ = ["LatentTeacher", "pseudo_words", "generate_documents", "source_points", "teacher_entropy", "DEFAULTS"]
+__all__ = [
+    "LatentTeacher",
+    "Teacher",
+    "TEACHERS",
+    "make_teacher",
+    "source_defaults",
+    "teacher_from_settings",
+    "pseudo_words",
+    "documents",
+    "generate_documents",
+    "source_points",
+    "teacher_entropy",
+    "check_injective_weights",
+    "DEFAULTS",
+]
 
 # Defaults of the "latent" corpus source (schemas/config.schema.yaml repeats them).
 DEFAULTS = {
@@ -70,6 +93,24 @@ DEFAULTS = {
     "logit_scale": 3.0,
     "seed": 0,
 }
+
+# The teachers a latent source can use: "features" (LatentTeacher, the default, whose keys are
+# DEFAULTS) and "holder" (idscaling.holder_teacher.HolderTeacher: logits of known Hölder
+# smoothness; keys holder_teacher.HOLDER_DEFAULTS).
+TEACHERS = ("features", "holder")
+_DOCUMENT_KEYS = ("n_documents", "document_tokens", "seed")  # keys of the documents, not the teacher
+
+
+def source_defaults(teacher: str = "features") -> dict[str, Any]:
+    """Every key of a latent source with that ``teacher`` (besides ``k`` and ``teacher``), with
+    its default: the documents' keys and the teacher's own."""
+    if teacher == "features":
+        return dict(DEFAULTS)
+    if teacher == "holder":
+        from idscaling.holder_teacher import HOLDER_DEFAULTS
+
+        return {key: DEFAULTS[key] for key in _DOCUMENT_KEYS} | HOLDER_DEFAULTS
+    raise ValueError(f"teacher must be one of {TEACHERS}, got {teacher!r}")
 
 _CONSONANTS = "bdfgklmnprstvz"
 _VOWELS = "aeiou"
@@ -85,6 +126,27 @@ def pseudo_words(vocab: int) -> list[str]:
         raise ValueError(f"vocab must be between 1 and {len(words)}, got {vocab}")
     order = np.random.default_rng(_WORD_SEED).permutation(len(words))[:vocab]
     return [words[i] for i in order]
+
+
+class Teacher(Protocol):
+    """What documents, entropies and source points need of a teacher (LatentTeacher, HolderTeacher)."""
+
+    k: int
+
+    @property
+    def vocab(self) -> int: ...
+
+    def probs(self, z: np.ndarray) -> np.ndarray: ...
+
+    def sample_latents(self, n: int, rng: np.random.Generator) -> np.ndarray: ...
+
+
+def check_injective_weights(weights: np.ndarray) -> None:
+    """Condition 2 of the module docstring, checked rather than assumed: the columns of W and the
+    all-ones vector are linearly independent, so W u = c 1 only for u = 0."""
+    vocab, width = weights.shape
+    if np.linalg.matrix_rank(np.hstack([weights, np.ones((vocab, 1))])) != width + 1:
+        raise ValueError("degenerate teacher weights (rank-deficient); use another seed")
 
 
 @dataclass(frozen=True)
@@ -125,9 +187,7 @@ class LatentTeacher:
         frequencies = rng.standard_normal((n_features, k)) * frequency_scale
         phases = rng.random(n_features) * 2 * np.pi
         weights = rng.standard_normal((vocab, k + n_features))
-        # Condition 2 of the module docstring, checked rather than assumed.
-        if np.linalg.matrix_rank(np.hstack([weights, np.ones((vocab, 1))])) != k + n_features + 1:
-            raise ValueError("degenerate teacher weights (rank-deficient); use another seed")
+        check_injective_weights(weights)
         return cls(k=k, frequencies=frequencies, phases=phases, weights=weights, logit_scale=float(logit_scale))
 
     @property
@@ -160,42 +220,72 @@ def _sample_categorical(p: np.ndarray, size: int, rng: np.random.Generator) -> n
     return np.minimum(np.searchsorted(cdf, rng.random(size) * cdf[-1], side="right"), len(p) - 1)
 
 
-def generate_documents(
-    k: int,
-    *,
-    n_documents: int = DEFAULTS["n_documents"],
-    document_tokens: int = DEFAULTS["document_tokens"],
-    vocab: int = DEFAULTS["vocab"],
-    n_features: int = DEFAULTS["n_features"],
-    frequency_scale: float = DEFAULTS["frequency_scale"],
-    logit_scale: float = DEFAULTS["logit_scale"],
-    seed: int = DEFAULTS["seed"],
-) -> Iterator[str]:
-    """Yield ``n_documents`` SYNTHETIC documents of ``document_tokens`` pseudo-words each, every
-    document drawn i.i.d. from ``p(. | z)`` for its own uniform latent ``z`` in the cube.
+def make_teacher(k: int, *, teacher: str = "features", seed: int = DEFAULTS["seed"], **settings: Any) -> Teacher:
+    """The teacher a latent source names: ``"features"`` (:class:`LatentTeacher`, keys of
+    :data:`DEFAULTS`) or ``"holder"`` (:class:`idscaling.holder_teacher.HolderTeacher`, keys of
+    ``HOLDER_DEFAULTS``); ``settings`` are its keyword arguments, unknown ones an error."""
+    if teacher == "features":
+        return LatentTeacher.from_seed(k, seed=seed, **settings)
+    if teacher == "holder":
+        from idscaling.holder_teacher import HolderTeacher
 
-    The teacher is drawn from ``seed``; the latents and words from an independent stream of the
-    same seed, so changing ``n_documents`` keeps the first documents unchanged."""
+        return HolderTeacher.from_seed(k, seed=seed, **settings)
+    raise ValueError(f"teacher must be one of {TEACHERS}, got {teacher!r}")
+
+
+def teacher_from_settings(settings: dict[str, Any]) -> Teacher:
+    """The teacher of a latent source's settings (``corpus.latent_settings``: ``k``, ``teacher``,
+    the documents' keys, the teacher's keys), whichever teacher it names."""
+    knobs = {key: value for key, value in settings.items() if key not in ("n_documents", "document_tokens")}
+    return make_teacher(**knobs)
+
+
+def documents(teacher: Teacher, *, n_documents: int, document_tokens: int, seed: int) -> Iterator[str]:
+    """Yield ``n_documents`` SYNTHETIC documents of ``document_tokens`` pseudo-words each, every
+    document drawn i.i.d. from ``p(. | z)`` for its own latent ``z`` (``teacher.sample_latents``).
+
+    Latents and words come from the stream ``[seed, 1]``, so changing ``n_documents`` keeps the
+    first documents unchanged."""
     if n_documents < 1 or document_tokens < 1:
         raise ValueError(f"n_documents and document_tokens must be >= 1, got {n_documents}, {document_tokens}")
-    teacher = LatentTeacher.from_seed(
-        k, vocab=vocab, n_features=n_features, frequency_scale=frequency_scale, logit_scale=logit_scale, seed=seed
-    )
-    words = np.array(pseudo_words(vocab))
+    words = np.array(pseudo_words(teacher.vocab))
     rng = np.random.default_rng([seed, 1])
     for _ in range(n_documents):
         z = teacher.sample_latents(1, rng)
         yield " ".join(words[_sample_categorical(teacher.probs(z)[0], document_tokens, rng)])
 
 
-def teacher_entropy(teacher: LatentTeacher, n_samples: int = 20000, seed: int = 0) -> float:
+def generate_documents(
+    k: int,
+    *,
+    n_documents: int = DEFAULTS["n_documents"],
+    document_tokens: int = DEFAULTS["document_tokens"],
+    teacher: str = "features",
+    seed: int = DEFAULTS["seed"],
+    **settings: Any,
+) -> Iterator[str]:
+    """:func:`documents` of the teacher :func:`make_teacher` draws from ``seed`` (the latents and
+    words from an independent stream of the same seed). ``settings``: the teacher's keys
+    (``vocab``, ``n_features``, ``frequency_scale``, ``logit_scale`` for the default
+    ``"features"`` teacher, whose documents are those of every earlier version)."""
+    if n_documents < 1 or document_tokens < 1:
+        raise ValueError(f"n_documents and document_tokens must be >= 1, got {n_documents}, {document_tokens}")
+    return documents(
+        make_teacher(k, teacher=teacher, seed=seed, **settings),
+        n_documents=n_documents,
+        document_tokens=document_tokens,
+        seed=seed,
+    )
+
+
+def teacher_entropy(teacher: Teacher, n_samples: int = 20000, seed: int = 0) -> float:
     """E_z[H(p(. | z))] in nats per word, by Monte Carlo over ``n_samples`` uniform latents: the
     loss of an oracle that knows each document's z, a lower bound on any model's loss per word."""
     p = teacher.probs(teacher.sample_latents(n_samples, np.random.default_rng(seed)))
     return float(-(p * np.log(np.clip(p, 1e-300, None))).sum(axis=1).mean())
 
 
-def source_points(teacher: LatentTeacher, n_samples: int = 3600, seed: int = 0) -> np.ndarray:
+def source_points(teacher: Teacher, n_samples: int = 3600, seed: int = 0) -> np.ndarray:
     """``sqrt(p(. | z))`` for ``n_samples`` uniform latents: points of the source manifold in the
     Hellinger embedding (euclidean distance = Hellinger distance, up to sqrt 2)."""
     return np.sqrt(teacher.probs(teacher.sample_latents(n_samples, np.random.default_rng(seed))))
