@@ -19,17 +19,23 @@ from idscaling.oracle import teacher_for_source
 SOURCE = {"kind": "latent", "k": 3, "n_documents": 60, "document_tokens": 200, "vocab": 64, "n_features": 8, "seed": 4}
 
 
-def test_document_latents_are_the_latents_the_documents_were_drawn_from() -> None:
-    teacher = teacher_for_source(SOURCE)
-    settings = {k: v for k, v in SOURCE.items() if k != "kind"}
+HOLDER = {"kind": "latent", "teacher": "holder", "k": 3, "n_documents": 60, "document_tokens": 200, "vocab": 64,
+          "channels": 8, "octaves": 4, "features_per_octave": 16, "seed": 4}
+
+
+@pytest.mark.parametrize("source", [SOURCE, HOLDER], ids=["features", "holder"])
+def test_document_latents_are_the_latents_the_documents_were_drawn_from(source) -> None:
+    from idscaling.corpus import iter_documents
+
+    teacher = teacher_for_source(source)
     index = {w: i for i, w in enumerate(pseudo_words(64))}
-    docs = [np.array([index[w] for w in text.split(" ")]) for text in generate_documents(**settings)]
-    z = document_latents(SOURCE, np.arange(60))
+    docs = [np.array([index[w] for w in text.split(" ")]) for text in iter_documents(source)]
+    z = document_latents(source, np.arange(60))
     log_p = np.log(teacher.probs(z))  # (latents, vocab)
     loglik = np.stack([log_p[:, d].sum(axis=1) for d in docs])  # (documents, latents)
     # 200 words identify their own latent: it explains each document far better than the others'
     assert (np.argmax(loglik, axis=1) == np.arange(60)).mean() > 0.9
-    np.testing.assert_array_equal(document_latents(SOURCE, [7, 2]), z[[7, 2]])
+    np.testing.assert_array_equal(document_latents(source, [7, 2]), z[[7, 2]])
 
 
 def test_word_losses_sum_the_tokens_of_each_word() -> None:

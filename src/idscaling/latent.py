@@ -76,6 +76,7 @@ __all__ = [
     "teacher_from_settings",
     "pseudo_words",
     "documents",
+    "document_latents",
     "generate_documents",
     "source_points",
     "teacher_entropy",
@@ -253,6 +254,18 @@ def documents(teacher: Teacher, *, n_documents: int, document_tokens: int, seed:
     for _ in range(n_documents):
         z = teacher.sample_latents(1, rng)
         yield " ".join(words[_sample_categorical(teacher.probs(z)[0], document_tokens, rng)])
+
+
+def document_latents(teacher: Teacher, *, n_documents: int, document_tokens: int, seed: int) -> np.ndarray:
+    """The latents ``z`` of the first ``n_documents`` documents :func:`documents` yields for the same
+    arguments, (n_documents, k): the same stream, replayed (per document, ``z`` then the
+    ``document_tokens`` uniforms of its words), without sampling the words."""
+    rng = np.random.default_rng([seed, 1])
+    z = np.empty((n_documents, teacher.k))
+    for i in range(n_documents):
+        z[i] = teacher.sample_latents(1, rng)[0]
+        rng.random(document_tokens)  # _sample_categorical draws exactly these for the words
+    return z
 
 
 def generate_documents(

@@ -36,19 +36,15 @@ DIAGNOSTIC_DOCUMENTS = 200  # validation documents whose losses are compared (th
 
 def document_latents(source: Mapping[str, Any], indices: Sequence[int]) -> np.ndarray:
     """The latent ``z`` of the documents at ``indices`` (positions in the source's order) of a
-    latent source, by replaying the generator's random stream (:func:`idscaling.latent.
-    generate_documents` draws, per document, ``z`` then ``document_tokens`` uniforms for the words)."""
+    latent source (:func:`idscaling.latent.document_latents` replays the generator's stream)."""
+    from . import latent
     from .corpus import latent_settings
-    from .oracle import teacher_for_source
 
     settings = latent_settings(dict(source))
-    teacher = teacher_for_source(dict(source))
     indices = np.asarray(indices, dtype=np.int64)
-    rng = np.random.default_rng([settings["seed"], 1])
-    z = np.empty((int(indices.max()) + 1 if indices.size else 0, teacher.k))
-    for i in range(len(z)):
-        z[i] = teacher.sample_latents(1, rng)[0]
-        rng.random(settings["document_tokens"])  # the words' uniforms
+    n = int(indices.max()) + 1 if indices.size else 0
+    z = latent.document_latents(latent.teacher_from_settings(settings), n_documents=n,
+                                document_tokens=settings["document_tokens"], seed=settings["seed"])
     return z[indices]
 
 

@@ -54,13 +54,9 @@ class Teacher(Protocol):
 def teacher_for_source(source: dict) -> Teacher:
     """The teacher of a ``latent`` corpus source (its config entry), defaults filled in."""
     from .corpus import latent_settings
-    from .latent import LatentTeacher
+    from .latent import teacher_from_settings
 
-    settings = latent_settings(source)
-    return LatentTeacher.from_seed(
-        settings["k"], vocab=settings["vocab"], n_features=settings["n_features"],
-        frequency_scale=settings["frequency_scale"], logit_scale=settings["logit_scale"], seed=settings["seed"],
-    )
+    return teacher_from_settings(latent_settings(source))
 
 
 def _log_probs(teacher: Teacher, z: np.ndarray) -> np.ndarray:
