@@ -219,11 +219,38 @@ def known_dimension_outputs():
 def pretrained_outputs():
     if not PRETRAINED:
         return []
+    protocols = [
+        f"{RESULTS}/summary/pretrained_id_protocols.csv",
+        f"{RESULTS}/summary/pretrained_id_scale.csv",
+        f"{RESULTS}/figures/pretrained_id_scale.png",
+    ]
     return [
         f"{RESULTS}/summary/pretrained.csv",
         f"{RESULTS}/summary/pretrained_exponents.csv",
         f"{RESULTS}/figures/pretrained_scaling.png",
-    ]
+    ] + (protocols if pretrained_protocol_jsons() else [])
+
+
+def pretrained_protocol_jsons(wildcards=None):
+    """ID-protocol comparisons of every pretrained model on every dataset that gets one."""
+    return [f"{RESULTS}/{d}/pretrained/{p}/id/protocols.json" for d in protocol_datasets(config) for p in PRETRAINED]
+
+
+def pretrained_protocol_inputs(w):
+    base = f"{RESULTS}/{w.dataset}/pretrained/{w.pretrained}"
+    inputs = dict(
+        points=f"{base}/embeddings/layer_{FINAL_LAYER}.npy",
+        positions=f"{base}/embeddings/positions.npy",
+        window_mean=f"{base}/embeddings/window_mean.npy",
+        window_last=f"{base}/embeddings/window_last.npy",
+        val=f"{base}/tokens/val.bin",
+        val_docs=f"{base}/tokens/val.docs.npy",
+        val_meta=f"{base}/tokens/val.json",
+    )
+    if "oracle" in dataset_protocols(config, w.dataset):
+        inputs["val_texts"] = f"{RESULTS}/{w.dataset}/corpus/val.jsonl"
+        inputs["tokenizer"] = f"{RESULTS}/pretrained/{w.pretrained}/tokenizer/meta.json"
+    return inputs
 
 
 def pretrained_files(kind):

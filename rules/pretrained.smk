@@ -163,3 +163,54 @@ rule plot_pretrained:
         "../envs/analysis.yaml"
     script:
         "../scripts/plot_pretrained.py"
+
+
+use rule id_protocols as id_protocols_pretrained with:
+    input:
+        unpack(pretrained_protocol_inputs),
+    output:
+        f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/id/protocols.json",
+    params:
+        protocols=lambda w: dataset_protocols(config, w.dataset),
+        metrics=config["id"]["protocol_metrics"],
+        settings=id_result_settings(config),
+        source=lambda w: config["datasets"][w.dataset]["source"],
+    log:
+        "logs/id_protocols_pretrained/{dataset}_{pretrained}.log",
+    benchmark:
+        "benchmarks/id_protocols_pretrained/{dataset}_{pretrained}.tsv"
+
+
+use rule id_protocols_table as pretrained_protocols_table with:
+    input:
+        pretrained_protocol_jsons(),
+    output:
+        ids=report(
+            f"{RESULTS}/summary/pretrained_id_protocols.csv",
+            caption="../report/id_protocols_table.rst",
+            category="Pretrained suites",
+        ),
+        scale=report(
+            f"{RESULTS}/summary/pretrained_id_scale.csv",
+            caption="../report/id_scale_table.rst",
+            category="Pretrained suites",
+        ),
+    log:
+        "logs/pretrained_protocols_table.log",
+    benchmark:
+        "benchmarks/pretrained_protocols_table.tsv"
+
+
+use rule plot_id_scale as plot_pretrained_id_scale with:
+    input:
+        f"{RESULTS}/summary/pretrained_id_scale.csv",
+    output:
+        report(
+            f"{RESULTS}/figures/pretrained_id_scale.png",
+            caption="../report/id_scale.rst",
+            category="Pretrained suites",
+        ),
+    log:
+        "logs/plot_pretrained_id_scale.log",
+    benchmark:
+        "benchmarks/plot_pretrained_id_scale.tsv"

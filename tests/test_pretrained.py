@@ -97,11 +97,13 @@ def test_pretrained_suite_through_the_pipeline(tiny_models, tmp_path):
     # one suite: both tiny models share a tokenizer, so their losses are comparable
     cfg["pretrained"] = {"models": {"tiny_gpt2": {"id": str(tiny_models["gpt2"]), "suite": "tiny"},
                                     "tiny_neox": {"id": str(tiny_models["neox"]), "suite": "tiny"}}, "batch_size": 4}
+    cfg["id"]["protocols"] = ["token", "sequence_mean"]  # the protocol comparison on pretrained models too
     (work / "config.yaml").write_text(yaml.safe_dump(cfg))
     jobs = planned_jobs("--configfile", "config.yaml", targets=["pretrained"], cwd=work)
     # no training: the corpus, then per model one fetch and per (dataset, model) the same rules
     assert "train" not in jobs and jobs["fetch_pretrained"] == 2 and jobs["tokenize_pretrained"] == 2
     assert jobs["evaluate_pretrained"] == jobs["embed_pretrained"] == 2 and jobs["estimate_id_pretrained"] == 2
+    assert jobs["id_protocols_pretrained"] == 2 and jobs["pretrained_protocols_table"] == 1
     smk("--configfile", "config.yaml", targets=["pretrained"], cwd=work, timeout=900)
 
     points = pd.read_csv(work / "results/summary/pretrained.csv").set_index("model")
@@ -129,5 +131,11 @@ def test_pretrained_suite_through_the_pipeline(tiny_models, tmp_path):
     assert "at least 4 points" in exps.loc[0, "saturating_note"]
     assert exps.loc[0, "id"] == pytest.approx(points["id"].mean())
     assert (work / "results/figures/pretrained_scaling.png").stat().st_size > 10_000
+    protocols = pd.read_csv(work / "results/summary/pretrained_id_protocols.csv")
+    assert len(protocols) == 2 * 2 * 2  # (dataset local) x 2 models x 2 protocols x 2 metrics
+    token = protocols[(protocols["protocol"] == "token") & (protocols["metric"] == "cosine")].set_index("model")
+    assert token["id"].to_dict() == pytest.approx(points["id"].to_dict())  # the same estimate as estimate_id's
+    assert set(pd.read_csv(work / "results/summary/pretrained_id_scale.csv")["model"]) == {"tiny_gpt2", "tiny_neox"}
+    assert (work / "results/figures/pretrained_id_scale.png").stat().st_size > 10_000
     ident = json.loads((work / "results/local/pretrained/tiny_neox/id/layer_final.json").read_text())
     assert ident["model"] == "tiny_neox" and ident["n_tokens"] is None
