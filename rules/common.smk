@@ -150,6 +150,13 @@ def protocol_jsons(wildcards=None):
     ]
 
 
+def exponents_inputs(wildcards):
+    inputs = dict(points=f"{RESULTS}/summary/scaling_points.csv", ids=f"{RESULTS}/summary/intrinsic_dim.csv")
+    if protocol_datasets(config):
+        inputs["protocols"] = f"{RESULTS}/summary/id_protocols.csv"
+    return inputs
+
+
 def id_protocol_inputs(w):
     emb = f"{RESULTS}/{w.dataset}/embeddings/{w.model}/n{w.n}/seed{w.seed}"
     inputs = dict(

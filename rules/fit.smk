@@ -47,8 +47,7 @@ rule id_table:
 
 rule exponents:
     input:
-        points=f"{RESULTS}/summary/scaling_points.csv",
-        ids=f"{RESULTS}/summary/intrinsic_dim.csv",
+        unpack(exponents_inputs),
     output:
         report(
             f"{RESULTS}/summary/exponents.csv",
@@ -57,6 +56,7 @@ rule exponents:
         ),
     params:
         fit=config["fit"],
+        id_metric=config["id"]["metric"],
     log:
         "logs/exponents.log",
     benchmark:

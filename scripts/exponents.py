@@ -3,6 +3,7 @@
 import pandas as pd
 
 from idscaling.exponents import exponents_table
+from idscaling.protocol_exponents import with_protocol_predictions
 from idscaling.runlog import log_to
 from idscaling.summary import dataset_ids
 from idscaling.provenance import provenance_of, stamp_frame
@@ -17,5 +18,8 @@ table = exponents_table(
     params_column=fit["params"],
     data_axis_model=fit["data_axis_model"],
 )
+if "protocols" in snakemake.input.keys():  # the predictions from every ID protocol x metric, too
+    table = with_protocol_predictions(table, pd.read_csv(snakemake.input.protocols), metric=snakemake.params.id_metric,
+                                      beta=fit["beta"])
 stamp_frame(table, provenance_of(snakemake)).to_csv(snakemake.output[0], index=False)
 log.info("exponents:\n%s", table.to_string())

@@ -3,11 +3,12 @@
 import pandas as pd
 
 from idscaling.plots import plot_data_scaling, plot_exponents, plot_model_scaling
+from idscaling.protocol_exponents import primary_rows
 from idscaling.runlog import log_to
 
 log_to(snakemake.log[0])
 points = pd.read_csv(snakemake.input.points)
-exponents = pd.read_csv(snakemake.input.exponents)
+exponents = primary_rows(pd.read_csv(snakemake.input.exponents))  # the configured ID's predictions
 column = snakemake.params.params_column
 plot_data_scaling(points, exponents, snakemake.output.data, params_column=column)
 plot_model_scaling(points, exponents, snakemake.output.model, params_column=column)

@@ -94,8 +94,14 @@ def test_end_to_end_tiny_run(workdir):
         assert points[col].notna().all(), col
     assert (points["val_loss_ci_low"] < points["val_loss"]).all() and (points["val_loss"] < points["val_loss_ci_high"]).all()
     assert (points["val_loss"] < 5.95).all()  # ln(384) = 5.95: every model learned something
-    exps = pd.read_csv(res / "summary" / "exponents.csv")
-    assert set(exps["axis"]) == {"data", "model"}
+    all_exps = pd.read_csv(res / "summary" / "exponents.csv")
+    # the latent corpus's other ID protocols add rows with their own predictions; "primary" the configured ones
+    others = all_exps[~all_exps["primary"]]
+    assert set(others["dataset"]) == {"latent"} and len(others) == 2 * 9  # 2 axes x (5 protocols x 2 metrics - 1)
+    data_others = others[others["axis"] == "data"]
+    np.testing.assert_allclose(data_others["alpha_predicted"], 2 / (2 + data_others["id"]))
+    exps = all_exps[all_exps["primary"]].reset_index(drop=True)
+    assert set(exps["axis"]) == {"data", "model"} and len(exps) == 4
     for col in ("alpha_observed", "alpha_ci_low", "alpha_ci_high", "id", "id_ci_low", "id_ci_high", "beta", "alpha_predicted"):
         assert col in exps.columns
     data = exps[exps["axis"] == "data"].iloc[0]

@@ -37,6 +37,7 @@ from .corpus import latent_settings
 from .latent import source_points, teacher_entropy
 from .oracle import teacher_for_source
 from .predict import alpha_data, predict_with_ci
+from .protocol_exponents import primary_rows
 
 __all__ = ["KNOWN_DIMENSION_COLUMNS", "RECOMMENDED", "latent_datasets", "source_id", "known_dimension_table",
            "diagnostics_tables", "protocol_agreement"]
@@ -92,6 +93,7 @@ def known_dimension_table(
     diagnostics : per (dataset, seed) diagnostics (:func:`diagnostics_tables`), averaged over seeds
         into the last columns; None leaves them NaN.
     """
+    exponents = primary_rows(exponents)
     data = exponents[exponents["axis"] == "data"].set_index("dataset") if len(exponents) else pd.DataFrame()
     diag = (diagnostics.groupby("dataset")[DIAGNOSTIC_COLUMNS].mean() if diagnostics is not None and len(diagnostics)
             else pd.DataFrame(columns=DIAGNOSTIC_COLUMNS))
