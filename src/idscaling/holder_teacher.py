@@ -88,7 +88,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from idscaling.latent import check_injective_weights
+from idscaling.latent import SoftmaxTeacher, check_injective_weights
 
 __all__ = ["HolderTeacher", "HOLDER_DEFAULTS"]
 
@@ -110,7 +110,7 @@ def _unit_directions(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class HolderTeacher:
+class HolderTeacher(SoftmaxTeacher):
     """A fixed map from the cube [0, 1]^k to next-token distributions whose logits are beta-Hölder
     (the module docstring says in what sense); same interface as :class:`idscaling.latent.LatentTeacher`."""
 
@@ -175,10 +175,6 @@ class HolderTeacher:
             logit_scale=float(logit_scale),
         )
 
-    @property
-    def vocab(self) -> int:
-        return self.weights.shape[0]
-
     def rough(self, z: np.ndarray) -> np.ndarray:
         """u(z): (n, r), the beta-smooth part of psi."""
         z = np.asarray(z, dtype=np.float64)
@@ -189,15 +185,3 @@ class HolderTeacher:
         z = np.asarray(z, dtype=np.float64)
         return np.hstack([np.sqrt(12.0) * (z - 0.5), self.rough(z)])
 
-    def logits(self, z: np.ndarray) -> np.ndarray:
-        return self.logit_scale * self.features(z) @ self.weights.T / np.sqrt(self.weights.shape[1])
-
-    def probs(self, z: np.ndarray) -> np.ndarray:
-        """p(. | z): (n, vocab), rows summing to one."""
-        logits = self.logits(z)
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        return p / p.sum(axis=1, keepdims=True)
-
-    def sample_latents(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return rng.random((n, self.k))

@@ -150,8 +150,38 @@ def check_injective_weights(weights: np.ndarray) -> None:
         raise ValueError("degenerate teacher weights (rank-deficient); use another seed")
 
 
+class SoftmaxTeacher:
+    """What every teacher shares: logits ``s W psi(z) / sqrt(width)`` from its ``features`` psi,
+    their softmax, and latents uniform in the cube. A subclass has ``k``, ``weights`` (vocab x
+    width), ``logit_scale`` and ``features(z)``."""
+
+    k: int
+    weights: np.ndarray
+    logit_scale: float
+
+    def features(self, z: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def vocab(self) -> int:
+        return self.weights.shape[0]
+
+    def logits(self, z: np.ndarray) -> np.ndarray:
+        return self.logit_scale * self.features(z) @ self.weights.T / np.sqrt(self.weights.shape[1])
+
+    def probs(self, z: np.ndarray) -> np.ndarray:
+        """p(. | z): (n, vocab), rows summing to one."""
+        logits = self.logits(z)
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def sample_latents(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.random((n, self.k))
+
+
 @dataclass(frozen=True)
-class LatentTeacher:
+class LatentTeacher(SoftmaxTeacher):
     """A fixed map from the cube [0, 1]^k to next-token distributions over ``vocab`` words."""
 
     k: int
@@ -191,27 +221,11 @@ class LatentTeacher:
         check_injective_weights(weights)
         return cls(k=k, frequencies=frequencies, phases=phases, weights=weights, logit_scale=float(logit_scale))
 
-    @property
-    def vocab(self) -> int:
-        return self.weights.shape[0]
-
     def features(self, z: np.ndarray) -> np.ndarray:
         """psi(z): (n, k + m) for latents z of shape (n, k)."""
         z = np.asarray(z, dtype=np.float64)
         return np.hstack([np.sqrt(12.0) * (z - 0.5), np.sqrt(2.0) * np.cos(z @ self.frequencies.T + self.phases)])
 
-    def logits(self, z: np.ndarray) -> np.ndarray:
-        return self.logit_scale * self.features(z) @ self.weights.T / np.sqrt(self.weights.shape[1])
-
-    def probs(self, z: np.ndarray) -> np.ndarray:
-        """p(. | z): (n, vocab), rows summing to one."""
-        logits = self.logits(z)
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        return p / p.sum(axis=1, keepdims=True)
-
-    def sample_latents(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return rng.random((n, self.k))
 
 
 def _sample_categorical(p: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
