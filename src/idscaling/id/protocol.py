@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -74,29 +75,20 @@ def _n_workers(n_jobs: int | None, n_batches: int) -> int:
     return max(1, min(int(n_jobs), n_batches))
 
 
-def _bootstrap_pointwise(pointwise: list[np.ndarray], comb: str, n_bootstrap: int, rng: np.random.Generator) -> np.ndarray:
+def _bootstrap(per_batch: list[np.ndarray], statistic: Callable[[np.ndarray], np.ndarray], n_bootstrap: int,
+               rng: np.random.Generator) -> np.ndarray:
+    """Replicates of the mean over batches of ``statistic`` (applied to rows of resampled
+    values), each batch's per-point values resampled with replacement, in chunks of at most
+    ``_BOOTSTRAP_CHUNK_ELEMENTS``."""
     replicates = np.zeros(n_bootstrap)
-    for pw in pointwise:
-        m = pw.size
+    for values in per_batch:
+        m = values.size
         chunk = max(1, _BOOTSTRAP_CHUNK_ELEMENTS // m)
         for b0 in range(0, n_bootstrap, chunk):
             b1 = min(n_bootstrap, b0 + chunk)
             idx = rng.integers(0, m, size=(b1 - b0, m))
-            replicates[b0:b1] += combine(pw[idx], comb, axis=1)
-    return replicates / len(pointwise)
-
-
-def _bootstrap_twonn(ratios: list[np.ndarray], discard_fraction: float, method: str, n_bootstrap: int,
-                     rng: np.random.Generator) -> np.ndarray:
-    replicates = np.zeros(n_bootstrap)
-    for mu in ratios:
-        m = mu.size
-        chunk = max(1, _BOOTSTRAP_CHUNK_ELEMENTS // m)
-        for b0 in range(0, n_bootstrap, chunk):
-            b1 = min(n_bootstrap, b0 + chunk)
-            idx = rng.integers(0, m, size=(b1 - b0, m))
-            replicates[b0:b1] += twonn_dimension(mu[idx], discard_fraction, method)
-    return replicates / len(ratios)
+            replicates[b0:b1] += statistic(values[idx])
+    return replicates / len(per_batch)
 
 
 def _single_threaded_worker(knn_method: str) -> None:
@@ -394,9 +386,10 @@ def estimate_id(
         ci_low, ci_high = wald_interval(dimension, [err for err, _ in per_point], float(ci_level))
     elif n_bootstrap > 0:
         if estimator == "twonn":
-            replicates = _bootstrap_twonn(per_point, float(discard_fraction), twonn_method, int(n_bootstrap), rng)
+            replicates = _bootstrap(per_point, lambda mu: twonn_dimension(mu, float(discard_fraction), twonn_method),
+                                    int(n_bootstrap), rng)
         else:
-            replicates = _bootstrap_pointwise(per_point, comb, int(n_bootstrap), rng)
+            replicates = _bootstrap(per_point, lambda pw: combine(pw, comb, axis=1), int(n_bootstrap), rng)
         tail = 100.0 * (1.0 - float(ci_level)) / 2.0
         ci_low, ci_high = (float(v) for v in np.percentile(replicates, [tail, 100.0 - tail]))
 
