@@ -232,3 +232,123 @@ def test_estimate_id_gride_prints_the_scale_curve(capsys, emb: Path) -> None:
     assert rc == 2 and "applies to --estimator gride only" in _error_line(err)
     rc, _, err = _run(capsys, ["estimate-id", str(emb), "--estimator", "gride", "--k", "10"])
     assert rc == 2 and "k does not apply to gride" in _error_line(err)
+
+
+# ------------------------------------------------------------- fit --law saturating, fit-joint, fit-coverage
+def _saturating_points(tmp_path: Path, noise: float = 0.0, seeds: int = 2) -> Path:
+    rng = np.random.default_rng(3)
+    rows = []
+    for n_tokens in np.geomspace(12500, 200000, 6):
+        for seed in range(seeds):
+            loss = (2.3 + 0.4 * (n_tokens / 12500) ** -0.7) * np.exp(rng.normal(0.0, noise))
+            rows.append(dict(dataset="latent", model="w64", n_tokens=n_tokens, seed=seed, val_loss=loss))
+    path = tmp_path / "sat.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_fit_saturating_recovers_exact_curve(capsys, tmp_path: Path) -> None:
+    path = _saturating_points(tmp_path)
+    rc, out, err = _run(capsys, ["fit", str(path), "--x", "n_tokens", "--y", "val_loss", "--law", "saturating",
+                                 "--bootstrap", "200"])
+    assert rc == 0, err
+    res = json.loads(out)
+    assert res["alpha"] == pytest.approx(0.7, abs=1e-4)
+    assert res["E"] == pytest.approx(2.3, abs=1e-4)
+    assert res["A"] * 12500**-res["alpha"] == pytest.approx(0.4, rel=1e-3)
+    assert (res["law"], res["resample"], res["n_bootstrap"], res["n_points"]) == ("saturating", "points", 200, 12)
+    assert res["alpha_ci_low"] <= res["alpha"] <= res["alpha_ci_high"]
+
+
+def test_fit_saturating_seed_bootstrap_options(capsys, tmp_path: Path) -> None:
+    path = _saturating_points(tmp_path, noise=0.01, seeds=3)
+    base = ["fit", str(path), "--x", "n_tokens", "--y", "val_loss", "--law", "saturating", "--bootstrap", "200"]
+    rc, out, err = _run(capsys, base + ["--resample", "groups", "--group", "seed"])
+    assert rc == 0, err
+    groups = json.loads(out)
+    assert groups["resample"] == "groups" and groups["group"] == "seed"
+    rc, out, err = _run(capsys, base + ["--resample", "within_x", "--group", "seed"])
+    assert rc == 0, err
+    within = json.loads(out)
+    # the same point estimate, another interval: only the resampling differs
+    assert within["alpha"] == groups["alpha"] and within["alpha_ci_low"] != groups["alpha_ci_low"]
+    assert within["bootstrap_failed_fraction"] == 0.0
+
+    rc, _, err = _run(capsys, base + ["--resample", "groups"])
+    assert rc == 2 and "needs --group" in _error_line(err)
+    rc, _, err = _run(capsys, base + ["--resample", "seeds"])
+    assert rc == 2 and "--resample must be one of" in _error_line(err)
+    rc, _, err = _run(capsys, ["fit", str(path), "--x", "n_tokens", "--y", "val_loss", "--resample", "within_x"])
+    assert rc == 2 and "--law saturating only" in _error_line(err)
+    doubled = tmp_path / "doubled.csv"
+    frame = pd.read_csv(path)
+    pd.concat([frame, frame.iloc[:1]]).to_csv(doubled, index=False)
+    rc, _, err = _run(capsys, ["fit", str(doubled), "--x", "n_tokens", "--y", "val_loss", "--law", "saturating",
+                               "--group", "seed"])
+    assert rc == 2 and "1 repeated (n_tokens, seed) pair" in _error_line(err)
+
+
+CHINCHILLA = Path(__file__).resolve().parents[2] / "shared" / "reference" / "chinchilla_points.csv"
+
+
+def test_fit_joint_reproduces_the_library_fit_on_chinchilla(capsys, tmp_path: Path) -> None:
+    # The library test's data (the 240 points left after dropping the 5 highest losses) through
+    # the CLI: the estimates are the library's and within one published SE of Epoch AI's refit.
+    if not CHINCHILLA.is_file():
+        pytest.skip(f"reference data {CHINCHILLA} not present (shared/reference is outside the repository)")
+    from idscaling.fit import fit_joint_scaling_law
+
+    points = pd.read_csv(CHINCHILLA).sort_values("loss").iloc[:-5]
+    path = tmp_path / "chinchilla.csv"
+    points.to_csv(path, index=False)
+    rc, out, err = _run(capsys, ["fit-joint", str(path), "--n-params", "n_params", "--n-tokens", "n_tokens",
+                                 "--loss", "loss", "--bootstrap", "0"])
+    assert rc == 0, err
+    res = json.loads(out)
+    lib = fit_joint_scaling_law(points["n_params"], points["n_tokens"], points["loss"], n_bootstrap=0)
+    published = {"A": (482.01, 124.52), "B": (2085.43, 1293.28), "E": (1.817, 0.026),
+                 "alpha": (0.3478, 0.0154), "beta": (0.3658, 0.0206)}
+    for name, (estimate, se) in published.items():
+        assert res[name] == pytest.approx(lib[name], rel=1e-12), name
+        assert abs(res[name] - estimate) < se, (name, res[name])
+    assert res["n_points"] == 240 and res["grid"] == "default" and res["alpha_ci_low"] is None
+
+
+def test_fit_joint_errors(capsys, points: Path) -> None:
+    rc, _, err = _run(capsys, ["fit-joint", str(points), "--n-params", "params", "--n-tokens", "n_tokens",
+                               "--loss", "val_loss"])
+    assert rc == 2 and "no column 'params'" in _error_line(err)
+    # the fixture's 12 points have 2 model sizes x 3 data sizes: fitted; one model is collinear
+    rc, _, err = _run(capsys, ["fit-joint", str(points), "--n-params", "n_params", "--n-tokens", "n_tokens",
+                               "--loss", "val_loss", "--where", "model=l", "--bootstrap", "0"])
+    assert rc == 2 and "collinear" in _error_line(err)
+
+
+def test_fit_coverage_simulates_the_sweeps_own_design(capsys, tmp_path: Path) -> None:
+    path = _saturating_points(tmp_path, noise=0.01, seeds=3)
+    rc, out, err = _run(capsys, ["fit-coverage", str(path), "--dataset", "latent", "--replicates", "20"])
+    assert rc == 0, err
+    res = json.loads(out)
+    from idscaling.fit_coverage import measure_noise
+
+    noise = measure_noise(pd.read_csv(path)).iloc[0]
+    assert res["noise_method"] == "seed_spread" and res["seed_sd"] == pytest.approx(noise["noise_sd"], rel=1e-12)
+    assert (res["n_sizes"], res["seeds"], res["replicates"], res["model"]) == (6, 3, 20, "w64")
+    assert res["n_min"] == pytest.approx(12500) and res["n_max"] == pytest.approx(200000)
+    assert 0.0 <= res["coverage_alpha_ci_low"] <= res["coverage_alpha"] <= res["coverage_alpha_ci_high"] <= 1.0
+    rc, out, err = _run(capsys, ["fit-coverage", str(path), "--dataset", "latent", "--replicates", "5",
+                                 "--sizes", "12500", "50000", "100000", "200000", "--seeds", "2"])
+    assert rc == 0, err
+    assert (json.loads(out)["n_sizes"], json.loads(out)["seeds"]) == (4, 2)
+    rc, _, err = _run(capsys, ["fit-coverage", str(path), "--dataset", "prose"])
+    assert rc == 2 and "no rows left" in _error_line(err)
+    two = tmp_path / "two_models.csv"
+    frame = pd.read_csv(path)
+    pd.concat([frame, frame.assign(model="w128")]).to_csv(two, index=False)
+    rc, _, err = _run(capsys, ["fit-coverage", str(two), "--dataset", "latent"])
+    assert rc == 2 and "several models (w128, w64): choose one with --model" in _error_line(err)
+    rc, out, err = _run(capsys, ["fit-coverage", str(two), "--dataset", "latent", "--model", "w128",
+                                 "--where", "seed=0", "--replicates", "5"])
+    assert rc == 0, err
+    res = json.loads(out)  # one seed left: the noise is the fit's residual SD
+    assert (res["model"], res["seeds"], res["noise_method"]) == ("w128", 1, "fit_residual")

@@ -1,4 +1,4 @@
-"""Command-line interface: ``idscaling estimate-id`` and ``idscaling fit``.
+"""Command-line interface: ``idscaling estimate-id``, ``fit``, ``fit-joint`` and ``fit-coverage``.
 
 Each subcommand prints one JSON object on stdout. Errors in the inputs are
 reported as one line on stderr with exit status 2. Non-finite floats (e.g. the
@@ -41,6 +41,20 @@ def _unit_interval(text: str) -> float:
     value = float(text)
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError(f"must be in (0, 1), got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
     return value
 
 
@@ -101,8 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     fit = sub.add_parser(
         "fit",
-        help="fit y = A x^-alpha to two columns of a CSV",
-        description="Least squares in log-log with a Student-t interval on alpha. Prints a JSON object.",
+        help="fit y = A x^-alpha (or y = E + A x^-alpha) to two columns of a CSV",
+        description="--law power (default): least squares in log-log with a Student-t interval on alpha. "
+        "--law saturating: y = E + A x^-alpha by robust least squares in log y with bootstrap "
+        "percentile intervals on E, A and alpha, as the pipeline's exponents table. Prints a JSON object.",
     )
     fit.add_argument("points", metavar="POINTS.csv", help="CSV with one row per point")
     fit.add_argument("--x", required=True, help="column for x (e.g. n_tokens)")
@@ -110,7 +126,65 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--ci", type=_unit_interval, default=0.95, help="interval level (default 0.95)")
     fit.add_argument("--where", action="append", default=[], metavar="COL=VALUE",
                      help="keep only rows with COL equal to VALUE (repeatable; all must hold)")
+    fit.add_argument("--law", choices=["power", "saturating"], default="power",
+                     help="power: y = A x^-alpha (default); saturating: y = E + A x^-alpha")
+    fit.add_argument("--bootstrap", type=_non_negative_int, default=None,
+                     help="bootstrap resamples (saturating: default 1000, the pipeline's; power: default 0, "
+                     "a pairs-bootstrap interval beside the Student-t one when > 0)")
+    fit.add_argument("--resample", default=None, metavar="SCHEME",
+                     help="saturating only: bootstrap scheme, one of points (default, the pipeline's: pairs over "
+                     "runs), within_x_pooled, within_x, within_x_unscaled (seeds resampled within each x), groups "
+                     "(whole seed curves; needs --group); see fit_saturating_power_law")
+    fit.add_argument("--group", default=None, metavar="COL",
+                     help="saturating only: column naming each point's seed; required by --resample groups "
+                     "(whole seed curves); with other schemes it checks that no (x, seed) pair repeats")
+    fit.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     fit.set_defaults(func=_cmd_fit)
+
+    joint = sub.add_parser(
+        "fit-joint",
+        help="fit L(N, D) = E + A/N^alpha + B/D^beta (Chinchilla approach 3) to a CSV",
+        description="Huber loss (delta 1e-3) on log L in log-sum-exp form, L-BFGS from a grid of starts, "
+        "pairs-bootstrap intervals (Besiroglu et al. 2024's replication of Hoffmann et al. 2022). "
+        "Prints a JSON object.",
+    )
+    joint.add_argument("points", metavar="POINTS.csv", help="CSV with one row per trained model")
+    joint.add_argument("--n-params", required=True, metavar="COL", help="column for model size N")
+    joint.add_argument("--n-tokens", required=True, metavar="COL", help="column for training tokens D")
+    joint.add_argument("--loss", required=True, metavar="COL", help="column for the loss L")
+    joint.add_argument("--where", action="append", default=[], metavar="COL=VALUE",
+                       help="keep only rows with COL equal to VALUE (repeatable; all must hold)")
+    joint.add_argument("--bootstrap", type=_non_negative_int, default=1000, help="bootstrap refits (default 1000)")
+    joint.add_argument("--ci", type=_unit_interval, default=0.95, help="interval level (default 0.95)")
+    joint.add_argument("--huber-delta", type=float, default=1e-3, help="Huber delta on log L (default 1e-3)")
+    joint.add_argument("--grid", choices=["default", "epoch"], default="default",
+                       help="starts: default (72) or epoch (Epoch AI's 4,500; ~1 min)")
+    joint.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    joint.set_defaults(func=_cmd_fit_joint)
+
+    coverage = sub.add_parser(
+        "fit-coverage",
+        help="simulated coverage of the saturating fit's interval at a sweep's own design and noise",
+        description="Measures the noise of one (dataset, model) sweep of a scaling_points.csv (seed-to-seed "
+        "spread, or the fit residual with one seed), takes its saturating fit as the truth, simulates "
+        "sweeps of the same design (or --sizes/--seeds) and fits each as the pipeline does. Prints a JSON "
+        "object with the coverage of alpha and E and exact binomial intervals on them.",
+    )
+    coverage.add_argument("points", metavar="POINTS.csv", help="scaling_points.csv: dataset, model, seed, x, y")
+    coverage.add_argument("--dataset", required=True, help="dataset whose sweep is simulated")
+    coverage.add_argument("--model", default=None,
+                          help="model of the sweep (default: the dataset's only model; required if several)")
+    coverage.add_argument("--where", action="append", default=[], metavar="COL=VALUE",
+                          help="keep only rows with COL equal to VALUE (repeatable; all must hold)")
+    coverage.add_argument("--x", default="n_tokens", help="size column (default n_tokens)")
+    coverage.add_argument("--y", default="val_loss", help="loss column (default val_loss)")
+    coverage.add_argument("--sizes", type=float, nargs="+", default=None,
+                          help="sizes to simulate (default: the sweep's own)")
+    coverage.add_argument("--seeds", type=int, default=None, help="seeds per size (default: the sweep's own)")
+    coverage.add_argument("--replicates", type=_positive_int, default=400, help="simulated sweeps (default 400)")
+    coverage.add_argument("--ci", type=_unit_interval, default=0.95, help="nominal level (default 0.95)")
+    coverage.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
+    coverage.set_defaults(func=_cmd_fit_coverage)
 
     ranks = sub.add_parser(
         "fetch-gpt2-ranks",
@@ -219,18 +293,19 @@ def _parse_where(items: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def _cmd_fit(args: argparse.Namespace) -> dict[str, Any]:
-    path = Path(args.points)
+def _read_points(points: str, columns: list[str], where_items: list[str]) -> Any:
+    """The CSV's rows that pass every ``--where COL=VALUE``, checked to have ``columns``."""
+    path = Path(points)
     if not path.is_file():
         raise CLIError(f"no such file: {path}")
-    where = _parse_where(args.where)
+    where = _parse_where(where_items)
     import pandas as pd
 
     try:
         frame = pd.read_csv(path)
     except (ValueError, OSError) as err:  # pandas' parser errors subclass ValueError
         raise CLIError(f"cannot read {path} as CSV: {err}") from None
-    for col in [args.x, args.y, *(c for c, _ in where)]:
+    for col in [*columns, *(c for c, _ in where)]:
         if col not in frame.columns:
             raise CLIError(f"{path}: no column {col!r}; available: {', '.join(map(str, frame.columns))}")
 
@@ -245,15 +320,99 @@ def _cmd_fit(args: argparse.Namespace) -> dict[str, Any]:
             mask = column.astype(str) == value
         frame = frame[mask]
     if frame.empty:
-        raise CLIError(f"{path}: no rows left after --where {' '.join(args.where)}")
+        raise CLIError(f"{path}: no rows left after --where {' '.join(where_items)}")
+    return frame
 
-    from .fit import fit_power_law
 
+def _cmd_fit(args: argparse.Namespace) -> dict[str, Any]:
+    if args.law == "power" and (args.resample is not None or args.group is not None):
+        raise CLIError("--resample and --group apply to --law saturating only")
+    frame = _read_points(args.points, [args.x, args.y] + ([args.group] if args.group else []), args.where)
+    path = args.points
+    x, y = frame[args.x].to_numpy(), frame[args.y].to_numpy()
+    extra: dict[str, Any] = {}
     try:
-        result = fit_power_law(frame[args.x].to_numpy(), frame[args.y].to_numpy(), ci_level=args.ci)
+        if args.law == "power":
+            from .fit import fit_power_law
+
+            result = fit_power_law(x, y, ci_level=args.ci, n_bootstrap=args.bootstrap or 0, seed=args.seed)
+        else:
+            from .exponents import SATURATING_BOOTSTRAP, SATURATING_RESAMPLE
+            from .fit import SATURATING_RESAMPLING, fit_saturating_power_law
+
+            resample = SATURATING_RESAMPLE if args.resample is None else args.resample
+            if resample not in SATURATING_RESAMPLING:
+                raise CLIError(f"--resample must be one of {', '.join(SATURATING_RESAMPLING)}; got {resample!r}")
+            if resample == "groups" and args.group is None:
+                raise CLIError("--resample groups needs --group COL (the column naming each point's seed)")
+            groups = None
+            if args.group is not None:
+                pairs = frame[[args.x, args.group]]
+                repeated = pairs[pairs.duplicated()]
+                if len(repeated):
+                    first = repeated.iloc[0]
+                    raise CLIError(f"{path}: {len(repeated)} repeated ({args.x}, {args.group}) pair(s), first "
+                                   f"({first[args.x]}, {first[args.group]}): each seed should have one run per size")
+                groups = frame[args.group].to_numpy() if resample == "groups" else None
+                extra["group"] = args.group
+            n_boot = SATURATING_BOOTSTRAP if args.bootstrap is None else args.bootstrap
+            result = fit_saturating_power_law(x, y, ci_level=args.ci, n_bootstrap=n_boot, seed=args.seed,
+                                              resample=resample, groups=groups)
     except ValueError as err:
         raise CLIError(f"{path}: {args.y} vs {args.x}: {err}") from None
-    return {**result, "x": args.x, "y": args.y, "where": args.where, "input": str(path)}
+    return {**result, "law": args.law, "x": args.x, "y": args.y, "where": args.where, **extra, "input": str(path)}
+
+
+def _cmd_fit_joint(args: argparse.Namespace) -> dict[str, Any]:
+    frame = _read_points(args.points, [args.n_params, args.n_tokens, args.loss], args.where)
+    from .fit import EPOCH_JOINT_GRID, JOINT_GRID, fit_joint_scaling_law
+
+    try:
+        result = fit_joint_scaling_law(
+            frame[args.n_params].to_numpy(), frame[args.n_tokens].to_numpy(), frame[args.loss].to_numpy(),
+            huber_delta=args.huber_delta, grid=EPOCH_JOINT_GRID if args.grid == "epoch" else JOINT_GRID,
+            n_bootstrap=args.bootstrap, ci_level=args.ci, seed=args.seed,
+        )
+    except ValueError as err:
+        raise CLIError(f"{args.points}: {err}") from None
+    return {**result, "n_params_column": args.n_params, "n_tokens_column": args.n_tokens, "loss_column": args.loss,
+            "grid": args.grid, "where": args.where, "input": str(args.points)}
+
+
+def _cmd_fit_coverage(args: argparse.Namespace) -> dict[str, Any]:
+    frame = _read_points(args.points, ["dataset", "model", "seed", args.x, args.y],
+                         [f"dataset={args.dataset}", *args.where])
+    models = sorted(map(str, frame["model"].unique()))
+    if args.model is None and len(models) > 1:
+        raise CLIError(f"dataset {args.dataset!r} has several models ({', '.join(models)}): choose one with --model")
+    model = args.model if args.model is not None else models[0]
+    frame = frame[frame["model"].astype(str) == model]
+    if frame.empty:
+        raise CLIError(f"dataset {args.dataset!r} has no model {model!r}; models: {', '.join(models)}")
+    import numpy as np
+
+    from .fit import fit_saturating_power_law
+    from .fit_coverage import measure_noise, simulate_coverage
+
+    x, y = frame[args.x].to_numpy(dtype=float), frame[args.y].to_numpy(dtype=float)
+    sizes, counts = np.unique(x, return_counts=True)
+    design_sizes = sizes if args.sizes is None else np.asarray(args.sizes, dtype=float)
+    seeds = int(counts.min()) if args.seeds is None else args.seeds
+    try:
+        noise = measure_noise(frame, x=args.x, y=args.y).iloc[0]
+        if noise["method"] == "none":
+            raise ValueError(f"too few points ({len(frame)}) to measure the noise")
+        truth = fit_saturating_power_law(x, y, n_bootstrap=0)
+        lack_of_fit = float(noise["lack_of_fit_sd"])
+        result = simulate_coverage(
+            design_sizes, seeds, E=truth["E"], A=truth["A"], alpha=truth["alpha"], seed_sd=float(noise["noise_sd"]),
+            lack_of_fit_sd=lack_of_fit if math.isfinite(lack_of_fit) else 0.0, replicates=args.replicates,
+            ci_level=args.ci, seed=args.seed,
+        )
+    except ValueError as err:
+        raise CLIError(f"{args.points}: dataset {args.dataset!r}, model {model!r}: {err}") from None
+    return {**result, "noise_method": str(noise["method"]), "noise_dof": int(noise["dof"]),
+            "dataset": args.dataset, "model": model, "x": args.x, "y": args.y, "input": str(args.points)}
 
 
 def main(argv: list[str] | None = None) -> int:
