@@ -303,8 +303,9 @@ def test_empty_corpus_and_invalid_utf8(tmp_path):
 
 
 def test_dry_run_of_the_latent_sweep(tmp_path):
-    """config/latent_sweep.yaml: 4 corpora of known k, 5 sizes, one model; the controlled-test
-    table and figure are part of its DAG (and of no DAG without a latent corpus: see above)."""
+    """config/latent_sweep.yaml: corpora of known k, its sizes and seeds, one model; the protocol
+    comparison and the controlled-test table and figure are part of its DAG (and of no DAG
+    without a latent corpus: see above)."""
     cfg = yaml.safe_load((REPO / "config" / "latent_sweep.yaml").read_text())
     jobs = planned_jobs("--configfile", str(REPO / "config" / "latent_sweep.yaml"), cwd=tmp_path)
     n_runs = sum(len(d["n_tokens"]) for d in cfg["datasets"].values()) * len(cfg["models"]) * len(cfg["seeds"])
