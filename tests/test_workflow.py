@@ -302,12 +302,13 @@ def test_empty_corpus_and_invalid_utf8(tmp_path):
     assert "replac" in (tmp_path / "logs/prepare_corpus/latin.log").read_text()
 
 
-def test_dry_run_of_the_latent_sweep(tmp_path):
-    """config/latent_sweep.yaml: corpora of known k, its sizes and seeds, one model; the protocol
+@pytest.mark.parametrize("name", ["latent_sweep", "holder_sweep"])
+def test_dry_run_of_the_latent_sweep(tmp_path, name):
+    """config/latent_sweep.yaml and holder_sweep.yaml: corpora of known k, their sizes and seeds, one model; the protocol
     comparison and the controlled-test table and figure are part of its DAG (and of no DAG
     without a latent corpus: see above)."""
-    cfg = yaml.safe_load((REPO / "config" / "latent_sweep.yaml").read_text())
-    jobs = planned_jobs("--configfile", str(REPO / "config" / "latent_sweep.yaml"), cwd=tmp_path)
+    cfg = yaml.safe_load((REPO / "config" / f"{name}.yaml").read_text())
+    jobs = planned_jobs("--configfile", str(REPO / "config" / f"{name}.yaml"), cwd=tmp_path)
     n_runs = sum(len(d["n_tokens"]) for d in cfg["datasets"].values()) * len(cfg["models"]) * len(cfg["seeds"])
     assert jobs["prepare_corpus"] == len(cfg["datasets"]) and jobs["train"] == jobs["evaluate"] == n_runs
     assert jobs["id_protocols"] == len(cfg["datasets"]) * len(cfg["seeds"])
