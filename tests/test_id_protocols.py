@@ -160,3 +160,16 @@ def test_scale_table_and_figure(tmp_path) -> None:
     np.testing.assert_array_equal(line.get_ydata(), [3.0, 2.5, 2.0])
     plots.plot_id_scale(t, tmp_path / "s.png")
     assert (tmp_path / "s.png").stat().st_size > 10_000
+
+
+def test_oracle_points_take_whole_documents_in_order_until_max_points() -> None:
+    from idscaling.id_protocols import oracle_points
+    from idscaling.oracle import teacher_for_source
+
+    teacher = teacher_for_source({"kind": "latent", "k": 1, "vocab": 16, "n_features": 2})
+    docs = [np.arange(6) % 16 for _ in range(3)]
+    points = np.array([[2, 3], [2, -1], [0, 1], [1, 0], [1, 2], [1, 4]])  # (document, last complete word)
+    X, info = oracle_points(teacher, docs, points, max_points=3)
+    # documents 2 (two points) and 0 (one) reach 3 points; document 1 is not needed
+    assert info["n_documents"] == 2 and info["n_before_first_word"] == 1 and X.shape == (2, 16)
+    np.testing.assert_allclose((X**2).sum(axis=1), 1.0)  # sqrt of distributions

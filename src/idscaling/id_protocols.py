@@ -126,20 +126,14 @@ def oracle_points(teacher: Any, documents: Sequence[np.ndarray], points: np.ndar
     document, last complete word t) of the first documents in their order of appearance until
     ``max_points`` are reached (the oracle's cost is per document); points before the first
     complete word (t = -1) are left out. Returns the points and a dict with the number of
-    documents, of points left out and the effective sample sizes of the importance weights."""
+    documents, of points left out and the effective sample sizes of the particle weights."""
     from .oracle import oracle_predictives
 
     points = np.asarray(points, dtype=np.int64)
-    _, first = np.unique(points[:, 0], return_index=True)
-    docs_in_order = points[np.sort(first), 0]
-    chosen: list[int] = []
-    total = 0
-    counts = dict(zip(*np.unique(points[:, 0], return_counts=True)))
-    for d in docs_in_order:
-        if total >= max_points:
-            break
-        chosen.append(int(d))
-        total += int(counts[d])
+    docs, first, counts = np.unique(points[:, 0], return_index=True, return_counts=True)
+    order = np.argsort(first)  # documents in their order of appearance
+    docs, counts = docs[order], counts[order]
+    chosen = docs[np.cumsum(counts) - counts < max_points]  # until max_points are reached
     rows = np.flatnonzero(np.isin(points[:, 0], chosen) & (points[:, 1] >= 0))
     q, ess = oracle_predictives(teacher, documents, points[rows], seed=seed)
     return np.sqrt(q), {"n_documents": len(chosen), "n_before_first_word": int(np.isin(points[:, 0], chosen).sum() - len(rows)),
