@@ -113,13 +113,18 @@ def validate_points(X: Any, metric: str, min_points: int, what: str) -> np.ndarr
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
     if X.shape[0] < min_points:
         raise ValueError(f"need more than {what}, got {X.shape[0]}")
+    check_rows(X, metric)
+    return X
+
+
+def check_rows(X: np.ndarray, metric: str) -> None:
+    """Refuse non-finite values, and all-zero rows under the cosine metric (no direction)."""
     if not np.all(np.isfinite(X)):
         raise ValueError("X contains NaN or inf")
     if metric == "cosine":
-        n_zero_rows = int(np.count_nonzero(~np.any(X != 0.0, axis=1)))
+        n_zero_rows = int(np.count_nonzero(~np.any(X != 0, axis=1)))
         if n_zero_rows:
             raise ValueError(f"{n_zero_rows} all-zero rows: the cosine distance is undefined for them")
-    return X
 
 
 def unit_rows(X: np.ndarray) -> np.ndarray:

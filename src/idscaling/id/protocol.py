@@ -20,7 +20,7 @@ import numpy as np
 
 from .base import (
     COMBS, DEFAULT_COMB, DEFAULT_K, ESTIMATORS, KNN_METHODS, TWONN_METHODS, check_int, check_metric, combine,
-    combine_checked, validate_points,
+    check_rows, combine_checked, validate_points,
 )
 from .duplicates import NEAR_DUPLICATE_TOL, near_duplicates, unique_rows
 from .gride import gride_from_distances, gride_scale_curve, mean_over_batches, wald_interval
@@ -300,12 +300,7 @@ def estimate_id(
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
     if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
         raise ValueError(f"X must be real numeric, got dtype {X.dtype}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X contains NaN or inf")
-    if metric == "cosine":
-        n_zero_rows = int(np.count_nonzero(~np.any(X != 0, axis=1)))
-        if n_zero_rows:
-            raise ValueError(f"{n_zero_rows} all-zero rows: the cosine distance is undefined for them")
+    check_rows(X, metric)
     n_input = int(X.shape[0])
 
     keep = unique_rows(X, metric)
