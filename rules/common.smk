@@ -18,6 +18,7 @@ from idscaling.config import (
     embedding_model,
     embedding_n_tokens,
     id_execution_settings,
+    id_protocol_settings,
     id_result_settings,
     latent_datasets,
     layer_names,

@@ -28,7 +28,7 @@ rule id_protocols:
     params:
         protocols=lambda w: dataset_protocols(config, w.dataset),
         metrics=config["id"]["protocol_metrics"],
-        settings=id_result_settings(config),
+        settings=id_protocol_settings(config),
         source=lambda w: config["datasets"][w.dataset]["source"],
     log:
         "logs/id_protocols/{dataset}_{model}_n{n}_seed{seed}.log",

@@ -41,7 +41,7 @@ rule known_dimension_table:
         ),
     params:
         sources={d: config["datasets"][d]["source"] for d in LATENT_DATASETS},
-        id_settings=id_result_settings(config),
+        id_settings=id_result_settings(config, protocols=False),
         beta=config["fit"]["beta"],
     log:
         "logs/known_dimension_table.log",

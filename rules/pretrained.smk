@@ -173,7 +173,7 @@ use rule id_protocols as id_protocols_pretrained with:
     params:
         protocols=lambda w: dataset_protocols(config, w.dataset),
         metrics=config["id"]["protocol_metrics"],
-        settings=id_result_settings(config),
+        settings=id_protocol_settings(config),
         source=lambda w: config["datasets"][w.dataset]["source"],
     log:
         "logs/id_protocols_pretrained/{dataset}_{pretrained}.log",

@@ -273,6 +273,14 @@ def id_result_settings(config: dict, protocols: bool = True) -> dict:
     return {k: v for k, v in config["id"].items() if k not in drop}
 
 
+def id_protocol_settings(config: dict) -> dict:
+    """What a protocol comparison job's outputs depend on besides its protocol and metric lists
+    (which its rule passes on their own): the estimator's settings, ``min_token_count`` and
+    ``oracle_points``."""
+    settings = id_result_settings(config, protocols=False)
+    return settings | {k: config["id"][k] for k in ("min_token_count", "oracle_points")}
+
+
 def id_execution_settings(config: dict) -> dict:
     """The id settings that change only how an estimate is computed (e.g. ``knn``), for a job to
     read from the config instead of its params."""
