@@ -70,3 +70,27 @@ def test_window_points_are_the_mean_and_last_states_of_each_window(small_corpus,
         np.testing.assert_allclose(arrays["window_last"][i], hidden[valid[-1]].numpy(), rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="pool_layer '3' is not one of the embedded layers"):
         embed(str(tmp_path), val, layers=["final"], context=32, max_documents=1, pool_layer="3")
+
+
+def test_embedding_logs_progress(small_corpus, tmp_path, monkeypatch, caplog):
+    """With the minimum gap between lines taken away, a progress line at each tenth of the
+    windows, ending at all of them; the arrays are those of a run without progress lines."""
+    import functools
+    import logging
+
+    import idscaling.embed
+    from idscaling.runlog import Progress
+
+    model = build_model(gpt2_config({"n_layer": 1, "n_head": 2, "n_embd": 16}, vocab_size=512, block_size=32), 0)
+    model.save_pretrained(tmp_path, safe_serialization=True)
+    val = load_token_file(small_corpus["root"] / "val.bin")
+    kw = dict(layers=["final"], context=32, max_documents=5, windows_per_document=4, positions_per_window=4,
+              max_points=60, batch_size=2)
+    quiet, _, meta = embed(str(tmp_path), val, **kw)
+    monkeypatch.setattr(idscaling.embed, "Progress", functools.partial(Progress, min_gap_s=0))
+    with caplog.at_level(logging.INFO, logger="idscaling.embed"):
+        loud, _, _ = embed(str(tmp_path), val, **kw)
+    lines = [r.getMessage() for r in caplog.records]
+    n = meta["n_windows"]
+    assert 5 <= len(lines) <= 11 and lines[-1].startswith(f"embed {n:,} windows: 100% | {n:,} windows | "), lines
+    np.testing.assert_array_equal(quiet["final"], loud["final"])

@@ -67,3 +67,32 @@ def test_merge_refuses_shards_out_of_order_or_missing(small_corpus, tmp_path):
     with pytest.raises(ValueError, match="order"):
         merge_token_files([shards[1], shards[0], shards[2]], tmp_path / "m.bin", root / "train.jsonl")
     assert not (tmp_path / "m.bin").exists()
+
+
+def test_tokenization_logs_progress_by_bytes_read(small_corpus, tmp_path, monkeypatch, caplog):
+    """With the minimum gap between lines taken away, a line at each tenth of the file's bytes;
+    the documents and tokens reported grow to the file's totals. (With the default 5 s gap a
+    job this small logs none.)"""
+    import functools
+    import logging
+    import re
+
+    import idscaling.tokens
+    from idscaling.runlog import Progress
+
+    root, tok = small_corpus["root"], small_corpus["tokenizer"]
+    with caplog.at_level(logging.INFO, logger="idscaling.tokens"):
+        tokenize_jsonl(root / "train.jsonl", tok, tmp_path / "quiet.bin", batch_size=2)
+    assert not caplog.records
+    monkeypatch.setattr(idscaling.tokens, "Progress", functools.partial(Progress, min_gap_s=0))
+    with caplog.at_level(logging.INFO, logger="idscaling.tokens"):
+        meta = tokenize_jsonl(root / "train.jsonl", tok, tmp_path / "train.bin", batch_size=2)
+    lines = [r.getMessage() for r in caplog.records]
+    parsed = [re.match(r"tokenize train\.jsonl: (\d+)% \| ([\d,]+) tokens, ([\d,]+) documents \| [\d,]+ tokens/s "
+                       r"\| elapsed \d+:\d\d:\d\d \| eta \d+:\d\d:\d\d$", line) for line in lines]
+    assert all(parsed) and 5 <= len(lines) <= 11, lines
+    percents = [int(m.group(1)) for m in parsed]
+    assert percents == sorted(percents) and percents[-1] == 100
+    tokens = [int(m.group(2).replace(",", "")) for m in parsed]
+    assert tokens == sorted(tokens) and tokens[-1] == meta["n_tokens"]
+    assert int(parsed[-1].group(3).replace(",", "")) == meta["n_documents"] == 50

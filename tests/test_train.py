@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -126,8 +127,12 @@ def test_two_gloo_processes_train_like_one(small_corpus, tmp_path):
     from idscaling.launch import run_training
 
     one = run_training(_job_args(small_corpus, tmp_path / "one"), nproc=1)
-    two = run_training(_job_args(small_corpus, tmp_path / "two", processes=2), nproc=2)
+    log_file = tmp_path / "two.log"
+    two = run_training(_job_args(small_corpus, tmp_path / "two", processes=2) | {"log_file": str(log_file)}, nproc=2)
     assert one["processes"] == 1 and two["processes"] == 2
+    # the torchrun processes log to the job's log file; only process 0 writes progress lines
+    progress = re.findall(r"idscaling.train INFO step (\d+)/40 ", log_file.read_text())
+    assert progress == [str(step) for step in range(5, 41, 5)]
     assert two["tokens_seen"] == one["tokens_seen"]  # same effective batch
     log1 = list(csv.DictReader(open(tmp_path / "one" / "train_log.csv")))
     log2 = list(csv.DictReader(open(tmp_path / "two" / "train_log.csv")))
@@ -183,6 +188,11 @@ def test_killed_run_resumes_bit_identically(small_corpus, tmp_path):
         time.sleep(0.05)
     assert killed_at is not None, "the run finished or stalled before a checkpoint at step 20"
     assert killed_at < 120 and not (tmp_path / "run" / "train_summary.json").exists()
+    # the killed run's train_log.csv already held every step up to its checkpoint (written at each
+    # evaluation; the kill may have cut its last line short)
+    partial = (tmp_path / "run" / "train_log.csv").read_text().splitlines()
+    assert partial[0] == "step,train_loss,lr,tokens_seen,wall_time_s,selection_loss"
+    assert [line.split(",")[0] for line in partial[1 : killed_at + 1]] == [str(i) for i in range(1, killed_at + 1)]
 
     resumed = run(args)
     # the checkpoint on disk when the rerun started may be newer than the one we saw
@@ -192,7 +202,7 @@ def test_killed_run_resumes_bit_identically(small_corpus, tmp_path):
     log_a = (tmp_path / "ref" / "train_log.csv").read_text().splitlines()
     log_b = (tmp_path / "run" / "train_log.csv").read_text().splitlines()
     strip = lambda rows: [r.split(",")[:4] + r.split(",")[5:] for r in rows]  # all but wall time
-    assert strip(log_a) == strip(log_b)
+    assert strip(log_a) == strip(log_b)  # complete, and no step twice
     print(f"killed at checkpoint step {killed_at}; resumed from {resumed['resumed_from_step']}; weights bit-identical")
 
 

@@ -19,17 +19,24 @@ A *source* is a plain dict (from the pipeline config) with a ``kind`` key:
 Every source accepts ``max_documents`` (first N documents in the source's order).
 Documents are whitespace-stripped and empty ones dropped. Invalid UTF-8 in local
 text files is replaced by U+FFFD, counted in a :class:`CorpusStats` and logged
-(one warning per file) on the ``idscaling.corpus`` logger.
+(one warning per file) on the ``idscaling.corpus`` logger. JSON-lines files (``.gz``,
+``.bz2`` and ``.xz`` ones decompressed) are read line by line: a broken line -- not UTF-8,
+not JSON, not an object, without the text field or with a non-text one -- is a
+:class:`CorpusError` naming the file and the line; blank lines and null texts are skipped.
 """
 
 from __future__ import annotations
 
+import bz2
 import glob
+import gzip
 import hashlib
 import importlib.util
 import io
 import itertools
+import json
 import logging
+import lzma
 import os
 import pickle
 import re
@@ -69,6 +76,7 @@ STDLIB_EXCLUDED_DIRS = frozenset(
 )
 
 HF_PROBE_TIMEOUT_S = 3.0
+COMPRESSED_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}  # of JSON-lines files
 _REPLACEMENT = "\ufffd"
 
 
@@ -324,6 +332,8 @@ def token_upper_bound(source: dict) -> int | None:
     they add at most one id per byte: 3 + 3 = 6 tokens per input byte, plus one per file."""
     if source.get("kind") == "files" and source.get("format", "text") in ("text", "jsonl"):
         paths = resolve_globs(source.get("paths"))
+        if any(p.suffix in COMPRESSED_OPENERS for p in paths):
+            return None
     elif source.get("kind") == "builtin" and source.get("name") == "python_stdlib":
         paths = stdlib_files()[: source.get("max_documents")]
     else:
@@ -361,14 +371,66 @@ def _files(source: dict, stats: CorpusStats) -> Iterator[str]:
     if fmt == "text":
         return _read_text_files(paths, stats)
     text_field = source.get("text_field", "text")
+    if fmt == "jsonl":
+        texts = _jsonl_texts(paths, text_field)
+        first = next(texts, None)  # the first line is checked now (a wrong text_field fails at once)
+        return itertools.chain([] if first is None else [first], texts)
     what = f"{fmt} files {', '.join(map(str, paths[:3]))}{' ...' if len(paths) > 3 else ''}"
     try:
         from datasets import load_dataset
 
-        dataset = load_dataset("json" if fmt == "jsonl" else "parquet", data_files=[str(p) for p in paths], split="train")
+        dataset = load_dataset("parquet", data_files=[str(p) for p in paths], split="train")
     except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear CorpusError
         raise CorpusError(f"could not load {what}: {_first_line(exc)}") from exc
     return _dataset_texts(dataset, text_field, what)
+
+
+def _jsonl_texts(paths: list[Path], text_field: str) -> Iterator[str]:
+    """The texts of JSON-lines files, one object per line.
+
+    Read here rather than with ``datasets.load_dataset("json")``: that parses blocks of lines with
+    pyarrow and reports a broken line only as "An error occurred while generating the dataset"
+    (no file, no line), reads a line without the text field as a null text (silently skipped),
+    and first copies the whole corpus into its Arrow cache. The documents go through a Python
+    loop afterwards anyway (stripped, split, chunked, written one per line), so parsing each line
+    with ``json.loads`` here costs little next to it and names the line that is wrong."""
+    for path in paths:
+        opener = COMPRESSED_OPENERS.get(path.suffix, open)
+        try:
+            with opener(path, "rb") as fh:
+                for number, line in enumerate(fh, start=1):
+                    text = _jsonl_line_text(line, f"corpus file {path}, line {number}", text_field)
+                    if text is not None:
+                        yield text
+        except (OSError, EOFError, lzma.LZMAError) as exc:  # unreadable, or a broken compressed stream
+            raise CorpusError(f"cannot read corpus file {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+
+
+_JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean",
+               type(None): "null"}
+
+
+def _jsonl_line_text(line: bytes, where: str, text_field: str) -> str | None:
+    """The text of one JSON line (None: blank line or null text); ``where`` names the line in errors."""
+    try:
+        decoded = line.decode("utf-8-sig")  # (a byte-order mark at the start of a file is dropped)
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{where}: not valid UTF-8 (byte 0x{line[exc.start]:02x} at byte {exc.start + 1} "
+                          "of the line; JSON lines must be UTF-8)") from None
+    if not decoded.strip():
+        return None
+    try:
+        record = json.loads(decoded.rstrip("\r\n"))  # (a string cut off at the line's end is "unterminated")
+    except json.JSONDecodeError as exc:
+        raise CorpusError(f"{where}: not valid JSON ({exc.msg}: column {exc.colno})") from None
+    if not isinstance(record, dict):
+        raise CorpusError(f"{where}: {_JSON_TYPES.get(type(record), type(record).__name__)}, not a JSON object")
+    if text_field not in record:
+        raise CorpusError(f"{where}: text_field {text_field!r} not found; available columns: {list(record)}")
+    value = record[text_field]
+    if value is not None and not isinstance(value, str):
+        raise CorpusError(f"{where}: field {text_field!r} holds {_JSON_TYPES.get(type(value), 'an object')}, not text")
+    return value
 
 
 def _dataset_texts(dataset: Any, text_field: str, what: str) -> Iterator[str]:

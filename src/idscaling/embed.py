@@ -10,12 +10,17 @@ non-end-of-text positions (``window_mean``) and the state at its last such posit
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import torch
 
 from .atomic import save_npy, write_json
 from .model import autocast, load_for_inference, max_context
+from .runlog import Progress
 from .tokens import TokenFile
+
+log = logging.getLogger(__name__)
 
 
 def sample_positions(
@@ -131,6 +136,8 @@ def hidden_states_at(model, device: torch.device, tokens: np.ndarray, plan: list
     model.eval()
     names = list(index) + (["window_mean", "window_last", "window_lengths"] if pool else [])
     chunks: dict[str, list[torch.Tensor]] = {name: [] for name in names}
+    # (on a GPU the loop only queues work: the rate is that of the queue, close to the GPU's once it is full)
+    progress = Progress(log, f"embed {len(plan):,} windows", total=len(plan))
     for i in range(0, len(plan), batch_size):
         part = plan[i : i + batch_size]
         # Right padding is harmless under causal attention: earlier positions never see it.
@@ -159,6 +166,7 @@ def hidden_states_at(model, device: torch.device, tokens: np.ndarray, plan: list
             last = context - 1 - torch.flip(valid, dims=[1]).int().argmax(dim=1)
             chunks["window_last"].append(states[torch.arange(len(part), device=device), last])
             chunks["window_lengths"].append(count)
+        progress.update(i + len(part), windows=i + len(part))
     return {name: torch.cat(chunks[name]).cpu().numpy() for name in names}
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import tempfile
@@ -28,8 +29,11 @@ from typing import Any, Iterator
 import numpy as np
 
 from idscaling.corpus import CorpusError, CorpusStats, is_synthetic, iter_documents
+from idscaling.runlog import Progress
 
 __all__ = ["META_FILE", "SPLITS", "iter_split", "prepare_corpus", "split_documents", "split_path"]
+
+log = logging.getLogger(__name__)
 
 SPLITS = ("train", "select", "val")
 META_FILE = "meta.json"
@@ -89,13 +93,17 @@ def _temp_path(out_dir: Path, name: str) -> Path:
 
 
 def _spool(docs: Iterator[str], path: Path) -> int:
-    """Write each document as one JSON string per line to ``path``; return the count."""
-    n = 0
+    """Write each document as one JSON string per line to ``path``; return the count. A big
+    source logs a progress line every two minutes (its size is not known in advance)."""
+    n = chars = 0
+    progress = Progress(log, "read corpus")
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         for text in docs:
             f.write(json.dumps(text, ensure_ascii=False))
             f.write("\n")
             n += 1
+            chars += len(text)
+            progress.update(n, documents=n, characters=chars)
     return n
 
 

@@ -12,6 +12,7 @@ A split ``S`` is three files:
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from dataclasses import dataclass
@@ -21,7 +22,10 @@ from typing import Iterator
 import numpy as np
 
 from .atomic import file_sha256, save_npy, write_json
-from .tokenizer import Tokenizer, iter_jsonl_texts
+from .runlog import Progress
+from .tokenizer import Tokenizer
+
+log = logging.getLogger(__name__)
 
 
 def token_dtype(vocab_size: int) -> np.dtype:
@@ -80,6 +84,11 @@ def write_token_file(bin_path: str | Path, tokens: np.ndarray, doc_starts: np.nd
 def iter_jsonl_range(path: str | Path, start: int, end: int) -> Iterator[str]:
     """Texts of the JSON lines of ``path`` that *start* at a byte offset in ``[start, end)``:
     consecutive byte ranges give every line exactly once, in order, without an index."""
+    return (text for text, _ in _texts_and_offsets(path, start, end))
+
+
+def _texts_and_offsets(path: str | Path, start: int, end: int) -> Iterator[tuple[str, int]]:
+    """:func:`iter_jsonl_range`, each text with the byte offset where its line ends (for progress)."""
     with open(path, "rb") as fh:
         if start > 0:
             fh.seek(start - 1)
@@ -89,7 +98,7 @@ def iter_jsonl_range(path: str | Path, start: int, end: int) -> Iterator[str]:
             line = fh.readline()
             if not line:
                 break
-            yield json.loads(line)["text"]
+            yield json.loads(line)["text"], fh.tell()
 
 
 def shard_range(path: str | Path, index: int, count: int) -> tuple[int, int]:
@@ -132,16 +141,18 @@ def tokenize_jsonl(
         batch.clear()
 
     if shard is None:
-        texts = iter_jsonl_texts(jsonl_path)
+        byte_range = (0, os.path.getsize(jsonl_path))
         source = {"source_sha256": file_sha256(jsonl_path)}
     else:
         byte_range = shard_range(jsonl_path, *shard)
-        texts = iter_jsonl_range(jsonl_path, *byte_range)
         source = {"shard": list(shard), "byte_range": list(byte_range)}
-    for text in texts:
+    what = f"tokenize {Path(jsonl_path).name}" + (f" (shard {shard[0]} of {shard[1]})" if shard else "")
+    progress = Progress(log, what, total=max(1, byte_range[1] - byte_range[0]))
+    for text, offset in _texts_and_offsets(jsonl_path, *byte_range):
         batch.append(text)
         if len(batch) >= batch_size:
             flush()
+            progress.update(offset - byte_range[0], tokens=position, documents=len(starts))
     if batch:
         flush()
     tokens = np.concatenate(chunks) if chunks else np.empty(0, dtype=dtype)

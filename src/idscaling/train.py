@@ -15,6 +15,11 @@ Several processes (``torchrun``: one per GPU, or CPU processes with the gloo bac
 model with DistributedDataParallel. The data order and the effective batch do not depend on the
 number of processes: every process draws the same ``grad_accum`` micro-batches per step from the
 same seeded generator and works on its own share of them; DDP averages the gradients.
+
+Progress (process 0): at every evaluation, one log line (:func:`progress_line`: step, train and
+selection loss, tokens/s, MFU on a GPU, elapsed time and ETA), and ``train_log.csv`` in
+``out_dir`` grows by the rows since the last evaluation, so ``tail -f`` follows the run. Neither
+draws random numbers nor touches the model: the weights and losses are those of a silent run.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import numpy as np
 import torch
 
 from .model import autocast, build_model, count_params, flops_per_token, gpt2_config, pick_device
+from .runlog import format_duration
 
 
 @dataclass
@@ -63,6 +69,44 @@ class TrainSettings:
 
 
 log = logging.getLogger(__name__)
+
+# The columns of train_log.csv, one row per step (selection_loss empty between evaluations).
+LOG_FIELDS = ("step", "train_loss", "lr", "tokens_seen", "wall_time_s", "selection_loss")
+
+# Peak dense bf16 tensor-core FLOP/s of one GPU (NVIDIA data sheets; their "with sparsity" figures
+# halved), for the MFU of the progress lines: the first entry whose key is a substring of
+# torch.cuda.get_device_name() counts (GH200 matches H200: the same Hopper peak). A GPU not listed
+# gets no MFU (a line at the start says so) rather than a number against the wrong peak.
+PEAK_BF16_FLOPS: tuple[tuple[str, float], ...] = (
+    ("B200", 2250e12),
+    ("H200 NVL", 835e12),
+    ("H100 NVL", 835e12),
+    ("H100 PCIe", 756e12),
+    ("H200", 989e12),  # SXM
+    ("H100", 989e12),  # SXM
+    ("A100", 312e12),
+    ("L40S", 362e12),
+    ("L40", 181e12),
+    ("L4", 121e12),
+)
+
+
+def peak_flops(device_name: str) -> float | None:
+    """Peak bf16 FLOP/s of the GPU named ``device_name`` (see ``PEAK_BF16_FLOPS``); None if unknown."""
+    return next((peak for key, peak in PEAK_BF16_FLOPS if key in device_name), None)
+
+
+def progress_line(step: int, max_steps: int, *, train_loss: float, selection_loss: float, best_loss: float,
+                  best_step: int, tokens_per_s: float, mfu: float | None, elapsed_s: float, eta_s: float) -> str:
+    """``step 250/800 | train 3.412 | select 3.501 (best 3.498 @ 225) | 41,200 tok/s | mfu 31.2% |
+    elapsed 0:01:02 | eta 0:02:17`` (no MFU part when ``mfu`` is None). ``train_loss`` is the mean
+    train loss of the steps since the previous line."""
+    parts = [f"step {step}/{max_steps}", f"train {train_loss:.3f}",
+             f"select {selection_loss:.3f} (best {best_loss:.3f} @ {best_step})", f"{tokens_per_s:,.0f} tok/s"]
+    if mfu is not None:
+        parts.append(f"mfu {100 * mfu:.1f}%")
+    parts += [f"elapsed {format_duration(elapsed_s)}", f"eta {format_duration(eta_s)}"]
+    return " | ".join(parts)
 
 # Settings that do not change what is computed (a checkpoint made with other values resumes).
 # Not "compile": a compiled model's kernels round differently from eager ones.
@@ -255,7 +299,18 @@ def train(
 
     resumed_from = state.step or None
     stopped_early = False
+    live_csv = _LiveCsv(out_dir / "train_log.csv", state.log_rows) if dist.rank == 0 else None
+    peak = peak_flops(torch.cuda.get_device_name(device)) if device.type == "cuda" else None
+    model_flops = flops_per_token(model, s.block_size)  # per token trained, for the MFU
+    if dist.rank == 0:
+        log.info("training %d steps of %s tokens on %s (processes: %d), evaluating every %d steps", s.max_steps,
+                 f"{tokens_per_step:,}", device, dist.world, s.eval_interval)
+        if device.type == "cuda" and peak is None:
+            log.info("no MFU in the progress lines: peak FLOP/s of %r unknown (see PEAK_BF16_FLOPS)",
+                     torch.cuda.get_device_name(device))
     t0 = time.perf_counter() - state.elapsed_s
+    t_start, start_step = time.perf_counter(), state.step  # this process's share of the run, for the ETA
+    line_time, line_step = t_start, state.step  # the previous progress line
     step = state.step - 1
     for step in range(state.step, s.max_steps):
         lr = learning_rate(step, s)
@@ -277,7 +332,8 @@ def train(
             "selection_loss": "",
         }
         pending.append((row, total))
-        if (step + 1) % s.eval_interval == 0 or step + 1 == s.max_steps:
+        evaluate = (step + 1) % s.eval_interval == 0 or step + 1 == s.max_steps
+        if evaluate:
             flush_losses()
             sel = mean_loss(model, sel_x, sel_y, 4 * s.batch_size, device)  # same weights on every process
             row["selection_loss"] = sel
@@ -288,6 +344,19 @@ def train(
             else:
                 state.evals_since_best += 1
         state.log_rows.append(row)
+        if evaluate and dist.rank == 0:
+            live_csv.append(state.log_rows)
+            now = time.perf_counter()
+            recent = state.log_rows[line_step:]
+            tokens_per_s = len(recent) * tokens_per_step / max(now - line_time, 1e-9)
+            log.info("%s", progress_line(
+                step + 1, s.max_steps, train_loss=sum(r["train_loss"] for r in recent) / len(recent),
+                selection_loss=row["selection_loss"], best_loss=state.best_loss, best_step=state.best_step,
+                tokens_per_s=tokens_per_s,
+                mfu=None if peak is None else model_flops * tokens_per_s / (peak * dist.world),
+                elapsed_s=now - t0,
+                eta_s=(now - t_start) / (step + 1 - start_step) * (s.max_steps - step - 1)))
+            line_time, line_step = now, step + 1
         if s.patience is not None and state.evals_since_best >= s.patience and step + 1 >= s.min_steps:
             stopped_early = True
             break
@@ -297,6 +366,8 @@ def train(
             state.step, state.elapsed_s = step + 1, time.perf_counter() - t0
             _write_checkpoint(Path(resume_dir), fingerprint, model, optimizer, rng, state)
     flush_losses()
+    if live_csv is not None:
+        live_csv.append(state.log_rows)  # the steps after the last evaluation (early stopping)
     steps_run = step + 1
     if state.best_weights is None:
         raise RuntimeError(f"training diverged: the selection loss was never finite in {steps_run} steps (lower train.lr)")
@@ -399,6 +470,27 @@ def _lm_loss(model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.cross_entropy(logits.float().flatten(0, 1), y.flatten())
 
 
+class _LiveCsv:
+    """``train_log.csv`` while training runs (process 0): written afresh from the rows so far when
+    a run starts or resumes (so rows that a killed run logged after its last checkpoint are not
+    repeated), then appended and flushed at each evaluation. At the end :func:`_save` writes the
+    same rows once more, with the checkpoint."""
+
+    def __init__(self, path: Path, rows: list[dict]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=LOG_FIELDS)
+            writer.writeheader()
+            writer.writerows(rows)
+        self.path, self.written = path, len(rows)
+
+    def append(self, rows: list[dict]) -> None:
+        """Append ``rows[self.written:]``: ``rows`` is the whole log so far."""
+        with open(self.path, "a", newline="") as fh:
+            csv.DictWriter(fh, fieldnames=LOG_FIELDS).writerows(rows[self.written :])
+        self.written = len(rows)
+
+
 def _save(model, log_rows: list[dict], summary: dict, out_dir: Path) -> None:
     """Write everything into a sibling temporary folder, then move the files in; the summary
     goes last, so a folder with ``train_summary.json`` is always complete."""
@@ -406,7 +498,7 @@ def _save(model, log_rows: list[dict], summary: dict, out_dir: Path) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp, safe_serialization=True)
     with open(tmp / "train_log.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(log_rows[0]))
+        writer = csv.DictWriter(fh, fieldnames=LOG_FIELDS)
         writer.writeheader()
         writer.writerows(log_rows)
     (tmp / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")

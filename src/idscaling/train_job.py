@@ -5,11 +5,13 @@ path calls directly."""
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from typing import Any, Mapping
 
 import numpy as np
 
+from .runlog import log_to
 from .tokens import load_token_file
 from .train import TrainSettings, train
 
@@ -18,7 +20,8 @@ __all__ = ["run"]
 
 def run(args: Mapping[str, Any]) -> dict:
     """``args``: subset, selection (token-file paths), shape, settings (dict), seed, out_dir,
-    resume_dir (or None), run_info."""
+    resume_dir (or None), run_info, and optionally log_file (the job's log; read by the ``__main__``
+    entry point of the processes torchrun starts, which do not inherit the caller's logging)."""
     subset = load_token_file(args["subset"])
     selection = load_token_file(args["selection"])
     return train(
@@ -35,8 +38,17 @@ def run(args: Mapping[str, Any]) -> dict:
     )
 
 
-if __name__ == "__main__":
-    import logging
+def main(args_path: str) -> None:
+    """One process under torchrun: log to the job's log file when the arguments name one (as
+    :func:`idscaling.runlog.log_to` does for the Snakemake script itself), else to stderr."""
+    with open(args_path) as fh:
+        args = json.load(fh)
+    if args.get("log_file"):
+        log_to(args["log_file"])
+    else:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    run(args)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    run(json.loads(open(sys.argv[1]).read()))
+
+if __name__ == "__main__":
+    main(sys.argv[1])
