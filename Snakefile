@@ -32,5 +32,5 @@ include: "rules/archive.smk"
 
 rule all:
     input:
-        all_outputs(),
+        targets.all_outputs(),
     default_target: True

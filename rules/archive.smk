@@ -1,12 +1,12 @@
 rule archive:
     """snakemake archive: the results bundle for a paper (see idscaling.archive)"""
     input:
-        results=all_outputs(),
+        results=targets.all_outputs(),
         envs=ENV_FILES,
     output:
         f"{RESULTS}/archive/idscaling-results.tar.gz",
     params:
-        config=config,
+        config=result_config(config),
         snakefile=workflow.main_snakefile,
     log:
         "logs/archive.log",

@@ -15,9 +15,7 @@ rule embed:
         windows=f"{RESULTS}/{{dataset}}/embeddings/{{model}}/n{{n}}/seed{{seed}}/windows.npy",
         meta=f"{RESULTS}/{{dataset}}/embeddings/{{model}}/n{{n}}/seed{{seed}}/meta.json",
     params:
-        settings=config["embed"],
-        block_size=config["train"]["block_size"],
-        device=config["train"]["device"],
+        settings=embed_params(config),
         layers=LAYERS,
         pool_layer=FINAL_LAYER,
     log:

@@ -7,9 +7,7 @@ rule evaluate:
     output:
         f"{RESULTS}/{{dataset}}/eval/{{model}}/n{{n}}/seed{{seed}}.json",
     params:
-        settings=config["evaluate"],
-        block_size=config["train"]["block_size"],
-        device=config["train"]["device"],
+        settings=evaluate_params(config),
     log:
         "logs/evaluate/{dataset}_{model}_n{n}_seed{seed}.log",
     benchmark:

@@ -1,7 +1,7 @@
 rule scaling_points:
     input:
-        train=train_summaries(),
-        evals=eval_jsons(),
+        train=targets.train_summaries(),
+        evals=targets.eval_jsons(),
     output:
         report(
             f"{RESULTS}/summary/scaling_points.csv",
@@ -24,7 +24,7 @@ rule scaling_points:
 
 rule id_table:
     input:
-        id_jsons(),
+        targets.id_jsons(),
     output:
         report(
             f"{RESULTS}/summary/intrinsic_dim.csv",
@@ -47,7 +47,7 @@ rule id_table:
 
 rule exponents:
     input:
-        unpack(exponents_inputs),
+        unpack(targets.exponents_inputs),
     output:
         report(
             f"{RESULTS}/summary/exponents.csv",
@@ -55,7 +55,7 @@ rule exponents:
             category="Tables",
         ),
     params:
-        fit=config["fit"],
+        fit=fit_params(config, "exponents"),
         id_metric=config["id"]["metric"],
     log:
         "logs/exponents.log",
@@ -82,7 +82,7 @@ rule joint_fit:
             category="Tables",
         ),
     params:
-        fit=config["fit"],
+        fit=fit_params(config, "joint_fit"),
     log:
         "logs/joint_fit.log",
     benchmark:

@@ -8,7 +8,7 @@ rule id_by_position:
     output:
         f"{RESULTS}/{{dataset}}/id/{{model}}/n{{n}}/seed{{seed}}/by_position.json",
     params:
-        settings=id_result_settings(config, protocols=False),
+        settings=id_params(config),
         bins=config["id_analyses"]["position_bins"],
     log:
         "logs/id_by_position/{dataset}_{model}_n{n}_seed{seed}.log",
@@ -26,9 +26,9 @@ rule id_by_position:
 
 rule id_analyses:
     input:
-        ids=analysis_id_jsons(),
-        train=analysis_train_summaries(),
-        positions=by_position_jsons(),
+        ids=targets.analysis_id_jsons(),
+        train=targets.analysis_train_summaries(),
+        positions=targets.by_position_jsons(),
     output:
         report(
             f"{RESULTS}/summary/id_analyses.csv",
@@ -36,7 +36,7 @@ rule id_analyses:
             category="Intrinsic dimension",
         ),
     params:
-        embedding_model=embedding_model(config),
+        embedding_model=targets.embedding_model,
     log:
         "logs/id_analyses.log",
     benchmark:

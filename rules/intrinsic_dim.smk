@@ -4,7 +4,7 @@ rule estimate_id:
     output:
         f"{RESULTS}/{{dataset}}/id/{{model}}/n{{n}}/seed{{seed}}/layer_{{layer}}.json",
     params:
-        settings=id_result_settings(config, protocols=False),
+        settings=id_params(config),
     log:
         "logs/estimate_id/{dataset}_{model}_n{n}_seed{seed}_layer_{layer}.log",
     benchmark:
@@ -22,13 +22,13 @@ rule estimate_id:
 # The ID of other point sets of the same checkpoint (idscaling.id_protocols), with every metric.
 rule id_protocols:
     input:
-        unpack(id_protocol_inputs),
+        unpack(targets.id_protocol_inputs),
     output:
         f"{RESULTS}/{{dataset}}/id/{{model}}/n{{n}}/seed{{seed}}/protocols.json",
     params:
         protocols=lambda w: dataset_protocols(config, w.dataset),
         metrics=config["id"]["protocol_metrics"],
-        settings=id_protocol_settings(config),
+        settings=id_protocol_params(config),
         source=lambda w: config["datasets"][w.dataset]["source"],
     log:
         "logs/id_protocols/{dataset}_{model}_n{n}_seed{seed}.log",
@@ -46,7 +46,7 @@ rule id_protocols:
 
 rule id_protocols_table:
     input:
-        protocol_jsons(),
+        targets.protocol_jsons(),
     output:
         ids=report(
             f"{RESULTS}/summary/id_protocols.csv",

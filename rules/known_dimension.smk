@@ -3,7 +3,7 @@
 
 rule latent_diagnostics:
     input:
-        unpack(latent_diagnostic_inputs),
+        unpack(targets.latent_diagnostic_inputs),
     output:
         f"{RESULTS}/{{dataset}}/diagnostics/{{model}}/n{{n}}/seed{{seed}}.json",
     params:
@@ -27,7 +27,7 @@ rule known_dimension_table:
     input:
         exponents=f"{RESULTS}/summary/exponents.csv",
         protocols=f"{RESULTS}/summary/id_protocols.csv",
-        diagnostics=latent_diagnostic_jsons(),
+        diagnostics=targets.latent_diagnostic_jsons(),
     output:
         table=report(
             f"{RESULTS}/summary/known_dimension.csv",
@@ -40,8 +40,8 @@ rule known_dimension_table:
             category="Known latent dimension",
         ),
     params:
-        sources={d: config["datasets"][d]["source"] for d in LATENT_DATASETS},
-        id_settings=id_result_settings(config, protocols=False),
+        sources={d: config["datasets"][d]["source"] for d in targets.latent_datasets},
+        id_settings=id_params(config),
         beta=config["fit"]["beta"],
     log:
         "logs/known_dimension_table.log",

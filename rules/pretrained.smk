@@ -6,7 +6,7 @@ rule pretrained:
     """Only the pretrained-suite results (no training): snakemake pretrained"""
     localrule: True
     input:
-        pretrained_outputs(),
+        targets.pretrained_outputs(),
 
 
 rule fetch_pretrained:
@@ -53,15 +53,13 @@ use rule evaluate as evaluate_pretrained with:
     output:
         f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/eval.json",
     params:
-        settings=config["evaluate"] | {"batch_size": config["pretrained"]["batch_size"]},
-        block_size=config["pretrained"]["context"],
-        device=config["train"]["device"],
+        settings=evaluate_params(config, pretrained=True),
     log:
         "logs/evaluate_pretrained/{dataset}_{pretrained}.log",
     benchmark:
         "benchmarks/evaluate_pretrained/{dataset}_{pretrained}.tsv"
     resources:
-        mem_mb=pretrained_mem_mb,
+        mem_mb=config["pretrained"]["mem_mb"],
         runtime=config["pretrained"]["runtime"],
 
 
@@ -82,9 +80,7 @@ use rule embed as embed_pretrained with:
         windows=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/embeddings/windows.npy",
         meta=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/embeddings/meta.json",
     params:
-        settings=config["embed"] | {"batch_size": config["pretrained"]["batch_size"]},
-        block_size=config["pretrained"]["context"],
-        device=config["train"]["device"],
+        settings=embed_params(config, pretrained=True),
         layers=LAYERS,
         pool_layer=FINAL_LAYER,
     log:
@@ -92,7 +88,7 @@ use rule embed as embed_pretrained with:
     benchmark:
         "benchmarks/embed_pretrained/{dataset}_{pretrained}.tsv"
     resources:
-        mem_mb=pretrained_mem_mb,
+        mem_mb=config["pretrained"]["mem_mb"],
         runtime=config["pretrained"]["runtime"],
 
 
@@ -109,9 +105,9 @@ use rule estimate_id as estimate_id_pretrained with:
 
 rule pretrained_tables:
     input:
-        sources=pretrained_files("source"),
-        evals=pretrained_files("eval"),
-        ids=pretrained_files("id"),
+        sources=targets.pretrained_files("source"),
+        evals=targets.pretrained_files("eval"),
+        ids=targets.pretrained_files("id"),
     output:
         points=report(
             f"{RESULTS}/summary/pretrained.csv",
@@ -124,7 +120,7 @@ rule pretrained_tables:
             category="Pretrained suites",
         ),
     params:
-        fit=config["fit"],
+        fit=fit_params(config, "pretrained_tables"),
     log:
         "logs/pretrained_tables.log",
     benchmark:
@@ -167,13 +163,13 @@ rule plot_pretrained:
 
 use rule id_protocols as id_protocols_pretrained with:
     input:
-        unpack(pretrained_protocol_inputs),
+        unpack(targets.pretrained_protocol_inputs),
     output:
         f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/id/protocols.json",
     params:
         protocols=lambda w: dataset_protocols(config, w.dataset),
         metrics=config["id"]["protocol_metrics"],
-        settings=id_protocol_settings(config),
+        settings=id_protocol_params(config),
         source=lambda w: config["datasets"][w.dataset]["source"],
     log:
         "logs/id_protocols_pretrained/{dataset}_{pretrained}.log",
@@ -183,7 +179,7 @@ use rule id_protocols as id_protocols_pretrained with:
 
 use rule id_protocols_table as pretrained_protocols_table with:
     input:
-        pretrained_protocol_jsons(),
+        targets.pretrained_protocol_jsons(),
     output:
         ids=report(
             f"{RESULTS}/summary/pretrained_id_protocols.csv",

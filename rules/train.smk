@@ -11,7 +11,7 @@ rule train:
         summary=f"{RESULTS}/{{dataset}}/models/{{model}}/n{{n}}/seed{{seed}}/train_summary.json",
     params:
         shape=lambda w: config["models"][w.model],
-        settings=config["train"],
+        settings=train_params(config),
     log:
         "logs/train/{dataset}_{model}_n{n}_seed{seed}.log",
     benchmark:

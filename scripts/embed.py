@@ -6,6 +6,7 @@ from idscaling.embed import embed, save_embeddings
 from idscaling.runlog import log_to
 from idscaling.tokens import load_token_file
 from idscaling.provenance import provenance_of
+from idscaling.workflow.params import inference_batch_size
 
 log = log_to(snakemake.log[0], snakemake.threads)
 s = snakemake.params.settings
@@ -14,14 +15,14 @@ arrays, positions, meta = embed(
     str(Path(snakemake.input.config).parent),
     load_token_file(snakemake.input.val),
     layers=layers,
-    context=snakemake.params.block_size,
+    context=s["block_size"],
     max_documents=s["max_documents"],
     windows_per_document=s["windows_per_document"],
     positions_per_window=s["positions_per_window"],
     max_points=s["max_points"],
-    batch_size=s["batch_size"],
+    batch_size=inference_batch_size(snakemake.config, snakemake.rule),  # how, not what: not a param
     seed=s["seed"],
-    device=snakemake.params.device,
+    device=snakemake.config["train"]["device"],
     threads=snakemake.threads,
     pool_layer=snakemake.params.pool_layer,
 )

@@ -5,14 +5,14 @@ from pathlib import Path
 
 import numpy as np
 
-from idscaling.config import id_execution_settings
+from idscaling.workflow.params import execution_settings
 from idscaling.id import estimate_id, settings_for_estimator
 from idscaling.runlog import log_to
 from idscaling.summary import checkpoint_ident
 from idscaling.provenance import provenance_of
 
 log = log_to(snakemake.log[0], snakemake.threads)
-s = snakemake.params.settings | id_execution_settings(snakemake.config)  # knn: how, not what
+s = snakemake.params.settings | execution_settings(snakemake.config, "id")  # knn: how, not what
 result = estimate_id(np.load(snakemake.input[0]), **settings_for_estimator(s))
 result = checkpoint_ident(snakemake.wildcards) | {"layer": snakemake.wildcards.layer} | result
 Path(snakemake.output[0]).write_text(json.dumps(result | provenance_of(snakemake), indent=2) + "\n")

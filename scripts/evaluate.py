@@ -8,6 +8,7 @@ from idscaling.runlog import log_to
 from idscaling.summary import checkpoint_ident
 from idscaling.tokens import load_token_file
 from idscaling.provenance import provenance_of
+from idscaling.workflow.params import inference_batch_size
 
 log = log_to(snakemake.log[0], snakemake.threads)
 ident = checkpoint_ident(snakemake.wildcards)
@@ -15,12 +16,12 @@ s = snakemake.params.settings
 result = evaluate(
     str(Path(snakemake.input.config).parent),
     load_token_file(snakemake.input.val),
-    block_size=snakemake.params.block_size,
-    batch_size=s["batch_size"],
+    block_size=s["block_size"],
+    batch_size=inference_batch_size(snakemake.config, snakemake.rule),  # how, not what: not a param
     n_bootstrap=s["n_bootstrap"],
     ci_level=s["ci_level"],
     seed=ident["seed"],
-    device=snakemake.params.device,
+    device=snakemake.config["train"]["device"],
     threads=snakemake.threads,
 )
 result = ident | result

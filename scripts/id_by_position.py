@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from idscaling.config import id_execution_settings
+from idscaling.workflow.params import execution_settings
 from idscaling.id_analyses import id_by_position
 from idscaling.runlog import log_to
 from idscaling.provenance import provenance_of
@@ -14,7 +14,7 @@ log = log_to(snakemake.log[0], snakemake.threads)
 w = snakemake.wildcards
 positions = np.load(snakemake.input.positions)[:, 2]  # columns: document, window start, position
 groups = id_by_position(np.load(snakemake.input.points), positions, snakemake.params.bins,
-                        snakemake.params.settings | id_execution_settings(snakemake.config))
+                        snakemake.params.settings | execution_settings(snakemake.config, "id"))
 result = {"dataset": w.dataset, "model": w.model, "n_tokens": int(w.n), "seed": int(w.seed), "groups": groups}
 Path(snakemake.output[0]).write_text(json.dumps(result | provenance_of(snakemake), indent=2) + "\n")
 for g in groups:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from idscaling.config import id_execution_settings
+from idscaling.workflow.params import execution_settings
 from idscaling.id_protocols import protocol_ids, protocol_inputs
 from idscaling.provenance import provenance_of
 from idscaling.runlog import log_to
@@ -26,7 +26,7 @@ sets, oracle_info = protocol_inputs(
     source=p.source,
     settings=p.settings,
 )
-rows = protocol_ids(sets, p.metrics, p.settings | id_execution_settings(snakemake.config))
+rows = protocol_ids(sets, p.metrics, p.settings | execution_settings(snakemake.config, "id"))
 result = checkpoint_ident(snakemake.wildcards) | {"protocols": rows, "oracle": oracle_info}
 Path(snakemake.output[0]).write_text(json.dumps(result | provenance_of(snakemake), indent=2) + "\n")
 for r in rows:

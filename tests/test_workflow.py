@@ -166,6 +166,53 @@ def test_end_to_end_tiny_run(workdir):
     assert len(html) > 100_000 and "exponents.csv" in html
 
 
+# Settings that change only how a job runs (idscaling.workflow.params.EXECUTION_KEYS), and the
+# command-line ways to say the same: after a finished run, none may plan a job.
+EXECUTION_ONLY = [
+    ("--config", 'train={"threads": 2}'),
+    ("--config", 'train={"device": "cpu"}'),
+    ("--config", 'train={"processes": 2}'),
+    ("--config", 'train={"compile": true}'),
+    ("--config", 'train={"checkpoint_interval": 7}'),
+    ("--config", 'evaluate={"batch_size": 3}'),
+    ("--config", 'embed={"batch_size": 3}'),
+    ("--config", 'id={"knn": "blas"}'),
+    ("--config", 'tokenize={"shards": 3}'),
+    ("--config", 'pretrained={"batch_size": 2, "mem_mb": 999, "runtime": 7}'),
+    ("--set-threads", "train=2", "evaluate=2"),
+    ("--set-resources", "train:gpu=2", "train:mem_mb=9000", "embed:runtime=5"),
+]
+
+
+@pytest.mark.parametrize("setting", EXECUTION_ONLY, ids=lambda s: " ".join(s))
+def test_an_execution_setting_reruns_nothing(workdir, setting):
+    if not (workdir / "results/summary/exponents.csv").exists():
+        pytest.skip("needs the end-to-end run")
+    assert planned_jobs("--configfile", "config.yaml", *setting, cwd=workdir) == {}
+
+
+# Settings that change results: exactly their rule's jobs and what reads their outputs rerun
+# (4 runs per dataset, 2 datasets; the largest model is embedded at every layer).
+FITS = {"exponents": 1, "known_dimension_table": 1, "plot_scaling": 1, "plot_known_dimension": 1, "all": 1}
+EMBEDDING_DOWNSTREAM = {"estimate_id": 6, "id_by_position": 2, "id_protocols": 1, "latent_diagnostics": 1,
+                        "id_analyses": 1, "id_protocols_table": 1, "id_table": 1, "joint_fit": 1,
+                        "plot_id_analyses": 1, "plot_id_scale": 1, "plot_intrinsic_dim": 1} | FITS
+RESULT_SETTINGS = [
+    ('evaluate={"n_bootstrap": 50}', {"evaluate": 8, "scaling_points": 1, "joint_fit": 1} | FITS),
+    ('fit={"data_axis_model": "a"}', FITS),  # the joint fit does not read it
+    ('fit={"beta": 2.0}', {"joint_fit": 1} | FITS),
+    ('embed={"max_points": 2000}', {"embed": 4} | EMBEDDING_DOWNSTREAM),
+    ('train={"lr": 0.005}', {"train": 8, "evaluate": 8, "scaling_points": 1, "embed": 4} | EMBEDDING_DOWNSTREAM),
+]
+
+
+@pytest.mark.parametrize("setting,expected", RESULT_SETTINGS, ids=[s for s, _ in RESULT_SETTINGS])
+def test_a_result_setting_reruns_exactly_its_rules(workdir, setting, expected):
+    if not (workdir / "results/summary/exponents.csv").exists():
+        pytest.skip("needs the end-to-end run")
+    assert planned_jobs("--configfile", "config.yaml", "--config", setting, cwd=workdir) == expected
+
+
 def test_archive_target_bundles_results_with_a_manifest(workdir, tmp_path):
     """`snakemake archive` after the run: config, tables, figures, the HTML report and the pinned
     envs, each listed with its sha256 in the manifest; unpacked and checked here."""

@@ -238,12 +238,10 @@ def embedding_model(config: dict) -> str:
     """The model shape whose checkpoint is embedded: ``embed.model`` or the one with most parameters."""
     if config["embed"].get("model"):
         return config["embed"]["model"]
-    return max(config["models"], key=lambda m: approx_params(config["models"][m]))
+    from .param_count import gpt2_param_counts
 
-
-def approx_params(shape: dict) -> int:
-    """Non-embedding parameters of a GPT-2 block stack (12 L d^2), for ordering shapes by size."""
-    return 12 * shape["n_layer"] * shape["n_embd"] ** 2
+    # ordered by Kaplan's N (non-embedding parameters), which no vocabulary or context changes
+    return max(config["models"], key=lambda m: gpt2_param_counts(config["models"][m], 0, 0)["n_params_nonembedding"])
 
 
 def embedding_n_tokens(config: dict, dataset: str) -> int:
@@ -257,34 +255,6 @@ def latent_datasets(datasets: dict) -> list[str]:
 
 def layer_names(config: dict) -> list[str]:
     return [str(layer) for layer in config["embed"]["layers"]]
-
-
-# Settings of the id section that only change how an estimate is computed, not its value.
-ID_EXECUTION_KEYS = ("knn",)
-# Settings of the id section that only the protocol comparison (rule id_protocols) reads.
-ID_PROTOCOL_KEYS = ("protocols", "protocol_metrics", "min_token_count", "oracle_points")
-
-
-def id_result_settings(config: dict, protocols: bool = True) -> dict:
-    """The id settings that change an ID estimate (execution-only keys such as the neighbour
-    search method left out, and without ``protocols`` the protocol comparison's keys): what a
-    rule's params may hold without rerunning finished work when another setting changes."""
-    drop = ID_EXECUTION_KEYS + (() if protocols else ID_PROTOCOL_KEYS)
-    return {k: v for k, v in config["id"].items() if k not in drop}
-
-
-def id_protocol_settings(config: dict) -> dict:
-    """What a protocol comparison job's outputs depend on besides its protocol and metric lists
-    (which its rule passes on their own): the estimator's settings, ``min_token_count`` and
-    ``oracle_points``."""
-    settings = id_result_settings(config, protocols=False)
-    return settings | {k: config["id"][k] for k in ("min_token_count", "oracle_points")}
-
-
-def id_execution_settings(config: dict) -> dict:
-    """The id settings that change only how an estimate is computed (e.g. ``knn``), for a job to
-    read from the config instead of its params."""
-    return {k: v for k, v in config["id"].items() if k in ID_EXECUTION_KEYS}
 
 
 def protocol_datasets(config: dict) -> list[str]:

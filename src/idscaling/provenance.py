@@ -4,7 +4,9 @@
 to every row of the summary tables:
 
 * ``config_hash``: sha256 (first 16 hex digits) of the validated configuration (defaults filled
-  in) as canonical JSON -- two results with the same hash came from the same settings;
+  in) as canonical JSON, without the settings that only change how jobs run (threads, device,
+  inference batch sizes...: :data:`idscaling.workflow.params.EXECUTION_KEYS`) -- two results with
+  the same hash came from the same settings, and a rerun on other hardware keeps it;
 * ``code_version``: ``git describe --always --dirty`` of the workflow's repository (a commit id,
   ``-dirty`` when it has uncommitted changes), else the installed package version;
 * ``versions``: Python and the key packages (a JSON string in the CSV tables).
@@ -31,7 +33,9 @@ PROVENANCE_COLUMNS = ("config_hash", "code_version", "versions")
 
 
 def config_hash(config: Mapping[str, Any]) -> str:
-    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    from .workflow.params import result_config
+
+    canonical = json.dumps(result_config(config), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 

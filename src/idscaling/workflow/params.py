@@ -1,0 +1,123 @@
+"""Each rule's ``params``: exactly the settings that change its outputs.
+
+Snakemake reruns a job when its params change, so a rule that passed a whole config section would
+throw away finished work (GPU-days of training) when a user only changed how jobs run: threads,
+device, the number of data-parallel processes, an inference batch size. Those settings are listed
+once here, in :data:`EXECUTION_KEYS`; the selectors below leave them out, and a job reads them from
+the config at run time (:func:`execution_settings` on ``snakemake.config``). Every other setting
+is in the params of each rule whose outputs it changes, and of no other.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+__all__ = [
+    "EXECUTION_KEYS",
+    "ID_PROTOCOL_KEYS",
+    "execution_settings",
+    "result_settings",
+    "result_config",
+    "train_params",
+    "evaluate_params",
+    "embed_params",
+    "inference_batch_size",
+    "id_params",
+    "id_protocol_params",
+    "fit_params",
+]
+
+# Per config section, the settings that change only how a job runs, never what it writes (up to
+# floating-point summation order: a 2-process run or a GPU differs from one CPU process in the
+# last bits, as any rerun on other hardware would).
+EXECUTION_KEYS: dict[str, tuple[str, ...]] = {
+    # checkpoint_interval: resumable snapshots; processes: DDP draws the same micro-batches in
+    # every layout (idscaling.train); compile: the same model, fused.
+    "train": ("device", "threads", "checkpoint_interval", "processes", "compile"),
+    "evaluate": ("batch_size",),  # sequences per forward pass; the loss is summed over tokens
+    "embed": ("batch_size",),
+    "id": ("knn",),  # the exact neighbours, whichever library finds them
+    # merged shards are byte-identical to one serial job (tests/test_tokens.py)
+    "tokenize": ("shards",),
+    # per-forward-pass batch, and the SLURM memory and time of a job
+    "pretrained": ("batch_size", "mem_mb", "runtime"),
+}
+
+# Settings of the id section that only the protocol comparison (rule id_protocols) reads.
+ID_PROTOCOL_KEYS = ("protocols", "protocol_metrics", "min_token_count", "oracle_points")
+
+# The fit settings each fitting rule reads.
+_FIT_KEYS: dict[str, tuple[str, ...]] = {
+    "exponents": ("beta", "ci_level", "params", "data_axis_model"),
+    "joint_fit": ("beta", "ci_level", "params"),
+    "pretrained_tables": ("beta", "ci_level", "params"),
+}
+
+
+def execution_settings(config: Mapping[str, Any], section: str) -> dict:
+    """The settings of ``section`` that change only how a job runs, as configured (a job merges
+    them into its params' settings at run time)."""
+    keys = EXECUTION_KEYS.get(section, ())
+    return {k: v for k, v in config.get(section, {}).items() if k in keys}
+
+
+def result_settings(config: Mapping[str, Any], section: str) -> dict:
+    """The settings of ``section`` that change results: all but its execution keys."""
+    keys = EXECUTION_KEYS.get(section, ())
+    return {k: v for k, v in config[section].items() if k not in keys}
+
+
+def result_config(config: Mapping[str, Any]) -> dict:
+    """The whole config without any execution setting (the archive's params)."""
+    return {
+        name: result_settings(config, name) if isinstance(value, Mapping) and name in EXECUTION_KEYS else value
+        for name, value in config.items()
+    }
+
+
+def train_params(config: Mapping[str, Any]) -> dict:
+    """What a training run's weights depend on, besides its shape, subset and seed."""
+    return result_settings(config, "train")
+
+
+def _context(config: Mapping[str, Any], pretrained: bool) -> int | None:
+    """The context of an evaluation or embedding: the training context, or for the pretrained
+    suites ``pretrained.context`` (None: each model's maximum)."""
+    return config["pretrained"]["context"] if pretrained else config["train"]["block_size"]
+
+
+def evaluate_params(config: Mapping[str, Any], pretrained: bool = False) -> dict:
+    """An evaluation's settings: the bootstrap and the context."""
+    return result_settings(config, "evaluate") | {"block_size": _context(config, pretrained)}
+
+
+def embed_params(config: Mapping[str, Any], pretrained: bool = False) -> dict:
+    """Which positions of which layers are embedded: every embed setting but the batch size, and
+    the context."""
+    return result_settings(config, "embed") | {"block_size": _context(config, pretrained)}
+
+
+def inference_batch_size(config: Mapping[str, Any], rule: str) -> int:
+    """Sequences per forward pass of an evaluate or embed job (an execution setting): the
+    pretrained suites' ``pretrained.batch_size`` for their jobs, else that section's."""
+    if rule.endswith("_pretrained"):
+        return config["pretrained"]["batch_size"]
+    return config[rule]["batch_size"]
+
+
+def id_params(config: Mapping[str, Any], protocols: bool = False) -> dict:
+    """The id settings that change an ID estimate: without the neighbour-search method and, unless
+    ``protocols``, without the protocol comparison's keys."""
+    drop = () if protocols else ID_PROTOCOL_KEYS
+    return {k: v for k, v in result_settings(config, "id").items() if k not in drop}
+
+
+def id_protocol_params(config: Mapping[str, Any]) -> dict:
+    """A protocol comparison job's settings besides its protocol and metric lists (which its rule
+    passes on their own): the estimator's, ``min_token_count`` and ``oracle_points``."""
+    return id_params(config) | {k: config["id"][k] for k in ("min_token_count", "oracle_points")}
+
+
+def fit_params(config: Mapping[str, Any], rule: str) -> dict:
+    """The fit settings the fitting rule ``rule`` reads (exponents, joint_fit, pretrained_tables)."""
+    return {k: config["fit"][k] for k in _FIT_KEYS[rule]}
