@@ -9,7 +9,12 @@ project's notes): `--slurm-status-command squeue` and a first status check after
 profile's 40 s would idle most of the run; MinJobAge 600 s >= 3 x 2 s keeps squeue exact).
 Then: every job of the DAG but the local `all` went through sbatch, once; the GPU rules asked
 for one GPU and SLURM granted it (scontrol's TresPerJob), the CPU rules asked for none; and
-results/summary/scaling_points.csv equals a local `--cores 2` run of the same config."""
+results/summary/scaling_points.csv equals a local `--cores 2` run of the same config.
+
+Also: a training job given two GPUs (`--set-resources train:gpu=2`) is one SLURM job with one
+task and both GPUs, runs two processes under torchrun (gloo on CPU: the fake GPUs have no CUDA) and
+ends with the weights of a local 2-process run; and, without SLURM, the sbatch/srun flags the
+installed plugin makes of the profile's GPU resources (tasks per GPU, `gpu` vs `gres`/`gpus`)."""
 
 from __future__ import annotations
 
@@ -31,12 +36,10 @@ _spec = importlib.util.spec_from_file_location("slurm_cluster", Path(__file__).p
 cluster = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(cluster)
 
-pytestmark = pytest.mark.slow
-
 PROFILE = REPO / "profiles" / "slurm-gpu"
 SLURM_RUN_TIMEOUT = 480  # seconds; the run takes about 2.5 minutes on 2 cores
 STATUS_INIT_SECONDS = 2
-GPU_FLAG = re.compile(r"--(?:gpus|gres|gpus-per-\w+|cpus-per-gpu|mem-per-gpu)\b\S*")
+GPU_FLAG = re.compile(r"--(?:gpus|gres|gpus-per-\w+|cpus-per-gpu|mem-per-gpu|ntasks-per-gpu)\b\S*")
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +81,7 @@ def gpu_rules_of_profile() -> set[str]:
     return {rule for rule, res in prof.get("set-resources", {}).items() if res.get("gpu")}
 
 
+@pytest.mark.slow
 def test_profile_on_a_real_slurm_cluster(slurm, tmp_path):
     cfg = small_config()
     work = make_workdir(tmp_path / "slurm", cfg)
@@ -199,6 +203,7 @@ def _checkpoint_step(path: Path) -> int | None:
         return None
 
 
+@pytest.mark.slow
 def test_preempted_training_job_is_requeued_and_resumes(slurm, tmp_path):
     """SLURM preemption of a training job under profiles/slurm-gpu: the job is requeued by SLURM
     and resumes from its checkpoint instead of starting over.
@@ -336,4 +341,183 @@ def test_preempted_training_job_is_requeued_and_resumes(slurm, tmp_path):
             f"{len(want)} weight arrays bit-identical to an uninterrupted local run. Wall time: SLURM run "
             f"{slurm_s:.0f} s, local run {local_s:.0f} s.")
     (work / "preemption_summary.txt").write_text(line + "\n")
+    print("\n" + line)
+
+
+# ---------------------------------------------------------------- GPU flags of the plugin (no SLURM)
+def _plugin_flags(resources: dict, threads: int = 1) -> tuple[str, str]:
+    """(sbatch flags, the jobstep's srun flags) that the installed snakemake-executor-plugin-slurm
+    and its jobstep plugin build for a job with these resources: their own functions, called the
+    way the executors call them (sbatch: get_submit_command + set_gres_string; inside the job:
+    `srun -n1 --cpu-bind=q <cpus> <gpus> <nodes> python -m snakemake ...`)."""
+    from types import SimpleNamespace
+
+    from snakemake_executor_plugin_slurm.submit_string import get_submit_command
+    from snakemake_executor_plugin_slurm.utils import set_gres_string
+    from snakemake_executor_plugin_slurm_jobstep import get_gpu_setting, get_node_setting
+
+    class Res(dict):
+        def __getattr__(self, key):
+            try:
+                return self[key]
+            except KeyError:
+                raise AttributeError(key) from None
+
+    job = SimpleNamespace(resources=Res(resources), threads=threads)
+    params = {"run_uuid": "ID", "slurm_logfile": "LOG", "comment_str": "C", "account": "", "partition": "",
+              "workdir": ""}
+    settings = SimpleNamespace(requeue=False, no_requeue=False, qos=None, reservation=None)
+    sbatch = get_submit_command(job, params, settings=settings) + set_gres_string(job)
+    sbatch = sbatch.split("--comment C", 1)[1]
+    srun = f"srun -n1 {get_gpu_setting(job)} {get_node_setting(job)}"
+    return " ".join(sbatch.split()), " ".join(srun.split())
+
+
+def test_profile_gpu_resources_make_one_task_with_n_gpus():
+    """What plugin 2.8.0 / jobstep 0.6.1 submit for the profile's GPU rules, with 1 and 2 GPUs, and
+    why the profile says `gpu: N` + `tasks_per_gpu: 0` (profiles/slurm-gpu/config.yaml): one task
+    holding N GPUs (--gpus=N, no --ntasks-per-gpu), whatever a site's `tasks` default says; the
+    alternatives either split the job into tasks or hide the GPU count from scripts/train.py."""
+    pytest.importorskip("snakemake_executor_plugin_slurm")
+    from idscaling.launch import n_processes
+
+    prof = yaml.safe_load((PROFILE / "config.yaml").read_text())["set-resources"]
+    assert prof["train"] == {"gpu": 1, "tasks_per_gpu": 0}, prof["train"]
+    for rule in gpu_rules_of_profile():
+        assert prof[rule].get("tasks_per_gpu") == 0, rule
+    for gpus in (1, 2):
+        for site in ({}, {"tasks": 1}):  # `tasks: 1` is a common default-resources entry
+            res = prof["train"] | {"gpu": gpus} | site
+            sbatch, srun = _plugin_flags(res)
+            assert sbatch == f"--cpus-per-task=1 --gpus={gpus}", (res, sbatch)
+            assert srun == f"srun -n1 --gpus={gpus} --nodes=1", (res, srun)
+            assert n_processes(None, res["gpu"]) == gpus  # train.processes null: one per GPU
+    # The trap tasks_per_gpu: 0 guards against: with `tasks` set, a GPU job gets N tasks.
+    assert _plugin_flags({"gpu": 2, "tasks": 1})[0] == "--ntasks-per-gpu=1 --cpus-per-task=1 --gpus=2"
+    # gres: the same GPUs in sbatch, but no `gpu` resource for the script (1 process) nor the step.
+    sbatch, srun = _plugin_flags({"gres": "gpu:2"})
+    assert sbatch == "--cpus-per-task=1 --gres=gpu:2" and srun == "srun -n1 --nodes=1"
+    assert n_processes(None, {"gres": "gpu:2"}.get("gpu", 0)) == 1
+    # gpus (plural): not a GPU job for the submitting plugin at all.
+    assert _plugin_flags({"gpus": 2})[0] == "--ntasks=1 --cpus-per-task=1"
+
+
+# ---------------------------------------------------------------- two GPUs, one job, torchrun
+TWO_GPU_TARGET = "results/local/models/a/n3000/seed0/train_summary.json"
+TWO_GPU_RUN_TIMEOUT = 240
+
+
+def two_gpu_config() -> dict:
+    cfg = yaml.safe_load((REPO / "tests" / "data" / "tiny_config.yaml").read_text())
+    cfg["datasets"] = {"local": cfg["datasets"]["local"] | {"n_tokens": [3000]}}
+    cfg["models"] = {"a": cfg["models"]["a"]}
+    # grad_accum must be a multiple of the processes: 2 micro-batches a step, one per process.
+    cfg["train"] |= {"max_steps": 20, "eval_interval": 5, "grad_accum": 2}
+    return cfg
+
+
+@pytest.mark.slow
+def test_two_gpu_training_job_runs_two_torchrun_processes_in_one_slurm_job(slurm, tmp_path):
+    """`--set-resources train:gpu=2` under profiles/slurm-gpu: the train job is submitted with
+    sbatch --gpus=2 and no task geometry (no --ntasks-per-gpu, --ntasks), SLURM runs it as ONE job
+    with one task holding both fake GPUs (scontrol: NumTasks=1, TresPerJob gres:gpu:2; in the job
+    CUDA_VISIBLE_DEVICES=0,1),
+    the jobstep runs the rule once (`srun -n1 ... --gpus=2`), and train.processes null makes that 2
+    processes under torchrun (gloo on CPU; train_summary.json: processes 2; the ranks' log lines
+    reach the job's log). Its model.safetensors equals, bit for bit, a local `--cores 2` run of the
+    same job with the same resource (2 processes under torchrun).
+
+    Only the train job goes through SLURM: its inputs are made locally first and the directory is
+    copied for the local run (same inputs, same mtimes); `--rerun-triggers mtime` keeps an edit to
+    another rule's code during the test from pulling upstream jobs back in."""
+    import json
+
+    from safetensors.numpy import load_file
+
+    env = slurm["env"]
+    cfg = two_gpu_config()
+    work = make_workdir(tmp_path / "slurm_2gpu", cfg)
+    t0 = time.monotonic()
+    smk("--configfile", "config.yaml", "--omit-from", "train", targets=[TWO_GPU_TARGET], cwd=work, timeout=300)
+    local = tmp_path / "local_2gpu"
+    shutil.copytree(work, local, symlinks=True)  # copy2: mtimes kept
+    prep_s = time.monotonic() - t0
+    args = ["--configfile", "config.yaml", "--rerun-triggers", "mtime", "--set-resources", "train:gpu=2"]
+    assert planned_jobs(*args, targets=[TWO_GPU_TARGET], cwd=work) == {"train": 1}
+
+    t1 = time.monotonic()
+    cmd = ["timeout", "-k", "10", str(TWO_GPU_RUN_TIMEOUT), SNAKEMAKE, TWO_GPU_TARGET, "-s", str(REPO / "Snakefile"),
+           "--profile", str(PROFILE), *args, "--slurm-status-command", "squeue",
+           "--slurm-init-seconds-before-status-checks", str(STATUS_INIT_SECONDS), "--slurm-keep-successful-logs",
+           "--verbose"]
+    proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=TWO_GPU_RUN_TIMEOUT + 30)
+    slurm_s = time.monotonic() - t1
+    out = proc.stdout + proc.stderr
+    (work / "snakemake_slurm.log").write_text(out)
+    assert proc.returncode == 0, (f"snakemake --profile failed (rc {proc.returncode}, 124: timed out after "
+                                  f"{TWO_GPU_RUN_TIMEOUT}s):\n{out[-4000:]}\n{cluster.logs()}")
+
+    # sbatch: one call, for train, with --gpus=2 and no task geometry.
+    calls = [line.split("sbatch call:", 1)[1].split("--wrap", 1)[0] for line in out.splitlines()
+             if "sbatch call:" in line]
+    assert len(calls) == 1 and "slurm_logs/rule_train/" in calls[0], calls
+    flags = " ".join(calls[0].split(" --comment ", 1)[1].split()[1:]).replace(str(work), "<workdir>")
+    assert GPU_FLAG.findall(calls[0]) == ["--gpus=2"], calls[0]
+    assert not re.search(r"--ntasks|\s-n\s|--gres|--nodes", calls[0]), calls[0]
+
+    # SLURM: one job, one task, both GPUs.
+    (job_id,) = re.findall(r"has been submitted with SLURM jobid (\d+)", out)
+    show = subprocess.run(["scontrol", "-d", "-o", "show", "job", job_id], env=env, capture_output=True,
+                          text=True, timeout=10, check=True).stdout
+    fields = dict(kv.split("=", 1) for kv in show.split() if "=" in kv)
+    assert fields["JobState"] == "COMPLETED" and fields["BatchFlag"] == "1", show
+    assert fields["NumTasks"] == "1" and fields["NumNodes"] == "1", show
+    assert fields["TresPerJob"] == "gres:gpu:2", show
+    assert fields["JOB_GRES"] == "gpu:fake:2", show
+
+    # Inside the job (the jobstep's debug lines in the kept SLURM log): the batch step holds both
+    # GPUs, and the jobstep runs the rule in one srun step (-n1) with both.
+    slurm_log = next((work / ".snakemake" / "slurm_logs" / "rule_train").glob(f"*/{job_id}.log")).read_text()
+    job_env = dict(re.findall(r"'(CUDA_VISIBLE_DEVICES|SLURM_JOB_GPUS|SLURM_GPUS)': '([^']*)'", slurm_log))
+    assert job_env == {"CUDA_VISIBLE_DEVICES": "0,1", "SLURM_JOB_GPUS": "0,1", "SLURM_GPUS": "2"}, job_env
+    step = re.search(r"The call for this job is: (srun .*?)\s+\S*python\S* -m snakemake", slurm_log)
+    assert step, slurm_log[-3000:]
+    step_call = " ".join(step[1].split())
+    assert step_call.startswith("srun -n1 ") and "--gpus=2" in step_call.split(), step_call
+
+    # Two processes under torchrun, once: the summary's world size, the rule's log.
+    summary = json.loads((work / TWO_GPU_TARGET).read_text())
+    assert summary["processes"] == 2 and summary["device"] == "cpu", summary
+    train_log = (work / "logs/train/local_a_n3000_seed0.log").read_text()
+    assert train_log.count("(2 processes, resumed from step None)") == 1, train_log  # scripts/train.py, once
+    rank_lines = [line for line in train_log.splitlines() if " idscaling.train " in line]
+    assert rank_lines, f"no line of the torchrun processes in the job's log:\n{train_log}"
+
+    # The same job locally (same resource: 2 processes under torchrun): the same weights, bit for bit.
+    t2 = time.monotonic()
+    assert planned_jobs(*args, targets=[TWO_GPU_TARGET], cwd=local) == {"train": 1}
+    smk(*args, targets=[TWO_GPU_TARGET], cwd=local, timeout=300)
+    local_s = time.monotonic() - t2
+    want_summary = json.loads((local / TWO_GPU_TARGET).read_text())
+    assert want_summary["processes"] == 2
+    got = load_file(str((work / TWO_GPU_TARGET).parent / "model.safetensors"))
+    want = load_file(str((local / TWO_GPU_TARGET).parent / "model.safetensors"))
+    assert got.keys() == want.keys()
+    for name in want:
+        assert got[name].dtype == want[name].dtype and got[name].shape == want[name].shape, name
+        assert got[name].tobytes() == want[name].tobytes(), f"{name} differs from the local 2-process run's"
+    for key in ("best_step", "best_selection_loss", "final_train_loss", "tokens_seen", "steps_run"):
+        assert summary[key] == want_summary[key], key
+
+    line = (f"SLURM 2 GPUs (profiles/slurm-gpu, --set-resources train:gpu=2): sbatch flags after the "
+            f"comment '{flags}'; scontrol NumTasks={fields['NumTasks']} NumNodes={fields['NumNodes']} "
+            f"TresPerJob={fields['TresPerJob']} JOB_GRES={fields['JOB_GRES']} JobState={fields['JobState']}; "
+            f"in the job CUDA_VISIBLE_DEVICES={job_env['CUDA_VISIBLE_DEVICES']} "
+            f"SLURM_JOB_GPUS={job_env['SLURM_JOB_GPUS']}; job step '{step_call}'; "
+            f"processes {summary['processes']} (torchrun, gloo on {summary['device']}), "
+            f"{len(rank_lines)} lines of the ranks in the job's log; {len(want)} weight arrays bit-identical "
+            f"to a local 2-process run ({summary['steps_run']} steps, best step {summary['best_step']}). "
+            f"Wall time: inputs made locally {prep_s:.0f} s, SLURM run {slurm_s:.0f} s, local run {local_s:.0f} s, "
+            f"test body {time.monotonic() - t0:.0f} s.")
+    (work / "two_gpu_summary.txt").write_text(line + "\n")
     print("\n" + line)

@@ -3,7 +3,9 @@
 
 torch's own launcher (``torch.distributed.run``, i.e. ``torchrun``) starts the processes and sets
 up the rendezvous; this module only builds its command line and hands it the run's arguments as a
-JSON file, which :mod:`idscaling.train_job` reads in every process.
+JSON file, which :mod:`idscaling.train_job` reads in every process. The processes write to this
+process's stdout/stderr: in a Snakemake job that is the job's log file (:func:`idscaling.runlog.log_to`
+points ``sys.stdout``/``sys.stderr`` there), so torchrun's and every rank's output lands in the log.
 """
 
 from __future__ import annotations
@@ -44,9 +46,22 @@ def torchrun_command(nproc: int, args_path: str | Path, env: Mapping[str, str] |
     return [*run, "--standalone", *job]
 
 
+def _file_stream(stream):
+    """``stream`` flushed, if it is backed by a file descriptor a child process can write to (a log
+    file, a terminal); else None (pytest's capture, a StringIO): the child inherits fd 1/2."""
+    try:
+        stream.flush()
+        stream.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return None
+    return stream
+
+
 def run_training(args: Mapping[str, Any], nproc: int) -> dict:
     """Train with ``args`` (the keyword arguments of :func:`idscaling.train_job.run`) in ``nproc``
-    processes; returns the training summary."""
+    processes; returns the training summary. Several processes: ``torchrun`` in a child process whose
+    stdout/stderr are this process's ``sys.stdout``/``sys.stderr`` (the job's log file in a
+    Snakemake job), not the file descriptors 1/2 it inherited."""
     from .train_job import run
 
     if nproc == 1:
@@ -56,7 +71,8 @@ def run_training(args: Mapping[str, Any], nproc: int) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".json", dir=out_dir.parent, delete=False) as fh:
         json.dump(args, fh)
     try:
-        subprocess.run(torchrun_command(nproc, fh.name), check=True)
+        subprocess.run(torchrun_command(nproc, fh.name), check=True,
+                       stdout=_file_stream(sys.stdout), stderr=_file_stream(sys.stderr))
     finally:
         os.unlink(fh.name)
     return json.loads((out_dir / "train_summary.json").read_text())
