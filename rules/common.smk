@@ -43,7 +43,6 @@ config.update(_validated)
 targets = Targets(config, RESULTS)
 LAYERS = targets.layers
 FINAL_LAYER = targets.final_layer
-TOKENIZE_SHARDS = config["tokenize"]["shards"]
 # The pinned environments, archived with the results.
 ENV_FILES = sorted(str(p) for p in Path(workflow.basedir).glob("envs/*.yaml")) + [
     str(Path(workflow.basedir) / "requirements.lock")

@@ -1,15 +1,19 @@
-"""Snakemake script: encode one split into a token file with document offsets and a sidecar."""
+"""Snakemake script: encode one split into a token file with document offsets and a sidecar
+(the training split in tokenize.shards byte ranges at once when set: the same file)."""
 
 from idscaling.runlog import log_to
-from idscaling.tokenizer import load_tokenizer
-from idscaling.tokens import tokenize_jsonl
+from idscaling.tokens import tokenize_jsonl_parallel
 from pathlib import Path
 
 log = log_to(snakemake.log[0], snakemake.threads)
-meta = tokenize_jsonl(
+split = snakemake.wildcards.split
+meta = tokenize_jsonl_parallel(
     snakemake.input.docs,
-    load_tokenizer(Path(snakemake.input.tokenizer).parent),
+    Path(snakemake.input.tokenizer).parent,
     snakemake.output.bin,
-    extra_meta={"dataset": snakemake.wildcards.dataset, "split": snakemake.wildcards.split},
+    # how, not what: read from the config, so changing it reruns nothing
+    shards=snakemake.config["tokenize"]["shards"] if split == "train" else 1,
+    processes=snakemake.threads,
+    extra_meta={"dataset": snakemake.wildcards.dataset, "split": split},
 )
-log.info("%s: %d tokens in %d documents", snakemake.wildcards.split, meta["n_tokens"], meta["n_documents"])
+log.info("%s: %d tokens in %d documents", split, meta["n_tokens"], meta["n_documents"])

@@ -55,6 +55,23 @@ def test_sharded_tokenization_merges_to_the_serial_result(small_corpus, tmp_path
     assert sum(counts) == 50 and (n_shards < 50 or 0 in counts)
 
 
+def test_parallel_tokenization_in_processes_is_the_serial_result(small_corpus, tmp_path):
+    """tokenize.shards: the shards encoded by worker processes at once (more shards than
+    processes), merged, give the serial bytes and leave no shard file behind."""
+    from idscaling.tokens import tokenize_jsonl_parallel
+
+    root, tok = small_corpus["root"], small_corpus["tokenizer"]
+    extra = {"dataset": "d", "split": "train"}
+    serial = tmp_path / "serial" / "train.bin"
+    tokenize_jsonl(root / "train.jsonl", tok, serial, extra_meta=extra)
+    parallel = tmp_path / "parallel" / "train.bin"
+    meta = tokenize_jsonl_parallel(root / "train.jsonl", root / "tokenizer", parallel, 5, processes=2, extra_meta=extra)
+    for name in ("train.bin", "train.docs.npy", "train.json"):
+        assert (serial.parent / name).read_bytes() == (parallel.parent / name).read_bytes(), name
+    assert meta["n_documents"] == 50
+    assert sorted(p.name for p in parallel.parent.iterdir()) == ["train.bin", "train.docs.npy", "train.json"]
+
+
 def test_merge_refuses_shards_out_of_order_or_missing(small_corpus, tmp_path):
     from idscaling.tokens import merge_token_files
 

@@ -363,8 +363,8 @@ def test_dry_run_of_the_latent_sweep(tmp_path, name):
 
 
 def test_sharded_tokenization_through_the_workflow(tmp_path):
-    """tokenize.shards = 3: three tokenize_shard jobs and a merge produce the same train token
-    file, offsets and sidecar as the single tokenize job; the shards are temporary."""
+    """tokenize.shards = 3: one tokenize job encodes the training split in three processes and
+    writes the same token file, offsets and sidecar as a serial job, leaving no shard behind."""
     local_workdir(tmp_path)
     tokens = tmp_path / "results/local/tokens"
     target = ["results/local/tokens/train.bin"]
@@ -372,12 +372,12 @@ def test_sharded_tokenization_through_the_workflow(tmp_path):
     serial = {p.name: p.read_bytes() for p in tokens.glob("train.*")}
     shutil.rmtree(tokens)
     knob = ["--configfile", "config.yaml", "--config", 'tokenize={"shards": 3}']
-    jobs = planned_jobs(*knob, targets=target, cwd=tmp_path)
-    assert jobs == {"tokenize_shard": 3, "merge_token_shards": 1}
+    assert planned_jobs(*knob, targets=target, cwd=tmp_path) == {"tokenize": 1}
     smk(*knob, targets=target, cwd=tmp_path)
     assert {p.name: p.read_bytes() for p in tokens.glob("train.*")} == serial
     assert set(serial) == {"train.bin", "train.docs.npy", "train.json"}
-    assert not list((tokens / "shards").glob("*")) if (tokens / "shards").exists() else True
+    assert sorted(p.name for p in tokens.iterdir()) == sorted(serial)  # no shard left behind
+    assert "shard 3 of 3" in (tmp_path / "logs/tokenize/local_train.log").read_text()
 
 
 def test_killed_training_job_resumes_when_snakemake_reruns_it(tmp_path):

@@ -201,3 +201,51 @@ def merge_token_files(
     meta |= {"n_tokens": position, "n_documents": sum(sh.n_documents for sh in shards), "sha256": file_sha256(bin_path)}
     write_json(sidecar_path(bin_path), meta)
     return meta
+
+
+def _tokenize_shard(jsonl_path: str, tokenizer_dir: str, bin_path: str, shard: tuple[int, int],
+                    extra_meta: dict | None) -> dict:
+    from .tokenizer import load_tokenizer
+
+    os.environ["RAYON_NUM_THREADS"] = "1"  # one core per worker process
+    return tokenize_jsonl(jsonl_path, load_tokenizer(tokenizer_dir), bin_path, shard=shard, extra_meta=extra_meta)
+
+
+def tokenize_jsonl_parallel(
+    jsonl_path: str | Path,
+    tokenizer_dir: str | Path,
+    bin_path: str | Path,
+    shards: int,
+    *,
+    processes: int | None = None,
+    extra_meta: dict | None = None,
+) -> dict:
+    """:func:`tokenize_jsonl` of the whole file in ``shards`` byte-range shards encoded by as many
+    processes (at most ``processes`` at once), merged (:func:`merge_token_files`) into the same token file, offsets and
+    sidecar as one serial pass. The number of shards is how the job runs, not what it writes."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from .tokenizer import load_tokenizer
+
+    if shards <= 1:
+        return tokenize_jsonl(jsonl_path, load_tokenizer(tokenizer_dir), bin_path, extra_meta=extra_meta)
+    bin_path = Path(bin_path)
+    parts_dir = bin_path.with_name(f".{bin_path.name}.shards")
+    shutil.rmtree(parts_dir, ignore_errors=True)  # a killed job's leftovers
+    parts_dir.mkdir(parents=True)
+    parts = [str(parts_dir / f"{i}.bin") for i in range(shards)]
+    try:
+        # fork, not spawn: spawn re-imports __main__, which in a Snakemake job is the rule's script.
+        # Safe here: this process has not loaded a tokenizer (no Rust thread pool to inherit);
+        # each worker loads its own.
+        with ProcessPoolExecutor(max_workers=min(shards, processes or shards), mp_context=get_context("fork")) as pool:
+            jobs = [pool.submit(_tokenize_shard, str(jsonl_path), str(tokenizer_dir), part, (i, shards), extra_meta)
+                    for i, part in enumerate(parts)]
+            for i, job in enumerate(jobs):
+                meta = job.result()
+                log.info("shard %d of %d: %d tokens in %d documents", i + 1, shards, meta["n_tokens"],
+                         meta["n_documents"])
+        return merge_token_files(parts, bin_path, jsonl_path, extra_meta=extra_meta)
+    finally:
+        shutil.rmtree(parts_dir, ignore_errors=True)
