@@ -87,7 +87,7 @@ rule joint_fit:
         "logs/joint_fit.log",
     benchmark:
         "benchmarks/joint_fit.tsv"
-    threads: 1
+    threads: 2  # the bootstrap refits in parallel (the same numbers with any count)
     resources:
         mem_mb=1000,
         runtime=20,

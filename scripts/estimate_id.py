@@ -8,7 +8,7 @@ import numpy as np
 from idscaling.workflow.params import execution_settings
 from idscaling.id import estimate_id, settings_for_estimator
 from idscaling.runlog import log_to
-from idscaling.summary import checkpoint_ident
+from idscaling.workflow.targets import checkpoint_ident
 from idscaling.provenance import provenance_of
 
 log = log_to(snakemake.log[0], snakemake.threads)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from idscaling.evaluate import evaluate
 from idscaling.runlog import log_to
-from idscaling.summary import checkpoint_ident
+from idscaling.workflow.targets import checkpoint_ident
 from idscaling.tokens import load_token_file
 from idscaling.provenance import provenance_of
 from idscaling.workflow.params import inference_batch_size

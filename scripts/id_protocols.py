@@ -9,7 +9,7 @@ from idscaling.workflow.params import execution_settings
 from idscaling.id_protocols import protocol_ids, protocol_inputs
 from idscaling.provenance import provenance_of
 from idscaling.runlog import log_to
-from idscaling.summary import checkpoint_ident
+from idscaling.workflow.targets import checkpoint_ident
 from idscaling.tokenizer import load_tokenizer
 
 log = log_to(snakemake.log[0], snakemake.threads)

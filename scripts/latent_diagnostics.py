@@ -9,7 +9,7 @@ import numpy as np
 from idscaling.latent_diagnostics import diagnose
 from idscaling.provenance import provenance_of
 from idscaling.runlog import log_to
-from idscaling.summary import checkpoint_ident
+from idscaling.workflow.targets import checkpoint_ident
 from idscaling.tokenizer import load_tokenizer
 
 log = log_to(snakemake.log[0], snakemake.threads)

@@ -395,6 +395,15 @@ def test_joint_noiseless_recovers_exactly() -> None:
     assert out["n_points"] == 25 and out["n_starts"] == 72 and out["n_starts_at_best"] >= 2
 
 
+def test_joint_bootstrap_in_processes_gives_the_same_numbers() -> None:
+    rng = np.random.default_rng(3)
+    n_params, n_tokens = (g.ravel() for g in np.meshgrid(np.logspace(6, 8, 3), np.logspace(7, 9, 4)))
+    loss = (2.0 + 300.0 / n_params**0.3 + 900.0 / n_tokens**0.25) * np.exp(rng.normal(0, 0.01, n_params.size))
+    serial = fit_joint_scaling_law(n_params, n_tokens, loss, n_bootstrap=40)
+    parallel = fit_joint_scaling_law(n_params, n_tokens, loss, n_bootstrap=40, processes=3)
+    assert parallel == serial and serial["alpha_ci_low"] < serial["alpha"] < serial["alpha_ci_high"]
+
+
 def test_joint_fit_reproduces_published_chinchilla_refit() -> None:
     # The objective of the reference README (Huber delta 1e-3 on log L, LSE
     # form, L-BFGS from a grid of starts) on its 240 points. The default grid

@@ -275,6 +275,7 @@ def joint_fits_table(
     params_column: str = "n_params",
     n_bootstrap: int = 1000,
     seed: int = 0,
+    processes: int = 1,
 ) -> pd.DataFrame:
     """The joint law ``L(N, D) = E + A / N^alpha_model + B / D^alpha_data`` (Chinchilla approach 3,
     :func:`idscaling.fit.fit_joint_scaling_law`) fitted to all points of each dataset, beside the
@@ -304,7 +305,7 @@ def joint_fits_table(
         try:
             fit = fit_joint_scaling_law(
                 sub[params_column].to_numpy(), sub["n_tokens"].to_numpy(), sub["val_loss"].to_numpy(),
-                n_bootstrap=n_bootstrap, ci_level=ci_level, seed=seed,
+                n_bootstrap=n_bootstrap, ci_level=ci_level, seed=seed, processes=processes,
             )
         except ValueError as err:
             row["note"] = str(err)

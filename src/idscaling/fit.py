@@ -867,6 +867,36 @@ def _joint_minimize(
     )
 
 
+def _joint_refit_chunk(x0: np.ndarray, resamples: list[np.ndarray], log_n: np.ndarray, log_d: np.ndarray,
+                      log_l: np.ndarray, delta: float) -> list[tuple[bool, np.ndarray]]:
+    with _single_threaded_blas():
+        out = []
+        for idx in resamples:
+            res = _joint_minimize(x0, log_n[idx], log_d[idx], log_l[idx], delta)
+            out.append((bool(res.success), res.x))
+        return out
+
+
+def _joint_refits(x0: np.ndarray, resamples: list[np.ndarray], log_n: np.ndarray, log_d: np.ndarray,
+                  log_l: np.ndarray, delta: float, processes: int) -> list[tuple[bool, np.ndarray]]:
+    """The bootstrap refits, in ``processes`` worker processes (contiguous chunks, results in
+    order): each refit depends only on its resample, so any number of processes gives the same
+    numbers."""
+    if processes <= 1 or len(resamples) < 2 * processes:
+        return _joint_refit_chunk(x0, resamples, log_n, log_d, log_l, delta)
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    bounds = np.linspace(0, len(resamples), processes + 1).astype(int)
+    chunks = [resamples[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:])]
+    # fork: the workers need only this module's functions (spawn would re-import the caller's
+    # __main__, a Snakemake job's script)
+    with ProcessPoolExecutor(max_workers=processes, mp_context=get_context("fork")) as pool:
+        parts = pool.map(_joint_refit_chunk, [x0] * processes, chunks, [log_n] * processes, [log_d] * processes,
+                         [log_l] * processes, [delta] * processes)
+        return [refit for part in parts for refit in part]
+
+
 @_blas_single_threaded
 def fit_joint_scaling_law(
     n_params: Any,
@@ -878,6 +908,7 @@ def fit_joint_scaling_law(
     n_bootstrap: int = 1000,
     ci_level: float = 0.95,
     seed: int = 0,
+    processes: int = 1,
 ) -> dict[str, Any]:
     """Fit ``L(N, D) = E + A / N**alpha + B / D**beta`` (Chinchilla approach 3).
 
@@ -902,6 +933,9 @@ def fit_joint_scaling_law(
         intervals (NaN).
     ci_level : float, default=0.95
     seed : int, default=0
+    processes : int, default=1
+        Worker processes for the bootstrap refits (how, not what: the same
+        numbers for any value).
 
     Returns
     -------
@@ -982,13 +1016,13 @@ def fit_joint_scaling_law(
     boots = np.full((n_boot, 5), np.nan)
     n_failed = 0
     rng = np.random.default_rng(seed)
-    for i in range(n_boot):
-        idx = rng.integers(0, n, size=n)
-        res = _joint_minimize(best.x, log_n[idx], log_d[idx], log_l[idx], delta)
-        if not res.success or not np.all(np.isfinite(res.x)):
+    resamples = [rng.integers(0, n, size=n) for _ in range(n_boot)]  # drawn first: the same in any layout
+    refits = _joint_refits(best.x, resamples, log_n, log_d, log_l, delta, processes)
+    for i, (success, x) in enumerate(refits):
+        if not success or not np.all(np.isfinite(x)):
             n_failed += 1
             continue
-        boots[i] = natural(res.x)
+        boots[i] = natural(x)
     for j, name in enumerate(names):
         out[f"{name}_ci_low"], out[f"{name}_ci_high"] = _percentile_ci(boots[:, j], level)
         out[f"{name}_se"] = _sd(boots[:, j])

@@ -21,9 +21,10 @@ import subprocess
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas only where a table is stamped: every job imports this module
+    import pandas as pd
 
 __all__ = ["KEY_PACKAGES", "config_hash", "code_version", "package_versions", "provenance", "provenance_of", "stamp_frame"]
 
@@ -78,7 +79,7 @@ def provenance_of(smk: Any) -> dict[str, Any]:
     return provenance(dict(smk.config), Path(smk.scriptdir).parent)
 
 
-def stamp_frame(frame: pd.DataFrame, prov: Mapping[str, Any]) -> pd.DataFrame:
+def stamp_frame(frame: "pd.DataFrame", prov: Mapping[str, Any]) -> "pd.DataFrame":
     """The table with the provenance columns appended to every row (versions as compact JSON)."""
     return frame.assign(config_hash=prov["config_hash"], code_version=prov["code_version"],
                         versions=json.dumps(prov["versions"], sort_keys=True, separators=(",", ":")))

@@ -13,6 +13,8 @@ from typing import Callable
 def log_to(path: str, threads: int | None = None) -> logging.Logger:
     """Redirect stdout/stderr and the ``logging`` root to ``path`` (one file per job), quiet
     progress bars, and cap library thread pools at the job's ``threads``."""
+    # Set before transformers / huggingface_hub are imported, which read them at import: no import
+    # here (transformers takes ~1 s to import, and most jobs never need it).
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     if threads is not None:
@@ -21,12 +23,6 @@ def log_to(path: str, threads: int | None = None) -> logging.Logger:
     stream = open(path, "a", buffering=1, encoding="utf-8")
     sys.stdout = sys.stderr = stream
     logging.basicConfig(stream=stream, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", force=True)
-    try:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-    except ImportError:
-        pass
     return logging.getLogger("idscaling")
 
 

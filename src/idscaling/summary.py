@@ -58,16 +58,6 @@ def dataset_ids(ids: pd.DataFrame, layer: str = "final") -> pd.DataFrame:
     )
 
 
-def checkpoint_ident(wildcards) -> dict:
-    """The keys that name a result, from a job's wildcards: dataset, model, n_tokens and seed for
-    a trained checkpoint; for a pretrained model (wildcard ``pretrained``) its name as the model,
-    n_tokens None (not ours to know) and seed 0."""
-    if "pretrained" in wildcards.keys():
-        return {"dataset": wildcards.dataset, "model": wildcards.pretrained, "n_tokens": None, "seed": 0}
-    return {"dataset": wildcards.dataset, "model": wildcards.model, "n_tokens": int(wildcards.n),
-            "seed": int(wildcards.seed)}
-
-
 PRETRAINED_COLUMNS = [
     "dataset", "suite", "model", "id_hub", "revision", "commit", "model_type", "n_params", "n_params_nonembedding",
     "n_layer", "n_embd", "context", "val_loss", "val_loss_ci_low", "val_loss_ci_high", "n_val_tokens",

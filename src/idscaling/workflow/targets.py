@@ -14,7 +14,7 @@ from ..config import (
     protocol_datasets,
 )
 
-__all__ = ["Targets", "final_layer"]
+__all__ = ["Targets", "checkpoint_ident", "final_layer"]
 
 
 def final_layer(config: Mapping[str, Any]) -> str:
@@ -22,6 +22,16 @@ def final_layer(config: Mapping[str, Any]) -> str:
     ``final`` when embedded, else the last configured layer."""
     layers = layer_names(config)
     return "final" if "final" in layers else layers[-1]
+
+
+def checkpoint_ident(wildcards) -> dict:
+    """The keys that name a result, from a job's wildcards: dataset, model, n_tokens and seed for
+    a trained checkpoint; for a pretrained model (wildcard ``pretrained``) its name as the model,
+    n_tokens None (not ours to know) and seed 0."""
+    if "pretrained" in wildcards.keys():
+        return {"dataset": wildcards.dataset, "model": wildcards.pretrained, "n_tokens": None, "seed": 0}
+    return {"dataset": wildcards.dataset, "model": wildcards.model, "n_tokens": int(wildcards.n),
+            "seed": int(wildcards.seed)}
 
 
 class Targets:
