@@ -64,17 +64,13 @@ def train_mem_mb(wildcards):
     return resources.train_mem_mb(config, wildcards.model, int(wildcards.n))
 
 
-def train_runtime(wildcards):
-    return resources.train_runtime(config, wildcards.model)
+def train_runtime(wildcards, input):
+    return resources.train_runtime(config, wildcards.model, _size(input.val))
 
 
-def evaluate_mem_mb(wildcards):
-    return resources.evaluate_mem_mb(config, wildcards.model)
-
-
-def evaluate_runtime(wildcards, input):
-    val = Path(input.val)
-    return resources.evaluate_runtime(config, wildcards.model, val.stat().st_size if val.exists() else None)
+def _size(path):
+    """A file's size in bytes, None before it exists (a job planned before its input is made)."""
+    return Path(path).stat().st_size if Path(path).exists() else None
 
 
 def embed_mem_mb(wildcards):

@@ -1,7 +1,8 @@
+# The validation loss and its bootstrap CI from the per-token losses each training job wrote:
+# no model to load, so a change of the bootstrap reruns seconds of numpy, not a forward pass.
 rule evaluate:
     input:
-        config=f"{RESULTS}/{{dataset}}/models/{{model}}/n{{n}}/seed{{seed}}/config.json",
-        weights=f"{RESULTS}/{{dataset}}/models/{{model}}/n{{n}}/seed{{seed}}/model.safetensors",
+        losses=f"{RESULTS}/{{dataset}}/models/{{model}}/n{{n}}/seed{{seed}}/val_losses.npz",
         val=f"{RESULTS}/{{dataset}}/tokens/val.bin",
         val_meta=f"{RESULTS}/{{dataset}}/tokens/val.json",
     output:
@@ -14,9 +15,9 @@ rule evaluate:
         "benchmarks/evaluate/{dataset}_{model}_n{n}_seed{seed}.tsv"
     threads: 1
     resources:
-        mem_mb=evaluate_mem_mb,
-        runtime=evaluate_runtime,
+        mem_mb=1000,
+        runtime=10,
     conda:
-        "../envs/torch.yaml"
+        "../envs/analysis.yaml"
     script:
         "../scripts/evaluate.py"

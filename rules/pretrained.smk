@@ -44,7 +44,7 @@ use rule tokenize as tokenize_pretrained with:
         "benchmarks/tokenize_pretrained/{dataset}_{pretrained}_{split}.tsv"
 
 
-use rule evaluate as evaluate_pretrained with:
+rule evaluate_pretrained:
     input:
         config=f"{RESULTS}/pretrained/{{pretrained}}/model/config.json",
         source=f"{RESULTS}/pretrained/{{pretrained}}/source.json",
@@ -58,9 +58,14 @@ use rule evaluate as evaluate_pretrained with:
         "logs/evaluate_pretrained/{dataset}_{pretrained}.log",
     benchmark:
         "benchmarks/evaluate_pretrained/{dataset}_{pretrained}.tsv"
+    threads: 1
     resources:
         mem_mb=config["pretrained"]["mem_mb"],
         runtime=config["pretrained"]["runtime"],
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/evaluate_pretrained.py"
 
 
 use rule embed as embed_pretrained with:

@@ -1,29 +1,19 @@
-"""Snakemake script: validation loss of one checkpoint over the whole validation set."""
+"""Snakemake script: validation loss of one checkpoint and its bootstrap CI over documents, from
+the per-token losses its training job wrote."""
 
 import json
 from pathlib import Path
 
-from idscaling.evaluate import evaluate
-from idscaling.runlog import log_to
-from idscaling.workflow.targets import checkpoint_ident
-from idscaling.tokens import load_token_file
+from idscaling.evaluate import load_validation_losses, summarize_losses
 from idscaling.provenance import provenance_of
-from idscaling.workflow.params import inference_batch_size
+from idscaling.runlog import log_to
+from idscaling.tokens import load_token_file
+from idscaling.workflow.targets import checkpoint_ident
 
 log = log_to(snakemake.log[0], snakemake.threads)
 ident = checkpoint_ident(snakemake.wildcards)
 s = snakemake.params.settings
-result = evaluate(
-    str(Path(snakemake.input.config).parent),
-    load_token_file(snakemake.input.val),
-    block_size=s["block_size"],
-    batch_size=inference_batch_size(snakemake.config, snakemake.rule),  # how, not what: not a param
-    n_bootstrap=s["n_bootstrap"],
-    ci_level=s["ci_level"],
-    seed=ident["seed"],
-    device=snakemake.config["train"]["device"],
-    threads=snakemake.threads,
-)
-result = ident | result
+result = ident | summarize_losses(load_token_file(snakemake.input.val), load_validation_losses(snakemake.input.losses),
+                                  n_bootstrap=s["n_bootstrap"], ci_level=s["ci_level"], seed=ident["seed"])
 Path(snakemake.output[0]).write_text(json.dumps(result | provenance_of(snakemake), indent=2) + "\n")
 log.info("val loss %.4f [%.4f, %.4f]", result["val_loss"], result["val_loss_ci_low"], result["val_loss_ci_high"])

@@ -1,12 +1,15 @@
-"""Snakemake script: train one GPT-2-style model on one subset; keep the best checkpoint.
+"""Snakemake script: train one GPT-2-style model on one subset; keep the best checkpoint, and
+write its per-token validation losses (rule evaluate turns them into the loss and its CI).
 Several GPUs (or train.processes) -> torchrun with DDP; a killed run resumes from its checkpoint."""
 
 from pathlib import Path
 
+from idscaling.evaluate import save_validation_losses, validation_losses
 from idscaling.launch import n_processes, run_training
 from idscaling.runlog import log_to
 from idscaling.provenance import provenance_of
-from idscaling.workflow.params import execution_settings
+from idscaling.tokens import load_token_file
+from idscaling.workflow.params import execution_settings, inference_batch_size
 
 log = log_to(snakemake.log[0], snakemake.threads)
 w = snakemake.wildcards
@@ -30,3 +33,11 @@ nproc = n_processes(settings.get("processes"), snakemake.resources.get("gpu", 0)
 summary = run_training(args, nproc)
 log.info("best step %d, selection loss %.4f (%d processes, resumed from step %s)", summary["best_step"],
          summary["best_selection_loss"], nproc, summary["resumed_from_step"])
+# The validation forward pass here, where torch and the model are loaded already (a separate job
+# would spend longer starting up than computing): the checkpoint just written, read back from
+# disk exactly as any evaluation would read it.
+losses = validation_losses(str(out_dir), load_token_file(snakemake.input.val), block_size=settings["block_size"],
+                           batch_size=inference_batch_size(snakemake.config, "evaluate"), device=settings["device"],
+                           threads=snakemake.threads)
+save_validation_losses(snakemake.output.val_losses, losses)
+log.info("validation: %d token losses, mean %.4f", len(losses["losses"]), losses["losses"].mean())

@@ -364,7 +364,7 @@ def test_scan_follows_own_imports_at_every_depth(tmp_path):
 
 def test_a_venv_without_pandas_cannot_run_the_torch_rules(tmp_path):
     """What the env check would catch: torch.yaml without pandas (as it once was) -> the venv has
-    no pandas and idscaling.provenance, which train, evaluate and embed load, fails to import. The venv
+    no pandas and idscaling.id_protocols, which latent_diagnostics loads, fails to import. The venv
     also holds nothing from .venv beyond the env's closure (no sklearn in the data env)."""
     lock = ec.parse_lock(REPO / "requirements.lock")
     spec = ec.parse_env(REPO / "envs" / "torch.yaml")
@@ -373,9 +373,9 @@ def test_a_venv_without_pandas_cannot_run_the_torch_rules(tmp_path):
     assert "pandas" not in dists
     py = ec.build_venv(tmp_path / "venv", dists)
     env = ec.clean_env(tmp_path / "venv", REPO / "src")
-    results = ec.check_imports(py, ["import pandas", "import idscaling.provenance", "import sklearn", "import yaml"], env)
+    results = ec.check_imports(py, ["import pandas", "import idscaling.id_protocols", "import sklearn", "import yaml"], env)
     assert results["import pandas"].startswith("ModuleNotFoundError")
-    assert "pandas" in results["import idscaling.provenance"]
+    assert "pandas" in results["import idscaling.id_protocols"]
     assert results["import sklearn"] is None and results["import yaml"] is None
     data = ec.closure(list(ec.parse_env(REPO / "envs" / "data.yaml").pip), SITE, lock)
     py = ec.build_venv(tmp_path / "data", data)

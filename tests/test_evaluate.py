@@ -68,3 +68,20 @@ def test_bootstrap_ci_brackets_ratio_and_shrinks_with_more_documents():
     low40, high40 = bootstrap_ratio_ci(sums[:40], counts[:40], 2000, 0.95, seed=0)
     assert (high40 - low40) > 2 * (high - low)  # ~sqrt(10) wider with a tenth of the documents
     assert all(math.isnan(v) for v in bootstrap_ratio_ci(sums[:1], counts[:1], 100, 0.95, 0))
+
+
+def test_saved_losses_give_the_evaluation_to_the_last_bit(small_corpus, tmp_path):
+    """The training job's route (losses saved with the checkpoint, summarized by rule evaluate)
+    and the one-job route (evaluate) give the same numbers, bit for bit."""
+    from idscaling.evaluate import load_validation_losses, save_validation_losses, summarize_losses, validation_losses
+
+    _save(tmp_path / "model", 512, 32, seed=5)
+    val = load_token_file(small_corpus["root"] / "val.bin")
+    direct = evaluate(str(tmp_path / "model"), val, block_size=32, batch_size=7, n_bootstrap=300, seed=2)
+    losses = validation_losses(str(tmp_path / "model"), val, block_size=32, batch_size=7)
+    save_validation_losses(tmp_path / "val_losses.npz", losses)
+    loaded = load_validation_losses(tmp_path / "val_losses.npz")
+    assert loaded["losses"].dtype == np.float64 and loaded["context"] == 32 and loaded["device"] == "cpu"
+    assert summarize_losses(val, loaded, n_bootstrap=300, seed=2) == direct
+    with pytest.raises(ValueError, match="losses for the"):
+        summarize_losses(val, {**loaded, "losses": loaded["losses"][:-1]})

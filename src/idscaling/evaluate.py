@@ -1,13 +1,21 @@
 """Validation loss: mean next-token cross-entropy (nats/token) over the whole validation set,
-with a bootstrap confidence interval over documents."""
+with a bootstrap confidence interval over documents.
+
+Two steps, so that the cheap one can be redone alone: :func:`validation_losses` runs the model
+over the validation split (torch; for a trained checkpoint the training job does it, with the
+model already loaded, and saves them with :func:`save_validation_losses`), and
+:func:`summarize_losses` turns the per-token losses into the loss and its bootstrap CI (numpy and
+scipy only: changing the bootstrap reruns no forward pass). :func:`evaluate` does both.
+"""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 
-from .model import load_for_inference, max_context
 from .tokens import TokenFile
-from .train import token_losses, windows
 
 
 def per_document_losses(val: TokenFile, losses_flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -44,6 +52,67 @@ def bootstrap_ratio_ci(sums: np.ndarray, counts: np.ndarray, n_resamples: int, c
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
+def validation_losses(
+    model_path: str,
+    val: TokenFile,
+    *,
+    block_size: int | None = None,
+    batch_size: int = 32,
+    device: str = "auto",
+    threads: int = 1,
+) -> dict:
+    """Per-token validation losses of a causal LM (our checkpoint folder or a HF id): ``losses``
+    (float64, the loss of predicting token j + 1 of the stream at j), ``context`` and ``device``."""
+    from .model import load_for_inference, max_context
+    from .train import token_losses, windows
+
+    model, dev = load_for_inference(model_path, device, threads)
+    context = block_size or max_context(model.config)
+    x, y = windows(np.asarray(val.tokens), context)
+    losses = token_losses(model, x, y, batch_size, dev)
+    flat = losses[~np.isnan(losses)]
+    if len(flat) != len(val.tokens) - 1:
+        raise AssertionError(f"{len(flat)} losses for {len(val.tokens) - 1} targets")
+    return {"losses": flat, "context": int(context), "device": str(dev)}
+
+
+def save_validation_losses(path: str | Path, result: dict) -> None:
+    """Write :func:`validation_losses`' result as one ``.npz`` (atomically)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, losses=result["losses"], context=np.int64(result["context"]), device=np.str_(result["device"]))
+    os.replace(tmp, path)
+
+
+def load_validation_losses(path: str | Path) -> dict:
+    with np.load(path, allow_pickle=False) as data:
+        return {"losses": data["losses"], "context": int(data["context"]), "device": str(data["device"])}
+
+
+def summarize_losses(
+    val: TokenFile, result: dict, *, n_bootstrap: int = 1000, ci_level: float = 0.95, seed: int = 0
+) -> dict:
+    """The validation loss (token-weighted mean) and its percentile-bootstrap CI over documents,
+    from :func:`validation_losses`' result on ``val``."""
+    flat = result["losses"]
+    if len(flat) != len(val.tokens) - 1:
+        raise ValueError(f"{len(flat)} losses for the {len(val.tokens) - 1} targets of this validation split")
+    sums, counts = per_document_losses(val, flat)
+    low, high = bootstrap_ratio_ci(sums, counts, n_bootstrap, ci_level, seed)
+    return {
+        "val_loss": float(flat.mean()),
+        "val_loss_ci_low": low,
+        "val_loss_ci_high": high,
+        "ci_level": ci_level,
+        "ci_method": f"percentile bootstrap over {len(sums)} documents, {n_bootstrap} resamples",
+        "n_val_tokens": int(len(flat)),
+        "n_val_documents": int(len(sums)),
+        "context": result["context"],
+        "unit": "nats/token",
+        "device": result["device"],
+    }
+
+
 def evaluate(
     model_path: str,
     val: TokenFile,
@@ -57,24 +126,6 @@ def evaluate(
     threads: int = 1,
 ) -> dict:
     """Evaluate a causal LM (our checkpoint folder or a HF id) on a validation token file."""
-    model, dev = load_for_inference(model_path, device, threads)
-    context = block_size or max_context(model.config)
-    x, y = windows(np.asarray(val.tokens), context)
-    losses = token_losses(model, x, y, batch_size, dev)
-    flat = losses[~np.isnan(losses)]
-    if len(flat) != len(val.tokens) - 1:
-        raise AssertionError(f"{len(flat)} losses for {len(val.tokens) - 1} targets")
-    sums, counts = per_document_losses(val, flat)
-    low, high = bootstrap_ratio_ci(sums, counts, n_bootstrap, ci_level, seed)
-    return {
-        "val_loss": float(flat.mean()),
-        "val_loss_ci_low": low,
-        "val_loss_ci_high": high,
-        "ci_level": ci_level,
-        "ci_method": f"percentile bootstrap over {len(sums)} documents, {n_bootstrap} resamples",
-        "n_val_tokens": int(len(flat)),
-        "n_val_documents": int(len(sums)),
-        "context": int(context),
-        "unit": "nats/token",
-        "device": str(dev),
-    }
+    result = validation_losses(model_path, val, block_size=block_size, batch_size=batch_size, device=device,
+                               threads=threads)
+    return summarize_losses(val, result, n_bootstrap=n_bootstrap, ci_level=ci_level, seed=seed)

@@ -21,11 +21,13 @@ def test_model_params_is_the_built_model_at_the_largest_vocabulary():
     assert resources.model_params(CONFIG, "w32") == count_params(build_model(cfg, seed=0))["n_params"]
 
 
-def test_training_memory_covers_weights_adam_and_a_best_copy():
+def test_training_memory_covers_weights_adam_a_best_copy_and_the_validation_pass():
     n = resources.model_params(CONFIG, "w64")
     mem = resources.train_mem_mb(CONFIG, "w64", 100_000)
     assert mem * 2**20 >= 6 * 4 * n  # weights, grads, 2 Adam moments, best copy, margin: fp32
-    assert resources.train_mem_mb(CONFIG, "w64", 10**9) - mem == int(1e9 * 8 / 2**20) - int(1e5 * 8 / 2**20)
+    assert mem >= resources.evaluate_mem_mb(CONFIG, "w64")  # logits of one batch at the largest vocabulary
+    big = resources.train_mem_mb(CONFIG, "w64", 10**10)  # a subset of 10^10 tokens dominates
+    assert big == 1500 + int(n * 24 / 2**20) + int(1e10 * 8 / 2**20)
 
 
 def test_training_runtime_follows_the_flops_and_the_processes():
@@ -36,10 +38,11 @@ def test_training_runtime_follows_the_flops_and_the_processes():
     n = resources.model_params(config, "big")
     tokens = 600_000 * 12 * 40 * 1024
     expected = 15 + int(2 * (6 * n * tokens + 2 * n * 300 * 2**20) / 20e12 / 60)
-    assert resources.train_runtime(config, "big") == expected
+    validation = int(2 * 2 * n * 10**9 / 20e12 / 60)  # a 2 GB token file: 10^9 tokens at most
+    assert resources.train_runtime(config, "big", 2 * 10**9) == expected + validation
     config["train"]["processes"] = 8
-    assert abs(resources.train_runtime(config, "big") - (15 + (expected - 15) / 8)) <= 1
-    assert resources.train_runtime(CONFIG, "w16") == 15  # tiny: the floor
+    assert abs(resources.train_runtime(config, "big", 2 * 10**9) - validation - (15 + (expected - 15) / 8)) <= 1
+    assert resources.train_runtime(CONFIG, "w16", None) == 15  # tiny: the floor
 
 
 def test_evaluation_runtime_from_the_token_file_or_a_guess():

@@ -1,4 +1,5 @@
-"""Memory (MB) and runtime (minutes) of the GPU-bound jobs, from the model and the data of each.
+"""Memory (MB) and runtime (minutes) of the GPU-bound jobs (training, which ends with the validation
+pass; the pretrained models' evaluation; embedding), from the model and the data of each.
 
 Runtimes assume a conservative 20 TFLOP/s of sustained throughput (a fraction of one modern GPU)
 and double that estimate; any of them can be overridden with
@@ -17,6 +18,7 @@ __all__ = ["ASSUMED_FLOPS_PER_S", "VOCAB_BOUND", "train_mem_mb", "train_runtime"
 ASSUMED_FLOPS_PER_S = 20e12
 VOCAB_BOUND = 50257  # the largest vocabulary the pipeline builds (GPT-2's)
 VAL_TOKENS_GUESS = 10_000_000  # a generous validation split, for jobs planned before it is tokenized
+EVALUATE_MIN_MINUTES = 10
 TOKEN_BYTES_MIN = 2  # token files hold uint16 (vocabularies below 65,536) or uint32
 
 
@@ -26,19 +28,23 @@ def model_params(config: Mapping[str, Any], model: str) -> int:
 
 
 def train_mem_mb(config: Mapping[str, Any], model: str, n_tokens: int) -> int:
-    """Model, optimizer state and a copy of the best weights (fp32), the subset, and a margin."""
-    return 1500 + int(model_params(config, model) * 4 * 6 / 2**20) + int(n_tokens * 8 / 2**20)
+    """Model, optimizer state and a copy of the best weights (fp32), the subset, and a margin; or,
+    if more, what the validation pass at the end needs (:func:`evaluate_mem_mb`)."""
+    training = 1500 + int(model_params(config, model) * 4 * 6 / 2**20) + int(n_tokens * 8 / 2**20)
+    return max(training, evaluate_mem_mb(config, model))
 
 
-def train_runtime(config: Mapping[str, Any], model: str) -> int:
+def train_runtime(config: Mapping[str, Any], model: str, val_bytes: int | None = None) -> int:
     """Minutes: 6 N FLOPs per token for every token the schedule processes, plus the periodic
-    selection evaluations (2 N per token), at ASSUMED_FLOPS_PER_S per process, doubled, at least 15."""
+    selection evaluations (2 N per token), at ASSUMED_FLOPS_PER_S per process, doubled, at least 15;
+    plus the validation pass at the end (:func:`evaluate_runtime` beyond its floor)."""
     t = config["train"]
     n = model_params(config, model)
     tokens = t["max_steps"] * t["batch_size"] * t["grad_accum"] * t["block_size"]
     evals = (t["max_steps"] // t["eval_interval"]) * t["selection_tokens"]
     processes = t["processes"] or 1  # data-parallel processes share the work
-    return 15 + int(2 * (6 * n * tokens + 2 * n * evals) / ASSUMED_FLOPS_PER_S / processes / 60)
+    training = 15 + int(2 * (6 * n * tokens + 2 * n * evals) / ASSUMED_FLOPS_PER_S / processes / 60)
+    return training + evaluate_runtime(config, model, val_bytes) - EVALUATE_MIN_MINUTES
 
 
 def evaluate_mem_mb(config: Mapping[str, Any], model: str) -> int:
@@ -52,7 +58,7 @@ def evaluate_runtime(config: Mapping[str, Any], model: str, val_bytes: int | Non
     ``val_bytes`` / 2 (the token file's size) or, before the file exists, VAL_TOKENS_GUESS."""
     tokens = VAL_TOKENS_GUESS if val_bytes is None else val_bytes // TOKEN_BYTES_MIN
     flops = 2 * model_params(config, model) * tokens
-    return 10 + int(2 * flops / ASSUMED_FLOPS_PER_S / 60)
+    return EVALUATE_MIN_MINUTES + int(2 * flops / ASSUMED_FLOPS_PER_S / 60)
 
 
 def embed_mem_mb(config: Mapping[str, Any], model: str) -> int:
