@@ -1,5 +1,5 @@
-"""Benchmark: tokenizing the training split in one job vs in parallel shards + merge, through the
-workflow itself (`snakemake results/<ds>/tokens/train.bin`), on the same prepared corpus and
+"""Benchmark: tokenizing the training split serially vs in tokenize.shards byte ranges encoded by
+worker processes of the one tokenize job and merged, through the workflow itself (`snakemake results/<ds>/tokens/train.bin`), on the same prepared corpus and
 tokenizer; checks the outputs are identical and prints the wall-time ratio.
 
     .venv/bin/python bench/tokenize_shards.py --cores 2 --shards 2 4
@@ -55,7 +55,7 @@ def main() -> None:
     ap.add_argument("--shards", type=int, nargs="+", default=[2, 4])
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--serial-threads", type=int, default=None,
-                    help="threads of the serial tokenize job (default: the rule's 2; shard jobs use 1 each)")
+                    help="threads of the tokenize job (default: the rule's max(2, shards); each shard's worker uses 1)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tok-shards-"))
     try:
