@@ -20,6 +20,7 @@ sets, oracle_info = protocol_inputs(
     positions=np.load(snakemake.input.positions),
     window_mean=np.load(snakemake.input.window_mean),
     window_last=np.load(snakemake.input.window_last),
+    windows=np.load(snakemake.input.windows),
     val_bin=snakemake.input.val,
     val_texts=snakemake.input.get("val_texts"),
     tokenizer=load_tokenizer(Path(snakemake.input.tokenizer).parent) if "tokenizer" in snakemake.input.keys() else None,

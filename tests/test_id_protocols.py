@@ -173,3 +173,28 @@ def test_oracle_points_take_whole_documents_in_order_until_max_points() -> None:
     # documents 2 (two points) and 0 (one) reach 3 points; document 1 is not needed
     assert info["n_documents"] == 2 and info["n_before_first_word"] == 1 and X.shape == (2, 16)
     np.testing.assert_allclose((X**2).sum(axis=1), 1.0)  # sqrt of distributions
+
+
+def test_window_oracle_conditions_on_the_words_completed_inside_each_window() -> None:
+    from idscaling.id_protocols import window_oracle_points
+    from idscaling.oracle import oracle_predictives, teacher_for_source
+
+    teacher = teacher_for_source({"kind": "latent", "k": 2, "vocab": 16, "n_features": 4})
+    documents = [np.array([3, 5, 7, 9, 11, 13]), np.array([2, 4, 6])]
+    # document 0: word 1 is two tokens (positions 1-2), every other word one; then end-of-text.
+    completed = [np.array([1, 1, 2, 3, 4, 5, 6, 6]), np.array([1, 2, 3, 3])]
+    doc_starts = np.array([100, 108])
+    windows = np.array([[0, 100, 3],   # tokens 0-2: words 0, 1
+                        [0, 102, 4],   # tokens 2-5: word 1 (completed here), 2, 3, 4
+                        [1, 108, 1],   # token 0: word 0
+                        [1, 109, 2]])  # tokens 1-2: words 1, 2
+    X, info = window_oracle_points(teacher, documents, windows, doc_starts, completed, max_points=3, seed=4)
+    contexts = [documents[0][0:2], documents[0][1:5], documents[1][0:1]]  # the first 3 windows only
+    rows = np.array([(i, len(c) - 1) for i, c in enumerate(contexts)])
+    expected, _ = oracle_predictives(teacher, contexts, rows, seed=4)
+    np.testing.assert_array_equal(X, np.sqrt(expected))
+    assert info["n_windows"] == 3 and info["n_without_a_word"] == 0 and info["words_median"] == 2
+    # a window whose only token ends no word contributes no point
+    X, info = window_oracle_points(teacher, documents, np.array([[0, 101, 1], [1, 108, 3]]), doc_starts, completed,
+                                   max_points=10)
+    assert X.shape == (1, 16) and info["n_without_a_word"] == 1

@@ -97,7 +97,7 @@ def test_end_to_end_tiny_run(workdir):
     all_exps = pd.read_csv(res / "summary" / "exponents.csv")
     # the latent corpus's other ID protocols add rows with their own predictions; "primary" the configured ones
     others = all_exps[~all_exps["primary"]]
-    assert set(others["dataset"]) == {"latent"} and len(others) == 2 * 9  # 2 axes x (5 protocols x 2 metrics - 1)
+    assert set(others["dataset"]) == {"latent"} and len(others) == 2 * 11  # 2 axes x (6 protocols x 2 metrics - 1)
     data_others = others[others["axis"] == "data"]
     np.testing.assert_allclose(data_others["alpha_predicted"], 2 / (2 + data_others["id"]))
     exps = all_exps[all_exps["primary"]].reset_index(drop=True)
@@ -114,8 +114,8 @@ def test_end_to_end_tiny_run(workdir):
     known = pd.read_csv(res / "summary" / "known_dimension.csv")
     assert set(known["dataset"]) == {"latent"} and (known["k"] == 2).all()
     # a latent corpus gets every ID protocol with both metrics (only [token] configured)
-    assert len(known) == 10 and set(known["protocol"]) == {"token", "token_centred", "sequence_mean",
-                                                          "sequence_last", "oracle"}
+    assert len(known) == 12 and set(known["protocol"]) == {"token", "token_centred", "sequence_mean",
+                                                          "sequence_last", "oracle", "oracle_window"}
     assert known["recommended"].sum() == 1
     ids_all = pd.read_csv(res / "summary" / "intrinsic_dim.csv", dtype={"layer": str})
     ids_final = ids_all[(ids_all["dataset"] == "latent") & (ids_all["layer"] == "final")]
@@ -131,7 +131,7 @@ def test_end_to_end_tiny_run(workdir):
     by_position = pd.read_csv(res / "summary" / "latent_diagnostics.csv")
     assert by_position["position"].min() == 1 and by_position["n_documents"].max() > 10
     protocols = pd.read_csv(res / "summary" / "id_protocols.csv")
-    assert set(protocols["dataset"]) == {"latent"} and len(protocols) == 10
+    assert set(protocols["dataset"]) == {"latent"} and len(protocols) == 12
     scale = pd.read_csv(res / "summary" / "id_scale.csv")
     assert set(scale["protocol"]) == set(protocols["protocol"]) and scale["n1"].min() == 1
     assert (res / "figures" / "id_scale.png").stat().st_size > 10_000

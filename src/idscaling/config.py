@@ -267,13 +267,13 @@ def protocol_datasets(config: dict) -> list[str]:
 
 
 def dataset_protocols(config: dict, dataset: str) -> list[str]:
-    """The protocols run on one dataset: the configured ones, the oracle only where a latent
+    """The protocols run on one dataset: the configured ones, the oracles only where a latent
     teacher exists; a latent dataset gets every protocol when only the default was configured (its
     known-dimension table is the comparison of the protocols)."""
-    from .id_protocols import PROTOCOLS
+    from .id_protocols import ORACLE_PROTOCOLS, PROTOCOLS
 
     protocols = list(config["id"]["protocols"])
     latent = config["datasets"][dataset]["source"]["kind"] == "latent"
     if latent and protocols == ["token"]:
         protocols = list(PROTOCOLS)
-    return [p for p in protocols if p != "oracle" or latent]
+    return [p for p in protocols if p not in ORACLE_PROTOCOLS or latent]

@@ -17,7 +17,13 @@ with the same estimator, batching and interval, with both metrics:
   of the longest context it saw);
 * ``oracle`` -- latent corpora only, no model: ``sqrt`` of the Bayes posterior predictive
   (:mod:`idscaling.oracle`) at the same sampled positions as ``token``, i.e. a perfect model's
-  predictions (euclidean distance between them = Hellinger distance times sqrt 2).
+  predictions (euclidean distance between them = Hellinger distance times sqrt 2), given the
+  document's words so far;
+* ``oracle_window`` -- latent corpora only, no model: one point per embedded window, ``sqrt`` of
+  the Bayes predictive at the window's last position given only the window's own words (what the
+  model sees): ``sequence_last`` of a perfect model. Token-level oracle points come in runs along
+  each document's trajectory of posteriors (measured: ID ~1-3 at small neighbour ranks whatever
+  k), one point per window does not.
 """
 
 from __future__ import annotations
@@ -31,12 +37,13 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "PROTOCOLS", "DEFAULT_PROTOCOLS", "MODEL_PROTOCOLS", "token_ids_at", "centre_by_token",
-    "completed_words", "documents_completed_words", "oracle_positions", "document_word_ids", "oracle_points", "protocol_point_sets", "protocol_ids",
+    "PROTOCOLS", "ORACLE_PROTOCOLS", "DEFAULT_PROTOCOLS", "MODEL_PROTOCOLS", "token_ids_at", "centre_by_token",
+    "completed_words", "documents_completed_words", "oracle_positions", "document_word_ids", "oracle_points", "window_oracle_points", "protocol_point_sets", "protocol_ids",
     "read_whole_documents", "protocol_inputs", "id_protocols_table", "ID_PROTOCOL_COLUMNS", "id_scale_table", "ID_SCALE_COLUMNS",
 ]
 
-PROTOCOLS = ("token", "token_centred", "sequence_mean", "sequence_last", "oracle")
+PROTOCOLS = ("token", "token_centred", "sequence_mean", "sequence_last", "oracle", "oracle_window")
+ORACLE_PROTOCOLS = ("oracle", "oracle_window")  # latent corpora only: computed from the teacher
 DEFAULT_PROTOCOLS = ("token",)
 MODEL_PROTOCOLS = PROTOCOLS[:4]  # the ones computed from a model's hidden states
 
@@ -140,6 +147,32 @@ def oracle_points(teacher: Any, documents: Sequence[np.ndarray], points: np.ndar
                         "ess_median": float(np.median(ess)), "ess_min": float(ess.min())}
 
 
+def window_oracle_points(teacher: Any, documents: Sequence[np.ndarray], windows: np.ndarray, doc_starts: np.ndarray,
+                         completed: Sequence[np.ndarray], *, max_points: int,
+                         seed: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
+    """``sqrt`` of the posterior predictive at the last position of each of the first
+    ``max_points`` embedded ``windows`` (rows: document, window start in the stream, positions),
+    given the words completed inside the window only -- the model's own context. Windows without
+    a complete word are left out. Returns the points and a dict like :func:`oracle_points`'."""
+    from .oracle import oracle_predictives
+
+    windows = np.asarray(windows, dtype=np.int64)[:max_points]
+    contexts, rows = [], []
+    for d, start, n in windows:
+        first = int(start - doc_starts[d])  # the window's first token, within its document
+        before = int(completed[d][first - 1]) if first > 0 else 0  # words completed before the window
+        words = documents[d][before:int(completed[d][first + n - 1])]
+        if len(words):
+            contexts.append(words)
+            rows.append((len(contexts) - 1, len(words) - 1))
+    if not rows:
+        raise ValueError("oracle_window: no embedded window holds a complete word")
+    q, ess = oracle_predictives(teacher, contexts, np.asarray(rows), seed=seed)
+    return np.sqrt(q), {"n_windows": len(rows), "n_without_a_word": int(len(windows) - len(rows)),
+                        "words_median": float(np.median([len(c) for c in contexts])),
+                        "ess_median": float(np.median(ess)), "ess_min": float(ess.min())}
+
+
 def protocol_point_sets(
     protocols: Sequence[str],
     *,
@@ -148,6 +181,7 @@ def protocol_point_sets(
     window_mean: np.ndarray | None = None,
     window_last: np.ndarray | None = None,
     oracle: np.ndarray | None = None,
+    oracle_window: np.ndarray | None = None,
     min_token_count: int = 2,
 ) -> dict[str, tuple[np.ndarray, str]]:
     """Protocol -> (points, note) for each requested protocol, from the embedding outputs."""
@@ -155,7 +189,7 @@ def protocol_point_sets(
     if unknown:
         raise ValueError(f"unknown ID protocol(s) {unknown} (expected some of {list(PROTOCOLS)})")
     needs = {"token": final, "token_centred": final, "sequence_mean": window_mean, "sequence_last": window_last,
-             "oracle": oracle}
+             "oracle": oracle, "oracle_window": oracle_window}
     sets: dict[str, tuple[np.ndarray, str]] = {}
     for p in protocols:
         if needs[p] is None:
@@ -229,6 +263,7 @@ def protocol_inputs(
     positions: np.ndarray,
     window_mean: np.ndarray,
     window_last: np.ndarray,
+    windows: np.ndarray | None = None,
     val_bin: str | Path,
     val_texts: str | Path | None,
     tokenizer: Any = None,
@@ -241,10 +276,10 @@ def protocol_inputs(
     from .tokens import load_token_file
 
     val = load_token_file(val_bin)
-    oracle, info = None, None
-    if "oracle" in protocols:
+    oracle, oracle_window, info = None, None, None
+    if set(protocols) & set(ORACLE_PROTOCOLS):
         if source.get("kind") != "latent" or val_texts is None or tokenizer is None:
-            raise ValueError("the oracle protocol needs a latent source, its validation texts and the tokenizer")
+            raise ValueError("the oracle protocols need a latent source, its validation texts and the tokenizer")
         from .latent import pseudo_words
         from .oracle import teacher_for_source
 
@@ -252,11 +287,21 @@ def protocol_inputs(
         texts, _ = read_whole_documents(val_texts)
         completed = documents_completed_words(val, texts, tokenizer)
         documents = document_word_ids(texts, pseudo_words(teacher.vocab))
-        oracle, info = oracle_points(teacher, documents, oracle_positions(positions, val.doc_starts, completed),
-                                     max_points=int(settings["oracle_points"]), seed=int(settings["seed"]))
+        info = {}
+        if "oracle" in protocols:
+            oracle, info["oracle"] = oracle_points(
+                teacher, documents, oracle_positions(positions, val.doc_starts, completed),
+                max_points=int(settings["oracle_points"]), seed=int(settings["seed"]))
+        if "oracle_window" in protocols:
+            if windows is None:
+                raise ValueError("the oracle_window protocol needs the embedded windows (windows.npy)")
+            oracle_window, info["oracle_window"] = window_oracle_points(
+                teacher, documents, windows, val.doc_starts, completed, max_points=int(settings["oracle_points"]),
+                seed=int(settings["seed"]))
     sets = protocol_point_sets(
         protocols, final=points, token_ids=token_ids_at(val.tokens, positions), window_mean=window_mean,
-        window_last=window_last, oracle=oracle, min_token_count=int(settings["min_token_count"]),
+        window_last=window_last, oracle=oracle, oracle_window=oracle_window,
+        min_token_count=int(settings["min_token_count"]),
     )
     return sets, info
 

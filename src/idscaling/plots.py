@@ -649,7 +649,7 @@ KNOWN_ALPHA_GID = "alpha_vs_predicted"
 
 PROTOCOL_STYLE = {  # protocol -> (colour, marker)
     "token": ("#d62728", "o"), "token_centred": ("#ff7f0e", "v"), "sequence_mean": ("#2ca02c", "s"),
-    "sequence_last": ("#9467bd", "D"), "oracle": ("0.25", "*"),
+    "sequence_last": ("#9467bd", "D"), "oracle": ("0.25", "*"), "oracle_window": ("0.55", "P"),
 }
 
 

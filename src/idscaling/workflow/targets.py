@@ -118,7 +118,7 @@ class Targets:
 
     def _protocol_extras(self, dataset: str, tokenizer: str) -> dict:
         """The oracle protocol's extra inputs: the validation texts and the tokenizer that made the points."""
-        if "oracle" not in dataset_protocols(self.config, dataset):
+        if not set(dataset_protocols(self.config, dataset)) & {"oracle", "oracle_window"}:
             return {}
         return dict(val_texts=f"{self.results}/{dataset}/corpus/val.jsonl", tokenizer=tokenizer)
 
@@ -130,6 +130,7 @@ class Targets:
             positions=f"{emb}/positions.npy",
             window_mean=f"{emb}/window_mean.npy",
             window_last=f"{emb}/window_last.npy",
+            windows=f"{emb}/windows.npy",
             val=f"{tokens}/val.bin",
             val_docs=f"{tokens}/val.docs.npy",
             val_meta=f"{tokens}/val.json",
@@ -176,6 +177,7 @@ class Targets:
             positions=f"{base}/embeddings/positions.npy",
             window_mean=f"{base}/embeddings/window_mean.npy",
             window_last=f"{base}/embeddings/window_last.npy",
+            windows=f"{base}/embeddings/windows.npy",
             val=f"{base}/tokens/val.bin",
             val_docs=f"{base}/tokens/val.docs.npy",
             val_meta=f"{base}/tokens/val.json",
