@@ -34,6 +34,11 @@ def checkpoint_ident(wildcards) -> dict:
             "seed": int(wildcards.seed)}
 
 
+def _validation_files(tokens: str) -> dict:
+    """The validation split's token file, document offsets and sidecar in folder ``tokens``."""
+    return dict(val=f"{tokens}/val.bin", val_docs=f"{tokens}/val.docs.npy", val_meta=f"{tokens}/val.json")
+
+
 class Targets:
     """Paths of one run's results under ``results``, for a validated ``config``."""
 
@@ -122,19 +127,20 @@ class Targets:
             return {}
         return dict(val_texts=f"{self.results}/{dataset}/corpus/val.jsonl", tokenizer=tokenizer)
 
-    def id_protocol_inputs(self, w: Any) -> dict:
-        emb = self.embeddings(w.dataset, w.model, w.n, w.seed)
-        tokens = self.tokens(w.dataset)
+    def _protocol_inputs(self, dataset: str, embeddings: str, tokens: str, tokenizer: str) -> dict:
+        """A protocol comparison's inputs: one checkpoint's embedding outputs, the validation
+        tokens they come from and, for the oracles, the texts and tokenizer."""
         return dict(
-            points=f"{emb}/layer_{self.final_layer}.npy",
-            positions=f"{emb}/positions.npy",
-            window_mean=f"{emb}/window_mean.npy",
-            window_last=f"{emb}/window_last.npy",
-            windows=f"{emb}/windows.npy",
-            val=f"{tokens}/val.bin",
-            val_docs=f"{tokens}/val.docs.npy",
-            val_meta=f"{tokens}/val.json",
-        ) | self._protocol_extras(w.dataset, f"{self.results}/{w.dataset}/tokenizer/meta.json")
+            points=f"{embeddings}/layer_{self.final_layer}.npy",
+            positions=f"{embeddings}/positions.npy",
+            window_mean=f"{embeddings}/window_mean.npy",
+            window_last=f"{embeddings}/window_last.npy",
+            windows=f"{embeddings}/windows.npy",
+        ) | _validation_files(tokens) | self._protocol_extras(dataset, tokenizer)
+
+    def id_protocol_inputs(self, w: Any) -> dict:
+        return self._protocol_inputs(w.dataset, self.embeddings(w.dataset, w.model, w.n, w.seed), self.tokens(w.dataset),
+                                     f"{self.results}/{w.dataset}/tokenizer/meta.json")
 
     def exponents_inputs(self, wildcards: Any = None) -> dict:
         inputs = dict(points=f"{self.results}/summary/scaling_points.csv", ids=f"{self.results}/summary/intrinsic_dim.csv")
@@ -157,12 +163,9 @@ class Targets:
             weights=f"{ckpt}/model.safetensors",
             points=f"{emb}/layer_{self.final_layer}.npy",
             positions=f"{emb}/positions.npy",
-            val=f"{tokens}/val.bin",
-            val_docs=f"{tokens}/val.docs.npy",
-            val_meta=f"{tokens}/val.json",
             val_texts=f"{self.results}/{w.dataset}/corpus/val.jsonl",
             tokenizer=f"{self.results}/{w.dataset}/tokenizer/meta.json",
-        )
+        ) | _validation_files(tokens)
 
     # ------------------------------------------------------------ pretrained suites
     def pretrained_protocol_jsons(self, wildcards: Any = None) -> list[str]:
@@ -172,16 +175,8 @@ class Targets:
 
     def pretrained_protocol_inputs(self, w: Any) -> dict:
         base = f"{self.results}/{w.dataset}/pretrained/{w.pretrained}"
-        return dict(
-            points=f"{base}/embeddings/layer_{self.final_layer}.npy",
-            positions=f"{base}/embeddings/positions.npy",
-            window_mean=f"{base}/embeddings/window_mean.npy",
-            window_last=f"{base}/embeddings/window_last.npy",
-            windows=f"{base}/embeddings/windows.npy",
-            val=f"{base}/tokens/val.bin",
-            val_docs=f"{base}/tokens/val.docs.npy",
-            val_meta=f"{base}/tokens/val.json",
-        ) | self._protocol_extras(w.dataset, f"{self.results}/pretrained/{w.pretrained}/tokenizer/meta.json")
+        return self._protocol_inputs(w.dataset, f"{base}/embeddings", f"{base}/tokens",
+                                     f"{self.results}/pretrained/{w.pretrained}/tokenizer/meta.json")
 
     def pretrained_files(self, kind: str) -> list[str]:
         """Per (dataset, pretrained model): its evaluation or final-layer ID; or (kind="source") the
