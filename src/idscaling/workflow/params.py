@@ -105,11 +105,10 @@ def inference_batch_size(config: Mapping[str, Any], rule: str) -> int:
     return config[rule]["batch_size"]
 
 
-def id_params(config: Mapping[str, Any], protocols: bool = False) -> dict:
-    """The id settings that change an ID estimate: without the neighbour-search method and, unless
-    ``protocols``, without the protocol comparison's keys."""
-    drop = () if protocols else ID_PROTOCOL_KEYS
-    return {k: v for k, v in result_settings(config, "id").items() if k not in drop}
+def id_params(config: Mapping[str, Any]) -> dict:
+    """The id settings that change an ID estimate: without the neighbour-search method and the
+    protocol comparison's keys (rule id_protocols adds those it reads)."""
+    return {k: v for k, v in result_settings(config, "id").items() if k not in ID_PROTOCOL_KEYS}
 
 
 def id_protocol_params(config: Mapping[str, Any]) -> dict:
