@@ -14,8 +14,8 @@ rule train:
         # per-token validation losses of the selected checkpoint (the model is loaded here already)
         val_losses=f"{RESULTS}/{{dataset}}/models/{{model}}/n{{n}}/seed{{seed}}/val_losses.npz",
     params:
-        shape=lambda w: config["models"][w.model],
-        settings=train_params(config),
+        shape=lambda w: model_shape(config, w.model),
+        settings=lambda w: train_params(config, w.model),
     log:
         "logs/train/{dataset}_{model}_n{n}_seed{seed}.log",
     benchmark:

@@ -140,3 +140,21 @@ def test_latent_source_teacher_keys():
     bad(latent(k=2, teacher="holder", smoothness=0), r"datasets.code.source.smoothness: 0 is less than or equal")
     bad(latent(k=2, teacher="holder", frequency_scale=0), r"datasets.code.source.frequency_scale: 0 is less than or equal")
     bad(latent(k=2, teacher="holder", channels=0), r"datasets.code.source.channels: 0 is less than the minimum of 1")
+
+
+def test_wsd_schedule_needs_patience_and_cooldown_fraction_needs_wsd():
+    import yaml
+
+    from conftest import REPO
+    from idscaling.config import ConfigError, load_schema, validate_config
+
+    schema = load_schema(REPO / "schemas" / "config.schema.yaml")
+    raw = yaml.safe_load((REPO / "config.yaml").read_text())
+    raw["train"] |= {"schedule": "wsd", "patience": None}
+    with pytest.raises(ConfigError, match="train.schedule: wsd needs train.patience"):
+        validate_config(raw, schema, base_dir=REPO)
+    raw["train"] |= {"schedule": "cosine", "patience": 4, "cooldown_fraction": 0.3}
+    with pytest.raises(ConfigError, match="cooldown_fraction is a setting of train.schedule: wsd only"):
+        validate_config(raw, schema, base_dir=REPO)
+    raw["train"]["schedule"] = "wsd"
+    assert validate_config(raw, schema, base_dir=REPO)["train"]["cooldown_fraction"] == 0.3

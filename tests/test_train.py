@@ -221,7 +221,9 @@ def test_checkpoint_from_other_settings_is_not_resumed(small_corpus, tmp_path):
 
 # ------------------------------------------------------------------ speed settings (issue 5)
 def test_settings_and_the_config_schema_agree():
-    """Every train setting is in the schema's train block with the dataclass's default (compile: false)."""
+    """Every train setting is in the schema's train block with the dataclass's default (compile: false);
+    the schedule keys have none in the schema (absent means the dataclass's cosine, so the params of
+    results made before they existed do not change)."""
     from dataclasses import fields
     from pathlib import Path
 
@@ -231,7 +233,11 @@ def test_settings_and_the_config_schema_agree():
     props = schema["properties"]["train"]["properties"]
     defaults = {f.name: f.default for f in fields(TrainSettings)}
     assert set(props) == set(defaults)
-    assert {k: v.get("default") for k, v in props.items()} == defaults
+    no_schema_default = {"schedule", "cooldown_fraction"}
+    assert {k: v.get("default") for k, v in props.items() if k not in no_schema_default} == {
+        k: v for k, v in defaults.items() if k not in no_schema_default}
+    assert all("default" not in props[k] for k in no_schema_default)
+    assert defaults["schedule"] == "cosine" and props["schedule"]["enum"] == ["cosine", "wsd"]
     assert defaults["compile"] is False and props["compile"]["type"] == "boolean" and props["compile"]["description"]
 
 
@@ -252,9 +258,12 @@ def test_compile_counts_in_the_fingerprint_only_when_true():
     h = hashlib.sha256()
     for arr in (tokens, tokens):
         h.update(np.ascontiguousarray(arr).view(np.uint8))
-    old = {k: v for k, v in asdict(eager).items() if k not in _NOT_IN_FINGERPRINT and k != "compile"}
+    new_keys = ("compile", "schedule", "cooldown_fraction")  # all at the values of before they existed
+    old = {k: v for k, v in asdict(eager).items() if k not in _NOT_IN_FINGERPRINT and k not in new_keys}
     h.update(json.dumps([SHAPE, 512, 0, old, 0], sort_keys=True).encode())
     assert fp(eager) == h.hexdigest()
+    wsd = TrainSettings(schedule="wsd", patience=2)
+    assert fp(wsd) != fp(TrainSettings(patience=2)) != fp(TrainSettings(schedule="wsd", patience=2, cooldown_fraction=0.5))
 
 
 def test_model_uses_sdpa_attention(tmp_path):
@@ -305,3 +314,76 @@ def test_compiled_training_runs_and_matches_eager_closely(tmp_path):
     assert runs[True]["settings"]["compile"] is True and len(logs[True]) == 6
     np.testing.assert_allclose(logs[True], logs[False], rtol=1e-5)
     assert runs[True]["best_selection_loss"] == pytest.approx(runs[False]["best_selection_loss"], rel=1e-5)
+
+
+# ------------------------------------------------------------------ wsd schedule and convergence
+def test_wsd_learning_rate_is_constant_until_the_cooldown_then_linear_to_min_lr():
+    s = TrainSettings(lr=1.0, min_lr=0.1, warmup_steps=10, max_steps=1000, schedule="wsd", patience=2)
+    assert learning_rate(4, s) == pytest.approx(0.5)
+    assert [learning_rate(i, s) for i in (10, 500, 999)] == [1.0, 1.0, 1.0]  # no cooldown yet: max_steps is a cap
+    cooldown = (200, 40)  # plateau at step 200, 40 steps of cooldown
+    assert learning_rate(199, s, cooldown) == pytest.approx(1.0)
+    assert learning_rate(219, s, cooldown) == pytest.approx(0.55)  # the 20th of 40 steps
+    assert learning_rate(239, s, cooldown) == pytest.approx(0.1)
+
+
+def test_wsd_and_cooldown_settings_are_checked():
+    with pytest.raises(ValueError, match="needs train.patience"):
+        TrainSettings(schedule="wsd")
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        TrainSettings(schedule="linear")
+    with pytest.raises(ValueError, match="cooldown_fraction"):
+        TrainSettings(schedule="wsd", patience=2, cooldown_fraction=0.0)
+
+
+def test_wsd_cools_down_from_the_best_weights_at_the_plateau_and_stops(small_corpus, tmp_path):
+    """A tiny subset overfits: the plateau starts a cooldown of cooldown_fraction x the best step's
+    steps, from the best weights, and the run ends (converged) when the cooldown does."""
+    root = small_corpus["root"]
+    tiny = np.asarray(load_token_file(root / "train.bin").tokens)[:300]
+    sel = np.asarray(load_token_file(root / "select.bin").tokens)
+    s = _settings(max_steps=400, lr=2e-2, min_lr=2e-3, schedule="wsd", patience=2, cooldown_fraction=0.5)
+    a = train(tiny, sel, shape=SHAPE, vocab_size=512, eot_id=0, settings=s, seed=0, out_dir=tmp_path / "a")
+    start = a["cooldown_start"]
+    assert start is not None and a["converged"] and a["stopped_early"]
+    best_before = a["best_step"] if a["best_step"] <= start else None
+    rows = list(csv.DictReader(open(tmp_path / "a" / "train_log.csv")))
+    sel_losses = {int(r["step"]): float(r["selection_loss"]) for r in rows if r["selection_loss"]}
+    before = {k: v for k, v in sel_losses.items() if k <= start}
+    stable_best = min(before, key=before.get)
+    assert best_before in (None, stable_best)
+    # the plateau came patience evaluations after the best step of the constant-lr phase
+    assert start == stable_best + 2 * s.eval_interval
+    assert a["steps_run"] == start + math.ceil(0.5 * stable_best) < 400
+    lrs = [float(r["lr"]) for r in rows]
+    assert lrs[5:start] == [2e-2] * (start - 5)  # constant after the warmup, up to the plateau
+    assert lrs[-1] == pytest.approx(2e-3) and all(x > y for x, y in zip(lrs[start:], lrs[start + 1 :]))
+    assert rows[-1]["selection_loss"] != ""  # the end of the cooldown is evaluated
+    # the cooldown started from the best weights, not the overfitted ones: its first steps' training
+    # loss is back near the best step's, above the overfitted plateau's
+    train_loss = [float(r["train_loss"]) for r in rows]
+    assert np.mean(train_loss[start : start + 3]) > np.mean(train_loss[start - 3 : start])
+
+
+def test_a_run_cut_off_by_max_steps_while_improving_is_not_converged(small_corpus, tmp_path):
+    root = small_corpus["root"]
+    train_tokens = np.asarray(load_token_file(root / "train.bin").tokens)[:20000]
+    sel = np.asarray(load_token_file(root / "select.bin").tokens)
+    for schedule in ("cosine", "wsd"):
+        s = _settings(max_steps=30, patience=3, schedule=schedule)
+        a = train(train_tokens, sel, shape=SHAPE, vocab_size=512, eot_id=0, settings=s, seed=0,
+                  out_dir=tmp_path / schedule)
+        assert a["steps_run"] == 30 and a["best_step"] > 30 - 3 * s.eval_interval  # still improving lately
+        assert a["converged"] is False and a["cooldown_start"] is None and not a["stopped_early"]
+    s = _settings(max_steps=30, patience=None)
+    assert train(train_tokens, sel, shape=SHAPE, vocab_size=512, eot_id=0, settings=s, seed=0,
+                 out_dir=tmp_path / "none")["converged"] is None
+
+
+def test_run_converged_for_cosine_needs_patience_flat_evaluations():
+    from idscaling.train import run_converged
+
+    s = TrainSettings(patience=4, eval_interval=25)
+    assert run_converged(s, steps_run=800, best_step=700, stopped_early=False)
+    assert not run_converged(s, steps_run=800, best_step=725, stopped_early=False)
+    assert run_converged(TrainSettings(patience=4, schedule="wsd"), steps_run=800, best_step=790, stopped_early=True)

@@ -163,6 +163,15 @@ def _check_semantics(config: dict, base_dir: Path, tokens_meta) -> None:
     train = config["train"]
     if train["min_lr"] > train["lr"]:
         raise ConfigError(f"config: train.min_lr ({train['min_lr']}) is larger than train.lr ({train['lr']})")
+    for name, shape in models.items():
+        lr, min_lr = shape.get("lr", train["lr"]), shape.get("min_lr", train["min_lr"])
+        if ("lr" in shape or "min_lr" in shape) and min_lr > lr:
+            raise ConfigError(f"config: models.{name}: min_lr ({min_lr}) is larger than lr ({lr}) for this shape")
+    if train.get("schedule") == "wsd" and train["patience"] is None:
+        raise ConfigError("config: train.schedule: wsd needs train.patience (the evaluations without improvement "
+                          "that start the cooldown)")
+    if "cooldown_fraction" in train and train.get("schedule") != "wsd":
+        raise ConfigError("config: train.cooldown_fraction is a setting of train.schedule: wsd only")
     for key in ("model", "data_axis_model"):
         section = "embed" if key == "model" else "fit"
         chosen = config[section][key]

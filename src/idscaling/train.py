@@ -6,6 +6,14 @@ checkpoint kept is the one with the lowest loss on the *selection* split (docume
 from training and from validation), evaluated every ``eval_interval`` steps. The validation
 set used for the reported loss is never looked at here.
 
+Schedules (``schedule``): ``cosine`` decays the learning rate to ``min_lr`` at ``max_steps`` and
+stops early once the selection loss has not improved for ``patience`` evaluations. ``wsd``
+(warmup-stable-decay) keeps it constant until that plateau, goes back to the best weights and
+cools down linearly to ``min_lr`` over ``cooldown_fraction`` of the best step's steps, then stops:
+the run length follows the data instead of a guessed ``max_steps`` (a cap only), and every run ends
+annealed, which a cosine run stopped early at a high learning rate does not. A run is *converged*
+(:func:`run_converged`) when it ended that way rather than at ``max_steps`` while still improving.
+
 Resume: with a ``resume_dir``, the whole training state (model, optimizer, data sampler RNG,
 best weights so far, log) is written there atomically every ``checkpoint_interval`` steps, and a
 run that finds a checkpoint made with the same inputs and settings continues from it. On CPU the
@@ -66,7 +74,25 @@ class TrainSettings:
     checkpoint_interval: int = 100  # steps between resumable checkpoints (0: none)
     processes: int | None = None  # data-parallel processes (None: one per GPU of the job, else 1)
     compile: bool = False  # torch.compile the model for training (faster on GPU; not bit-identical to eager)
+    # "cosine": warmup, cosine decay to min_lr at max_steps, optional early stop (patience).
+    # "wsd": warmup, constant lr until the selection loss plateaus (patience), then a cooldown to
+    # min_lr from the best weights; see learning_rate and the module docstring.
+    schedule: str = "cosine"
+    cooldown_fraction: float = 0.2  # wsd: cooldown length as a fraction of the best step's steps
 
+    def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"train.schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.schedule == "wsd" and self.patience is None:
+            raise ValueError("train.schedule wsd needs train.patience: the plateau that starts the cooldown")
+        if not 0 < self.cooldown_fraction <= 1:
+            raise ValueError(f"train.cooldown_fraction must be in (0, 1], got {self.cooldown_fraction!r}")
+
+
+SCHEDULES = ("cosine", "wsd")
+# Evaluations within a wsd cooldown (at least): a short one, on a small subset that overfits within
+# tens of steps, is where the selection loss has its minimum.
+COOLDOWN_EVALUATIONS = 8
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +150,8 @@ class TrainState:
     evals_since_best: int = 0
     log_rows: list = field(default_factory=list)
     elapsed_s: float = 0.0
+    cooldown_start: int | None = None  # wsd: the step whose plateau started the cooldown
+    cooldown_steps: int = 0
 
 
 @dataclass(frozen=True)
@@ -146,13 +174,26 @@ class Distributed:
         return cls(rank=dist.get_rank(), world=dist.get_world_size(), local_rank=int(os.environ.get("LOCAL_RANK", 0)))
 
 
-def learning_rate(step: int, s: TrainSettings) -> float:
-    """Linear warmup to ``lr``, then cosine decay to ``min_lr`` at ``max_steps``."""
+def learning_rate(step: int, s: TrainSettings, cooldown: tuple[int, int] | None = None) -> float:
+    """Linear warmup to ``lr``; then, for ``cosine``, cosine decay to ``min_lr`` at ``max_steps``;
+    for ``wsd``, ``lr`` until a cooldown ``(start, steps)`` begins, then linear decay to ``min_lr``
+    over its ``steps``."""
     warmup = min(s.warmup_steps, s.max_steps)
     if step < warmup:
         return s.lr * (step + 1) / warmup
+    if s.schedule == "wsd":
+        if cooldown is None:
+            return s.lr
+        start, steps = cooldown
+        return s.lr + (s.min_lr - s.lr) * min(1.0, max(0, step + 1 - start) / steps)
     progress = (step - warmup) / max(1, s.max_steps - warmup)
     return s.min_lr + 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))) * (s.lr - s.min_lr)
+
+
+def cooldown_length(best_step: int, s: TrainSettings) -> int:
+    """Steps of a wsd cooldown from the weights of ``best_step``: ``cooldown_fraction`` of the
+    steps that made them (as if the cooldown of a warmup-stable-decay run had begun there)."""
+    return max(1, math.ceil(s.cooldown_fraction * best_step))
 
 
 def configure_optimizer(model, s: TrainSettings, device: torch.device) -> torch.optim.AdamW:
@@ -313,7 +354,8 @@ def train(
     line_time, line_step = t_start, state.step  # the previous progress line
     step = state.step - 1
     for step in range(state.step, s.max_steps):
-        lr = learning_rate(step, s)
+        cooldown = None if state.cooldown_start is None else (state.cooldown_start, state.cooldown_steps)
+        lr = learning_rate(step, s, cooldown)
         for group in optimizer.param_groups:
             group["lr"] = lr
         model.train()
@@ -332,7 +374,10 @@ def train(
             "selection_loss": "",
         }
         pending.append((row, total))
-        evaluate = (step + 1) % s.eval_interval == 0 or step + 1 == s.max_steps
+        cooled = cooldown is not None and step + 1 >= cooldown[0] + cooldown[1]  # the wsd run is complete
+        evaluate = (step + 1) % s.eval_interval == 0 or step + 1 == s.max_steps or cooled
+        if cooldown is not None:  # at least COOLDOWN_EVALUATIONS within a cooldown, however short
+            evaluate |= (step + 1 - cooldown[0]) % max(1, min(s.eval_interval, cooldown[1] // COOLDOWN_EVALUATIONS)) == 0
         if evaluate:
             flush_losses()
             sel = mean_loss(model, sel_x, sel_y, 4 * s.batch_size, device)  # same weights on every process
@@ -357,9 +402,22 @@ def train(
                 elapsed_s=now - t0,
                 eta_s=(now - t_start) / (step + 1 - start_step) * (s.max_steps - step - 1)))
             line_time, line_step = now, step + 1
-        if s.patience is not None and state.evals_since_best >= s.patience and step + 1 >= s.min_steps:
+        if cooled:
             stopped_early = True
             break
+        plateau = s.patience is not None and state.evals_since_best >= s.patience and step + 1 >= s.min_steps
+        if plateau and s.schedule == "cosine":
+            stopped_early = True
+            break
+        if plateau and state.cooldown_start is None and step + 1 < s.max_steps:
+            # wsd: the selection loss has stopped improving at the constant lr: go back to the best
+            # weights (the optimizer's moments carry on) and anneal from there
+            state.cooldown_start, state.cooldown_steps = step + 1, cooldown_length(state.best_step, s)
+            model.load_state_dict(state.best_weights)
+            if dist.rank == 0:
+                log.info("step %d: no improvement in %d evaluations; cooldown to lr %g over %d steps from the "
+                         "best weights (step %d)", step + 1, s.patience, s.min_lr, state.cooldown_steps,
+                         state.best_step)
         if resume_dir is not None and s.checkpoint_interval and (step + 1) % s.checkpoint_interval == 0 \
                 and step + 1 < s.max_steps and dist.rank == 0:
             flush_losses()
@@ -387,6 +445,8 @@ def train(
         "epochs": tokens_processed / len(subset_tokens),
         "steps_run": steps_run,
         "stopped_early": stopped_early,
+        "converged": run_converged(s, steps_run=steps_run, best_step=state.best_step, stopped_early=stopped_early),
+        "cooldown_start": state.cooldown_start,
         "best_step": state.best_step,
         "best_selection_loss": state.best_loss,
         "checkpoint_selection": (
@@ -412,6 +472,18 @@ def train(
     return summary
 
 
+def run_converged(s: TrainSettings, *, steps_run: int, best_step: int, stopped_early: bool) -> bool | None:
+    """Whether a run ended converged rather than cut off by ``max_steps`` while still improving:
+    for ``cosine``, its selection loss did not improve in its last ``patience`` evaluations; for
+    ``wsd``, its cooldown (which starts at a plateau) was completed. None without ``patience``
+    (nothing to judge flatness by)."""
+    if s.patience is None:
+        return None
+    if s.schedule == "wsd":
+        return bool(stopped_early)
+    return steps_run - best_step >= s.patience * s.eval_interval
+
+
 def _fingerprint(subset, selection, shape, vocab_size, eot_id, s: TrainSettings, seed: int) -> str:
     """What a checkpoint must have been made from to be resumed: the data, the model and every
     setting that changes the computation."""
@@ -423,6 +495,8 @@ def _fingerprint(subset, selection, shape, vocab_size, eot_id, s: TrainSettings,
     # so that checkpoints made before the setting existed (eager) still resume
     if not settings["compile"]:
         del settings["compile"]
+    if settings["schedule"] == "cosine":  # likewise for checkpoints made before wsd existed
+        del settings["schedule"], settings["cooldown_fraction"]
     h.update(json.dumps([shape, vocab_size, eot_id, settings, seed], sort_keys=True).encode())
     return h.hexdigest()
 

@@ -123,3 +123,25 @@ def test_scripts_read_only_execution_settings_from_the_config():
             assert call in ("execution_settings", "inference_batch_size", "dict"), f"{script.name}: {call}"
         if "dict(snakemake.config)" in text:  # the archive: the full config for its `snakemake --report`
             assert script.name == "archive.py"
+
+
+def test_a_shape_learning_rate_reaches_only_that_shapes_training():
+    from idscaling.workflow.params import model_shape
+
+    config = copy.deepcopy(CONFIG)
+    config["models"]["w64"] |= {"lr": 1e-3, "min_lr": 1e-4}
+    assert train_params(config, "w64") == train_params(CONFIG, "w64") | {"lr": 1e-3, "min_lr": 1e-4}
+    assert train_params(config, "w32") == train_params(CONFIG, "w32") == train_params(CONFIG)
+    assert model_shape(config, "w64") == model_shape(CONFIG, "w64") == {"n_layer": 2, "n_head": 4, "n_embd": 64}
+
+
+def test_a_shape_learning_rate_is_validated():
+    from idscaling.config import ConfigError
+
+    raw = yaml.safe_load((REPO / "config.yaml").read_text())
+    raw["models"]["w64"]["min_lr"] = 0.5
+    with pytest.raises(ConfigError, match=r"models\.w64: min_lr \(0\.5\) is larger than lr \(0\.01\)"):
+        validate_config(raw, SCHEMA, base_dir=REPO)
+    raw["models"]["w64"] = {"n_layer": 2, "n_head": 4, "n_embd": 64, "lrate": 0.1}
+    with pytest.raises(ConfigError, match="unknown key 'lrate'"):
+        validate_config(raw, SCHEMA, base_dir=REPO)

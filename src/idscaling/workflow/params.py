@@ -19,6 +19,8 @@ __all__ = [
     "result_settings",
     "result_config",
     "train_params",
+    "model_shape",
+    "SHAPE_KEYS",
     "evaluate_params",
     "embed_params",
     "inference_batch_size",
@@ -75,9 +77,21 @@ def result_config(config: Mapping[str, Any]) -> dict:
     }
 
 
-def train_params(config: Mapping[str, Any]) -> dict:
-    """What a training run's weights depend on, besides its shape, subset and seed."""
-    return result_settings(config, "train")
+# The keys of a models entry that make the architecture; the others (lr, min_lr) override the
+# train section's settings for that shape.
+SHAPE_KEYS = ("n_layer", "n_head", "n_embd")
+
+
+def model_shape(config: Mapping[str, Any], model: str) -> dict:
+    """The architecture of models entry ``model``: its ``SHAPE_KEYS``."""
+    return {k: config["models"][model][k] for k in SHAPE_KEYS}
+
+
+def train_params(config: Mapping[str, Any], model: str | None = None) -> dict:
+    """What a training run's weights depend on, besides its shape, subset and seed: the train
+    section's result settings, with ``model``'s own lr / min_lr where its models entry sets them."""
+    overrides = {k: v for k, v in config["models"][model].items() if k not in SHAPE_KEYS} if model else {}
+    return result_settings(config, "train") | overrides
 
 
 def _context(config: Mapping[str, Any], pretrained: bool) -> int | None:
