@@ -352,3 +352,30 @@ def test_fit_coverage_simulates_the_sweeps_own_design(capsys, tmp_path: Path) ->
     assert rc == 0, err
     res = json.loads(out)  # one seed left: the noise is the fit's residual SD
     assert (res["model"], res["seeds"], res["noise_method"]) == ("w128", 1, "fit_residual")
+
+
+def test_fit_envelope_and_heldout(capsys, tmp_path: Path) -> None:
+    """--envelope: the best of two shapes at each size; here 'b' wins only at the largest sizes."""
+    rows = []
+    sizes = np.geomspace(12500, 400000, 6)
+    for n_tokens in sizes:
+        law = 2.3 + 40 * n_tokens**-0.45
+        for seed in range(2):
+            rows.append(dict(dataset="d", model="a", n_tokens=n_tokens, seed=seed, val_loss=law + 0.02 * (n_tokens > 7e4)))
+            rows.append(dict(dataset="d", model="b", n_tokens=n_tokens, seed=seed, val_loss=law + 0.03 * (n_tokens <= 7e4)))
+    path = tmp_path / "env.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    rc, out, err = _run(capsys, ["fit", str(path), "--x", "n_tokens", "--y", "val_loss", "--law", "saturating",
+                                 "--envelope", "model", "--bootstrap", "100"])
+    assert rc == 0, err
+    res = json.loads(out)
+    assert res["alpha"] == pytest.approx(0.45, rel=1e-4) and res["over"] == "model"
+    assert [r["model"] for r in res["envelope"]] == ["a"] * 3 + ["b"] * 3
+    assert abs(res["heldout_rel_error"]) < 1e-6 and res["heldout_x"] == pytest.approx(400000)
+    rc, out, err = _run(capsys, ["fit", str(path), "--x", "n_tokens", "--y", "val_loss", "--where", "model=a",
+                                 "--heldout", "--bootstrap", "50"])
+    assert rc == 0, err
+    res = json.loads(out)
+    assert res["heldout_observed"] == pytest.approx(2.3 + 40 * 400000**-0.45 + 0.02) and "heldout_rel_error_pure" in res
+    rc, out, err = _run(capsys, ["fit", str(path), "--x", "n_tokens", "--y", "val_loss", "--envelope", "shape"])
+    assert rc != 0 and "shape" in err

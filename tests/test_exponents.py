@@ -36,7 +36,8 @@ IDS = pd.DataFrame({"dataset": ["web"], "id": [10.0], "id_ci_low": [9.0], "id_ci
 def test_table_shape_and_known_exponents() -> None:
     table = exponents_table(sweep(), IDS, params_column="n_params_nonembedding", beta=1.0)
     assert list(table.columns) == COLUMNS
-    assert list(zip(table["dataset"], table["axis"])) == [("code", "data"), ("web", "data"), ("web", "model")]
+    assert list(zip(table["dataset"], table["axis"])) == [("code", "data"), ("web", "data"), ("web", "data_envelope"),
+                                                           ("web", "model")]
     t = table.set_index(["dataset", "axis"])
 
     web_d = t.loc[("web", "data")]
@@ -128,7 +129,9 @@ SATURATING_COLUMNS = [
 
 def test_added_columns_follow_the_original_ones() -> None:
     # Other code and the plots read the original columns: same names, same order.
-    assert COLUMNS == ORIGINAL_COLUMNS + SK_COLUMNS + SATURATING_COLUMNS
+    from idscaling.heldout import HELDOUT_COLUMNS
+
+    assert COLUMNS == ORIGINAL_COLUMNS + SK_COLUMNS + SATURATING_COLUMNS + ["envelope_models"] + HELDOUT_COLUMNS
     table = exponents_table(sweep(), IDS, params_column="n_params_nonembedding", beta=2.0)
     assert list(table.columns) == COLUMNS
 
@@ -227,3 +230,39 @@ def test_joint_fits_table_recovers_exponents_and_notes_unfittable() -> None:
     one = t.loc["one"]
     assert np.isnan(one["alpha_model"]) and "at least 6 points" in one["note"]
     assert np.isnan(one["id"])  # no ID row for that dataset
+
+
+def test_envelope_row_fits_the_best_shape_at_each_size_and_every_row_extrapolates() -> None:
+    """On the separable law the best shape is the largest at every size: the envelope is the
+    largest shape's seed means, with its exponent and a held-out prediction of the largest size."""
+    table = exponents_table(sweep(), IDS, params_column="n_params_nonembedding", beta=1.0)
+    t = table.set_index(["dataset", "axis"])
+    env = t.loc[("web", "data_envelope")]
+    assert env["held_fixed"] == "best of 3 models per size" and env["n_points"] == 3
+    assert env["envelope_models"] == "1000000:l 10000000:l 100000000:l"
+    assert env["alpha_observed"] == pytest.approx(A_D, abs=1e-10)
+    assert env["alpha_predicted"] == pytest.approx(alpha_data(10.0))  # the data theorem's prediction
+    for axis in ("data", "model"):
+        row = t.loc[("web", axis)]
+        assert row["heldout_predicted_pure"] == pytest.approx(row["heldout_observed"], rel=1e-9)  # an exact power law
+        assert abs(row["heldout_rel_error_pure"]) < 1e-9
+    assert t.loc[("web", "data"), "heldout_x"] == 1e8
+    assert t.loc[("web", "model"), "heldout_x"] == 1e7  # the largest non-embedding count
+    assert "fewer than 3 distinct sizes" not in t.loc[("web", "data"), "heldout_note"]
+    assert t.loc[("code", "data"), "envelope_models"] == "" and t.loc[("code", "data"), "heldout_x"] == 2e8
+    assert ("code", "data_envelope") not in t.index  # one model: no envelope
+
+
+def test_joint_law_without_its_largest_data_size_predicts_it() -> None:
+    from idscaling.exponents import joint_prediction
+
+    t = joint_fits_table(joint_sweep(), IDS, n_bootstrap=50).set_index("dataset")
+    web = t.loc["web"]
+    truth = np.mean([1.7 + 400.0 / n**0.34 + 900.0 / 1e9**0.28 for n in (1e5, 1e6, 1e7, 1e8)])
+    assert web["heldout_x"] == 1e9 and web["heldout_n_points"] == 4
+    assert web["heldout_observed"] == pytest.approx(truth)
+    assert abs(web["heldout_rel_error"]) < 0.01 and web["heldout_max_abs_rel_error"] < 0.02  # exact data, 12 points
+    assert web["heldout_predicted_ci_low"] <= web["heldout_predicted"] <= web["heldout_predicted_ci_high"]
+    assert web["heldout_note"] == ""
+    assert np.isnan(t.loc["one", "heldout_predicted"])
+    np.testing.assert_allclose(joint_prediction([[1.0, 2.0, 3.0, 1.0, 0.5]], [2.0], [9.0]), [[1.0 + 1.0 + 1.0]])

@@ -289,3 +289,22 @@ def test_saturating_curve_drawn_from_its_columns():
     hollow = _lines(efig, plots.SAT_GID)
     assert len(hollow) == 2  # tinystories data + model rows
     assert all(ln.get_ydata()[0] == 0.5 for ln in hollow)
+
+
+def test_data_scaling_draws_the_envelope_law_and_the_held_out_prediction():
+    exps = _exponents()
+    envelope = exps[exps["axis"] == "data"].assign(
+        axis="data_envelope", held_fixed="best of 2 models per size", alpha_saturating=0.5, E_saturating=1.0,
+        A_saturating=40.0, alpha_saturating_ci_low=0.4, alpha_saturating_ci_high=0.6, heldout_x=SIZES[-1],
+        heldout_observed=2.0, heldout_predicted=2.1, heldout_predicted_ci_low=2.0, heldout_predicted_ci_high=2.3)
+    fig = plots._data_scaling_figure(_points(), pd.concat([exps, envelope], ignore_index=True))
+    env_lines = _lines(fig, plots.ENVELOPE_GID)
+    held = [ln for ln in _lines(fig, plots.HELDOUT_GID) if ln.get_marker() == "D"]  # not the error bar's caps
+    assert len(env_lines) == len(held) == len(DATASETS)
+    x, y = (np.asarray(a, dtype=float) for a in (env_lines[0].get_xdata(), env_lines[0].get_ydata()))
+    np.testing.assert_allclose(y, 1.0 + 40.0 * x**-0.5)
+    assert x.min() == SIZES[0] and x.max() == SIZES[-1] and "0.500 [0.400, 0.600]" in env_lines[0].get_label()
+    assert held[0].get_ydata()[0] == 2.1
+    assert any("predicted 2.100 vs 2.000 (+5.0%)" in t.get_text() for t in fig.axes[0].get_legend().get_texts())
+    # without an envelope row the fixed shape's held-out point is drawn (none here: its columns are absent)
+    assert not _lines(plots._data_scaling_figure(_points(), exps), plots.HELDOUT_GID)

@@ -139,6 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="saturating only: column naming each point's seed; required by --resample groups "
                      "(whole seed curves); with other schemes it checks that no (x, seed) pair repeats")
     fit.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    fit.add_argument("--envelope", default=None, metavar="COL",
+                     help="fit the envelope instead: at each x the lowest mean y over the groups of COL (e.g. model; "
+                     "rows of one group at one x are its seeds), with the bootstrap over seeds and groups of the "
+                     "pipeline's data_envelope rows; the output adds the envelope table and the held-out extrapolation")
+    fit.add_argument("--heldout", action="store_true",
+                     help="also refit without the largest x and predict it (heldout_* keys; always on with --envelope)")
     fit.set_defaults(func=_cmd_fit)
 
     joint = sub.add_parser(
@@ -324,13 +330,40 @@ def _read_points(points: str, columns: list[str], where_items: list[str]) -> Any
     return frame
 
 
+def _cmd_fit_envelope(args: argparse.Namespace) -> dict[str, Any]:
+    if args.resample is not None or args.group is not None:
+        raise CLIError("--resample and --group do not apply to --envelope (its bootstrap resamples seeds and sizes)")
+    from .exponents import SATURATING_BOOTSTRAP
+    from .envelope import fit_envelope
+
+    frame = _read_points(args.points, [args.x, args.y, args.envelope], args.where)
+    try:
+        fit = fit_envelope(frame, x=args.x, y=args.y, model=args.envelope, ci_level=args.ci, seed=args.seed,
+                           n_bootstrap=SATURATING_BOOTSTRAP if args.bootstrap is None else args.bootstrap)
+    except ValueError as err:
+        raise CLIError(f"{args.points}: envelope of {args.y} vs {args.x} over {args.envelope}: {err}") from None
+    if args.law == "saturating" and fit["saturating"] is None:
+        raise CLIError(f"{args.points}: envelope of {args.y} vs {args.x}: {fit['saturating_note']}")
+    result = fit["pure"] if args.law == "power" else fit["saturating"]
+    return {**result, **fit["heldout"], "envelope": fit["envelope"].to_dict("records"), "law": args.law, "x": args.x,
+            "y": args.y, "over": args.envelope, "where": args.where, "input": str(args.points)}
+
+
 def _cmd_fit(args: argparse.Namespace) -> dict[str, Any]:
+    if args.envelope is not None:
+        return _cmd_fit_envelope(args)
     if args.law == "power" and (args.resample is not None or args.group is not None):
         raise CLIError("--resample and --group apply to --law saturating only")
     frame = _read_points(args.points, [args.x, args.y] + ([args.group] if args.group else []), args.where)
     path = args.points
     x, y = frame[args.x].to_numpy(), frame[args.y].to_numpy()
     extra: dict[str, Any] = {}
+    if args.heldout:
+        from .exponents import SATURATING_BOOTSTRAP, SATURATING_RESAMPLE
+        from .heldout import heldout_fixed
+
+        extra.update(heldout_fixed(x, y, ci_level=args.ci, seed=args.seed, resample=args.resample or SATURATING_RESAMPLE,
+                                   n_bootstrap=SATURATING_BOOTSTRAP if args.bootstrap is None else args.bootstrap))
     try:
         if args.law == "power":
             from .fit import fit_power_law

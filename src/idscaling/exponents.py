@@ -1,5 +1,10 @@
 """Observed vs. predicted scaling exponents, one row per (dataset, axis).
 
+Axes: ``data`` (loss vs data size on one shape), ``data_envelope`` (loss vs data size on the best
+shape at each size, :mod:`idscaling.envelope`; with more than one shape) and ``model`` (loss vs
+parameters at the largest data size). Every fitted law is also refitted without its largest size
+and asked to predict it (``heldout_*``, :mod:`idscaling.heldout`).
+
 Observed: power laws fitted to validation loss, two ways: the pure law ``L = A x^-alpha``
 (:func:`idscaling.fit.fit_power_law`, log-log least squares: ``alpha_observed*``) and the
 saturating law ``L = E + A x^-alpha`` (:func:`idscaling.fit.fit_saturating_power_law`:
@@ -18,8 +23,10 @@ import math
 import numpy as np
 import pandas as pd
 
+from .envelope import fit_envelope
 from .fit import fit_joint_scaling_law, fit_power_law, fit_saturating_power_law
-from .predict import predict_with_ci
+from .heldout import HELDOUT_COLUMNS, heldout_fixed, percentile_interval
+from .predict import axis_theorem, predict_with_ci
 
 __all__ = ["exponents_table", "joint_fits_table", "pretrained_exponents_table", "COLUMNS", "JOINT_COLUMNS"]
 
@@ -56,6 +63,10 @@ COLUMNS = [
     "E_saturating_ci_high",
     "A_saturating",
     "saturating_note",
+    # data_envelope rows: the shape that gave the envelope at each size ("size:model ..."); then the
+    # held-out extrapolation of every row's laws (idscaling.heldout)
+    "envelope_models",
+    *HELDOUT_COLUMNS,
 ]
 
 SATURATING_BOOTSTRAP = 1000
@@ -87,17 +98,12 @@ def _fit(sub: pd.DataFrame, xcol: str, ci_level: float, dataset: object, axis: s
         raise ValueError(f"dataset {dataset!r}, {axis} axis (val_loss vs {xcol}): {err}") from None
 
 
-def _fit_saturating(sub: pd.DataFrame, xcol: str, ci_level: float, seed: int) -> dict:
-    """The saturating fit's columns; NaN and the reason where it cannot be made (too few points,
+def _saturating_columns(fit: dict | None, note: str = "") -> dict:
+    """The saturating fit's columns; NaN and the reason where it could not be made (too few points,
     no convergence) or where a parameter sits at a bound (then the fit is reported but noted)."""
     empty = {c: math.nan for c in COLUMNS if c.endswith(("_saturating", "_saturating_ci_low", "_saturating_ci_high"))}
-    try:
-        fit = fit_saturating_power_law(
-            sub[xcol].to_numpy(), sub["val_loss"].to_numpy(), ci_level=ci_level,
-            n_bootstrap=SATURATING_BOOTSTRAP, seed=seed, resample=SATURATING_RESAMPLE,
-        )
-    except ValueError as err:
-        return empty | {"saturating_note": str(err)}
+    if fit is None:
+        return empty | {"saturating_note": note}
     row = {f"{name}_saturating{suffix}": fit[f"{name}{suffix}"]
            for name in ("alpha", "E") for suffix in ("", "_ci_low", "_ci_high")}
     row["A_saturating"] = fit["A"]
@@ -107,6 +113,34 @@ def _fit_saturating(sub: pd.DataFrame, xcol: str, ci_level: float, seed: int) ->
     if fit["bootstrap_failed_fraction"] > 0.05:
         notes.append(f"{fit['bootstrap_failed_fraction']:.0%} of bootstrap resamples unusable (< 3 distinct sizes) or not converged")
     return row | {"saturating_note": "; ".join(notes)}
+
+
+def _fit_saturating(sub: pd.DataFrame, xcol: str, ci_level: float, seed: int) -> dict:
+    """The saturating fit's columns for the points of ``sub`` (pairs bootstrap)."""
+    try:
+        fit = fit_saturating_power_law(
+            sub[xcol].to_numpy(), sub["val_loss"].to_numpy(), ci_level=ci_level,
+            n_bootstrap=SATURATING_BOOTSTRAP, seed=seed, resample=SATURATING_RESAMPLE,
+        )
+    except ValueError as err:
+        return _saturating_columns(None, str(err))
+    return _saturating_columns(fit)
+
+
+def _heldout(sub: pd.DataFrame, xcol: str, ci_level: float, seed: int) -> dict:
+    return heldout_fixed(sub[xcol].to_numpy(), sub["val_loss"].to_numpy(), ci_level=ci_level,
+                         n_bootstrap=SATURATING_BOOTSTRAP, seed=seed, resample=SATURATING_RESAMPLE)
+
+
+def _envelope_fits(sub: pd.DataFrame, ci_level: float, seed: int) -> tuple[str, dict, dict, dict]:
+    """The data_envelope row's held_fixed, pure fit, saturating columns (with envelope_models) and
+    held-out columns."""
+    env = fit_envelope(sub, ci_level=ci_level, n_bootstrap=SATURATING_BOOTSTRAP, seed=seed)
+    table = env["envelope"]
+    models = " ".join(f"{_fmt(n)}:{m}" for n, m in zip(table["n_tokens"], table["model"]))
+    held_fixed = f"best of {sub['model'].nunique()} models per size"
+    saturating = _saturating_columns(env["saturating"], env["saturating_note"]) | {"envelope_models": models}
+    return held_fixed, env["pure"], saturating, env["heldout"]
 
 
 def exponents_table(
@@ -192,24 +226,28 @@ def exponents_table(
                 )
         on_model = sub[sub["model"] == model]
         fits = [("data", f"model={model}", _fit(on_model, "n_tokens", ci_level, dataset, "data"),
-                 _fit_saturating(on_model, "n_tokens", ci_level, seed))]
+                 _fit_saturating(on_model, "n_tokens", ci_level, seed), _heldout(on_model, "n_tokens", ci_level, seed))]
 
         if len(models) > 1:
+            if sub["n_tokens"].nunique() >= 2:
+                held_fixed, pure, saturating, heldout = _envelope_fits(sub, ci_level, seed)
+                fits.append(("data_envelope", held_fixed, pure, saturating, heldout))
             n_max = sub["n_tokens"].max()
             at_max = sub[sub["n_tokens"] == n_max]
             fits.append(("model", f"n_tokens={_fmt(n_max)}", _fit(at_max, params_column, ci_level, dataset, "model"),
-                         _fit_saturating(at_max, params_column, ci_level, seed)))
+                         _fit_saturating(at_max, params_column, ci_level, seed),
+                         _heldout(at_max, params_column, ci_level, seed)))
 
         if dataset in id_by_dataset.index:
             d, d_low, d_high = (float(v) for v in id_by_dataset.loc[dataset])
         else:
             d = d_low = d_high = math.nan
 
-        for axis, held_fixed, fit, saturating in fits:
+        for axis, held_fixed, fit, saturating, heldout in fits:
             pred = pred_low = pred_high = math.nan
             sk = sk_low = sk_high = math.nan
             if not math.isnan(d):
-                pred, pred_low, pred_high = predict_with_ci(d, d_low, d_high, beta=beta, axis=axis)
+                pred, pred_low, pred_high = predict_with_ci(d, d_low, d_high, beta=beta, axis=axis_theorem(axis))
                 if axis == "model":
                     sk, sk_low, sk_high = predict_with_ci(d, d_low, d_high, axis=axis, theory="sharma_kaplan")
             rows.append(
@@ -234,8 +272,10 @@ def exponents_table(
                     "alpha_predicted_sk": sk,
                     "alpha_predicted_sk_ci_low": sk_low,
                     "alpha_predicted_sk_ci_high": sk_high,
+                    "envelope_models": "",
                 }
                 | saturating
+                | heldout
             )
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -263,7 +303,49 @@ JOINT_COLUMNS = [
     "beta",
     "ci_level",
     "note",
+    # the law refitted without the largest data size, predicting its points (idscaling.heldout):
+    # the mean over those points of the observed and predicted loss, the relative error of the
+    # means and the largest relative error of one point
+    "heldout_x",
+    "heldout_n_points",
+    "heldout_observed",
+    "heldout_predicted",
+    "heldout_predicted_ci_low",
+    "heldout_predicted_ci_high",
+    "heldout_rel_error",
+    "heldout_max_abs_rel_error",
+    "heldout_note",
 ]
+
+
+def joint_prediction(params: np.ndarray, n_params: np.ndarray, n_tokens: np.ndarray) -> np.ndarray:
+    """``E + A / N^alpha + B / D^beta`` at every (N, D) for rows ``(E, A, B, alpha, beta)`` of
+    ``params`` (the joint fit's replicates): shape (rows, points)."""
+    p = np.atleast_2d(np.asarray(params, dtype=np.float64))
+    n, d = np.asarray(n_params, dtype=np.float64), np.asarray(n_tokens, dtype=np.float64)
+    return p[:, :1] + p[:, 1:2] * n[None] ** -p[:, 3:4] + p[:, 2:3] * d[None] ** -p[:, 4:5]
+
+
+def _joint_heldout(sub: pd.DataFrame, params_column: str, *, n_bootstrap: int, ci_level: float, seed: int,
+                   processes: int) -> dict:
+    """The joint law refitted to the points below the largest data size, predicting those at it."""
+    held = sub["n_tokens"] == sub["n_tokens"].max()
+    row = {"heldout_x": float(sub["n_tokens"].max()), "heldout_n_points": int(held.sum())}
+    fit_on, test = sub[~held], sub[held]
+    try:
+        fit = fit_joint_scaling_law(fit_on[params_column].to_numpy(), fit_on["n_tokens"].to_numpy(),
+                                    fit_on["val_loss"].to_numpy(), n_bootstrap=n_bootstrap, ci_level=ci_level,
+                                    seed=seed, processes=processes, return_replicates=True)
+    except ValueError as err:
+        return row | {"heldout_note": f"refit without the largest size: {err}"}
+    x_n, x_d = test[params_column].to_numpy(), test["n_tokens"].to_numpy()
+    observed = test["val_loss"].to_numpy(dtype=np.float64)
+    best = joint_prediction([fit[k] for k in ("E", "A", "B", "alpha", "beta")], x_n, x_d)[0]
+    low, high = percentile_interval(joint_prediction(fit["replicates"], x_n, x_d).mean(axis=1), ci_level)
+    return row | {"heldout_observed": float(observed.mean()), "heldout_predicted": float(best.mean()),
+                  "heldout_predicted_ci_low": low, "heldout_predicted_ci_high": high,
+                  "heldout_rel_error": float(best.mean() / observed.mean() - 1),
+                  "heldout_max_abs_rel_error": float(np.max(np.abs(best / observed - 1))), "heldout_note": ""}
 
 
 def joint_fits_table(
@@ -282,7 +364,9 @@ def joint_fits_table(
     exponents predicted from the dataset's ID (Havrilla & Liao, ``beta``).
 
     One row per dataset (columns :data:`JOINT_COLUMNS`); where the fit cannot be made (fewer than
-    6 points, one model size or one data size) the row has NaN estimates and ``note`` says why."""
+    6 points, one model size or one data size) the row has NaN estimates and ``note`` says why.
+    ``heldout_*``: the law refitted without the largest data size predicts the points there
+    (``heldout_note`` says why not, e.g. fewer than 6 points or one data size left)."""
     _require(points, ["dataset", "n_tokens", "val_loss", params_column], "points")
     id_by_dataset = ids.set_index("dataset")["id"].astype(float) if len(ids) else pd.Series(dtype=float)
     rows = []
@@ -316,6 +400,8 @@ def joint_fits_table(
             row.update(A=fit["A"], B=fit["B"], r2=fit["r2"])
             if fit["bootstrap_failed_fraction"] > 0.05:
                 row["note"] = f"{fit['bootstrap_failed_fraction']:.0%} of bootstrap refits failed"
+            row.update(_joint_heldout(sub, params_column, n_bootstrap=n_bootstrap, ci_level=ci_level, seed=seed,
+                                      processes=processes))
         rows.append(row)
     return pd.DataFrame(rows, columns=JOINT_COLUMNS)
 

@@ -570,6 +570,8 @@ def fit_saturating_power_law(
     alpha_max: float = 5.0,
     resample: str = "points",
     groups: Any = None,
+    replicates: tuple[Any, Any] | None = None,
+    return_replicates: bool = False,
 ) -> dict[str, Any]:
     """Fit ``y = E + A * x**(-alpha)`` (E >= 0) with bootstrap intervals.
 
@@ -659,6 +661,14 @@ def fit_saturating_power_law(
         assume.
     groups : array-like, optional
         Group label (e.g. seed) of each point; only for ``resample="groups"``.
+    replicates : (idx, y_boot), optional
+        Bootstrap replicates made by the caller instead of ``resample``: two
+        arrays of shape (B, m); replicate b is the points
+        ``(x[idx[b]], y_boot[b])`` (e.g. the envelope's, whose y values are
+        re-estimated from resampled seeds). ``n_bootstrap`` is then B.
+    return_replicates : bool, default=False
+        Also return ``replicates``: the (B, 3) array of the refits' alpha, E
+        and A (NaN rows where a refit failed), e.g. for prediction intervals.
 
     Returns
     -------
@@ -689,6 +699,15 @@ def fit_saturating_power_law(
         start converging.
     """
     level = _check_level(ci_level)
+    if replicates is not None:
+        rep_idx, rep_y = (np.asarray(a) for a in replicates)
+        if rep_idx.ndim != 2 or rep_idx.shape != rep_y.shape or not np.issubdtype(rep_idx.dtype, np.integer):
+            raise ValueError("replicates must be (idx, y) integer and float arrays of one shape (B, m)")
+        if rep_idx.size and (rep_idx.min() < 0 or rep_idx.max() >= np.size(x)):
+            raise ValueError("replicates: an index is outside the points")
+        if not (np.all(np.isfinite(rep_y)) and np.all(rep_y > 0)):
+            raise ValueError("replicates: y values must be positive and finite")
+        n_bootstrap = rep_idx.shape[0]
     n_boot = _check_n_bootstrap(n_bootstrap)
     if loss not in SATURATING_LOSSES:
         raise ValueError(f"loss must be one of {SATURATING_LOSSES}, got {loss!r}")
@@ -788,7 +807,11 @@ def fit_saturating_power_law(
     boots = np.full((n_boot, 3), np.nan)
     n_failed = n_at_bound = 0
     if n_boot:
-        idx, boot_log_y = _bootstrap_resamples(x, log_y, group_codes, resample, n_boot, seed)
+        if replicates is None:
+            idx, boot_log_y = _bootstrap_resamples(x, log_y, group_codes, resample, n_boot, seed)
+        else:
+            idx, boot_log_y = rep_idx, np.log(rep_y)
+            out["resample"] = "given"
         # Resamples with fewer than 3 distinct x cannot determine 3 parameters.
         sorted_x = np.sort(x[idx], axis=1)
         usable = 1 + np.count_nonzero(np.diff(sorted_x, axis=1) > 0, axis=1) >= 3
@@ -811,6 +834,8 @@ def fit_saturating_power_law(
     out["bootstrap_failed_fraction"] = n_failed / n_boot if n_boot else math.nan
     n_ok = n_boot - n_failed
     out["bootstrap_at_bound_fraction"] = n_at_bound / n_ok if n_ok else math.nan
+    if return_replicates:
+        out["replicates"] = boots
     return out
 
 
@@ -909,6 +934,7 @@ def fit_joint_scaling_law(
     ci_level: float = 0.95,
     seed: int = 0,
     processes: int = 1,
+    return_replicates: bool = False,
 ) -> dict[str, Any]:
     """Fit ``L(N, D) = E + A / N**alpha + B / D**beta`` (Chinchilla approach 3).
 
@@ -936,6 +962,9 @@ def fit_joint_scaling_law(
     processes : int, default=1
         Worker processes for the bootstrap refits (how, not what: the same
         numbers for any value).
+    return_replicates : bool, default=False
+        Also return ``replicates``: the (B, 5) array of the refits' E, A, B,
+        alpha, beta (NaN rows where a refit failed).
 
     Returns
     -------
@@ -1027,4 +1056,6 @@ def fit_joint_scaling_law(
         out[f"{name}_ci_low"], out[f"{name}_ci_high"] = _percentile_ci(boots[:, j], level)
         out[f"{name}_se"] = _sd(boots[:, j])
     out["bootstrap_failed_fraction"] = n_failed / n_boot if n_boot else math.nan
+    if return_replicates:
+        out["replicates"] = boots
     return out

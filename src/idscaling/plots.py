@@ -14,7 +14,7 @@ Conventions of the input frames (``exponents`` is
 
 * ``points``: one row per trained model with ``dataset, model, n_tokens,
   val_loss, val_loss_ci_low, val_loss_ci_high`` and a parameter-count column.
-* ``exponents``: one row per (dataset, axis), ``axis`` in {"data", "model"},
+* ``exponents``: one row per (dataset, axis), ``axis`` in {"data", "data_envelope", "model"},
   with ``held_fixed`` such as ``"model=small"`` or ``"n_tokens=400000"``, the
   fitted law ``L = prefactor * x ** -alpha_observed`` and the predicted
   exponent ``alpha_predicted`` from the intrinsic dimension ``id``.  The
@@ -67,6 +67,8 @@ MAX_COLS = 4
 FIT_GID = "fit"
 PRED_GID = "predicted"
 SAT_GID = "saturating"
+ENVELOPE_GID = "envelope"
+HELDOUT_GID = "heldout"
 
 _PARAM_LABELS = {
     "n_params": "parameters N",
@@ -369,9 +371,41 @@ def _data_scaling_figure(points: pd.DataFrame, exponents: pd.DataFrame, params_c
                 notes += _scaling_lines(ax, fitted["n_tokens"], fitted["val_loss"], row, "D")
                 if key == "model" and value is not None:
                     notes.insert(0, f"fit on model {value}")
+            envelope = _exponent_row(exponents, ds, "data_envelope")
+            if envelope is not None:
+                _envelope_line(ax, sub, envelope)
+            _heldout_marker(ax, envelope if envelope is not None else row)
             _finish_loss_panel(ax, sub["n_tokens"], str(ds), "training tokens D", notes, handles, labels)
         fig.suptitle("Validation loss vs. training data (log-log)", fontsize=13)
     return fig
+
+
+def _envelope_line(ax, sub: pd.DataFrame, row: pd.Series) -> None:
+    """The envelope (best seed-mean loss over the shapes at each size) and its saturating law."""
+    means = sub.groupby(["n_tokens", "model"])["val_loss"].mean().groupby("n_tokens").min()
+    a, e, pref = (_get(row, c) for c in ("alpha_saturating", "E_saturating", "A_saturating"))
+    label = "envelope (best shape per size)"
+    if all(_finite(v) for v in (a, e, pref)):
+        label += (rf": $\hat\alpha_D$ = {_fmt(a)}" + _ci_text(_get(row, "alpha_saturating_ci_low"),
+                                                          _get(row, "alpha_saturating_ci_high")) + f", E = {_fmt(e, 2)}")
+        grid = np.geomspace(float(means.index.min()), float(means.index.max()), 50)
+        ax.plot(grid, float(e) + float(pref) * grid ** (-float(a)), color="#6a3d9a", lw=2.0, zorder=5,
+                gid=ENVELOPE_GID, label=label)
+    else:
+        ax.plot(means.index, means.to_numpy(), color="#6a3d9a", lw=1.2, zorder=5, gid=ENVELOPE_GID, label=label)
+
+
+def _heldout_marker(ax, row: pd.Series | None) -> None:
+    """The held-out size: the loss predicted there by the law refitted without it, with its
+    interval, beside the observed mean (open marker)."""
+    x, obs, pred = (_get(row, c) for c in ("heldout_x", "heldout_observed", "heldout_predicted"))
+    if not all(_finite(v) for v in (x, obs, pred)):
+        return
+    low, high = _get(row, "heldout_predicted_ci_low"), _get(row, "heldout_predicted_ci_high")
+    err = [[max(float(pred) - float(low), 0)], [max(float(high) - float(pred), 0)]] if _finite(low) and _finite(high) else None
+    ax.errorbar([float(x) * 1.04], [float(pred)], yerr=err, fmt="D", ms=6, mfc="none", mec="#e66101", ecolor="#e66101",
+                capsize=3, zorder=6, gid=HELDOUT_GID,
+                label=f"held out: predicted {float(pred):.3f} vs {float(obs):.3f} ({100 * (float(pred) / float(obs) - 1):+.1f}%)")
 
 
 def _finish_loss_panel(ax, x, title: str, xlabel: str, notes: list[str], handles: list, labels: list) -> None:
@@ -556,8 +590,9 @@ def plot_intrinsic_dim(ids: pd.DataFrame, out_path) -> None:
 # --------------------------------------------------------------------------- #
 # 4. observed vs predicted exponents
 # --------------------------------------------------------------------------- #
-_AXIS_MARKER = {"data": "o", "model": "s"}
-_AXIS_NAME = {"data": r"data  ($\alpha_D$)", "model": r"model  ($\alpha_N$)"}
+_AXIS_MARKER = {"data": "o", "data_envelope": "^", "model": "s"}
+_AXIS_NAME = {"data": r"data, one shape  ($\alpha_D$)", "data_envelope": r"data, envelope  ($\alpha_D$)",
+              "model": r"model  ($\alpha_N$)"}
 
 
 def _exponents_figure(exponents: pd.DataFrame) -> Figure:
@@ -617,7 +652,7 @@ def _exponents_figure(exponents: pd.DataFrame) -> Figure:
         handles = [Line2D([], [], ls="none", marker="o", ms=9, color=cmap[d], markeredgecolor="black",
                           markeredgewidth=0.7) for d in datasets]
         labels = [str(d) for d in datasets]
-        axes_present = [a for a in ("data", "model") if a in set(exponents["axis"])]
+        axes_present = [a for a in _AXIS_MARKER if a in set(exponents["axis"])]
         handles += [Line2D([], [], ls="none", marker=_AXIS_MARKER[a], ms=9, color="0.7",
                            markeredgecolor="black", markeredgewidth=0.7) for a in axes_present]
         labels += [_AXIS_NAME[a] for a in axes_present]

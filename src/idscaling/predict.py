@@ -25,10 +25,21 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["alpha_data", "alpha_model", "alpha_model_sharma_kaplan", "predict_with_ci", "AXES", "THEORIES"]
+__all__ = ["alpha_data", "alpha_model", "alpha_model_sharma_kaplan", "predict_with_ci", "axis_theorem", "AXES", "AXIS_THEOREMS",
+           "THEORIES"]
 
 AXES = ("data", "model")
+# The exponents table's axes and the theorem each one tests (data_envelope: the data law on the best
+# shape at each size, idscaling.envelope).
+AXIS_THEOREMS = {"data": "data", "data_envelope": "data", "model": "model"}
 THEORIES = ("havrilla_liao", "sharma_kaplan")
+
+
+def axis_theorem(axis: str) -> str:
+    """The theorem ("data" or "model") an exponents-table axis is predicted by."""
+    if axis not in AXIS_THEOREMS:
+        raise ValueError(f"axis must be one of {tuple(AXIS_THEOREMS)}, got {axis!r}")
+    return AXIS_THEOREMS[axis]
 
 
 def _positive(value: Any, name: str, allow_nan: bool = False) -> np.ndarray:

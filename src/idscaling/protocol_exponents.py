@@ -15,7 +15,7 @@ import math
 
 import pandas as pd
 
-from .predict import predict_with_ci
+from .predict import axis_theorem, predict_with_ci
 
 __all__ = ["with_protocol_predictions", "primary_rows"]
 
@@ -43,7 +43,7 @@ def with_protocol_predictions(exponents: pd.DataFrame, protocols: pd.DataFrame, 
                 for suffix in ("", "_ci_low", "_ci_high"):
                     new[col + suffix] = math.nan
             if math.isfinite(r.id):
-                pred = predict_with_ci(r.id, r.id_ci_low, r.id_ci_high, beta=beta, axis=row["axis"])
+                pred = predict_with_ci(r.id, r.id_ci_low, r.id_ci_high, beta=beta, axis=axis_theorem(row["axis"]))
                 new.update(zip(("alpha_predicted", "alpha_predicted_ci_low", "alpha_predicted_ci_high"), pred))
                 if row["axis"] == "model":
                     sk = predict_with_ci(r.id, r.id_ci_low, r.id_ci_high, axis="model", theory="sharma_kaplan")

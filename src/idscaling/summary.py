@@ -11,7 +11,7 @@ import pandas as pd
 POINT_COLUMNS = [
     "dataset", "model", "n_params", "n_params_nonembedding", "n_tokens", "seed",
     "val_loss", "val_loss_ci_low", "val_loss_ci_high", "train_flops",
-    "tokens_seen", "epochs", "best_step", "steps_run", "best_selection_loss", "n_val_tokens",
+    "tokens_seen", "epochs", "best_step", "steps_run", "best_selection_loss", "n_val_tokens", "converged",
 ]
 
 
@@ -19,10 +19,29 @@ def _read(path: str | Path) -> dict:
     return json.loads(Path(path).read_text())
 
 
+def converged(summary: dict) -> bool | None:
+    """Whether a run ended converged (``train_summary.json``'s ``converged``; for summaries written
+    before it existed, the cosine rule of :func:`idscaling.train.run_converged` from the same
+    fields: no improvement in the last ``patience`` evaluations). None without ``patience``."""
+    if "converged" in summary:
+        return summary["converged"]
+    s = summary.get("settings", {})
+    if s.get("patience") is None:
+        return None
+    return summary["steps_run"] - summary["best_step"] >= s["patience"] * s["eval_interval"]
+
+
+def not_converged(points: pd.DataFrame) -> pd.DataFrame:
+    """The runs of a points table that were cut off by max_steps while still improving."""
+    return points[points["converged"].astype("boolean").eq(False).fillna(False)]
+
+
 def scaling_points(train_summaries: Iterable[str | Path], eval_results: Iterable[str | Path]) -> pd.DataFrame:
-    """Join each model's training summary with its evaluation (matched on dataset, model, N, seed)."""
+    """Join each model's training summary with its evaluation (matched on dataset, model, N, seed);
+    ``converged`` says whether the run ended converged (:func:`converged`)."""
     keys = ["dataset", "model", "n_tokens", "seed"]
-    train = pd.DataFrame([_read(p) for p in train_summaries])
+    summaries = [_read(p) for p in train_summaries]
+    train = pd.DataFrame(summaries).assign(converged=[converged(s) for s in summaries])
     evals = pd.DataFrame([_read(p) for p in eval_results])
     points = train.merge(evals, on=keys, how="inner", validate="one_to_one")
     if len(points) != len(train) or len(points) != len(evals):
