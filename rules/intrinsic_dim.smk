@@ -26,7 +26,7 @@ rule id_protocols:
     output:
         f"{RESULTS}/{{dataset}}/id/{{model}}/n{{n}}/seed{{seed}}/protocols.json",
     params:
-        protocols=lambda w: dataset_protocols(config, w.dataset),
+        protocols=targets.checkpoint_protocols,
         metrics=config["id"]["protocol_metrics"],
         settings=id_protocol_params(config),
         source=lambda w: config["datasets"][w.dataset]["source"],

@@ -79,3 +79,58 @@ rule plot_known_dimension:
         "../envs/analysis.yaml"
     script:
         "../scripts/plot_known_dimension.py"
+
+
+# ID against model quality (id_analyses.quality): every shape x data size of the first seed.
+rule id_quality:
+    input:
+        unpack(targets.quality_inputs),
+    output:
+        table=report(
+            f"{RESULTS}/summary/id_quality.csv",
+            caption="../report/id_quality_table.rst",
+            category="Known latent dimension",
+        ),
+        extrapolated=report(
+            f"{RESULTS}/summary/id_extrapolated.csv",
+            caption="../report/id_extrapolated_table.rst",
+            category="Known latent dimension",
+        ),
+    params:
+        ci_level=config["id"]["ci_level"],
+    log:
+        "logs/id_quality.log",
+    benchmark:
+        "benchmarks/id_quality.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/id_quality.py"
+
+
+rule plot_id_quality:
+    input:
+        table=f"{RESULTS}/summary/id_quality.csv",
+        extrapolated=f"{RESULTS}/summary/id_extrapolated.csv",
+    output:
+        report(
+            f"{RESULTS}/figures/id_quality.png",
+            caption="../report/id_quality.rst",
+            category="Known latent dimension",
+        ),
+    log:
+        "logs/plot_id_quality.log",
+    benchmark:
+        "benchmarks/plot_id_quality.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/plot_id_quality.py"

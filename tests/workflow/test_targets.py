@@ -71,3 +71,21 @@ def test_pretrained_suites_and_a_last_layer_other_than_final():
     assert t.pretrained_files("id") == [f"results/{d}/pretrained/tiny/id/layer_1.json" for d in ("prose", "code")]
     assert "results/summary/pretrained.csv" in t.all_outputs()
     assert "results/summary/pretrained_id_protocols.csv" not in t.all_outputs()  # token protocol only
+
+
+def test_id_against_quality_adds_every_shape_and_size_of_the_first_seed_with_model_protocols_only():
+    config = with_latent()
+    assert Targets(config).quality_checkpoints() == []
+    config["id_analyses"]["quality"] = True
+    config["seeds"] = [3, 4]
+    t = Targets(config)
+    assert t.quality_checkpoints() == [("toy", m, n, 3) for m in ("w16", "w32", "w64") for n in (1000, 2000)]
+    inputs = t.quality_inputs()
+    assert len(inputs["protocols"]) == len(inputs["diagnostics"]) == len(inputs["evals"]) == 6
+    assert inputs["oracle"] == [f"results/toy/id/w64/n2000/seed{s}/protocols.json" for s in (3, 4)]
+    assert {"results/summary/id_quality.csv", "results/figures/id_quality.png"} <= set(t.all_outputs())
+    # the oracles run on the embedding checkpoint only; the others get the model protocols
+    everything = t.checkpoint_protocols(SimpleNamespace(dataset="toy", model="w64", n="2000", seed="4"))
+    assert {"oracle", "oracle_window"} <= set(everything)
+    assert t.checkpoint_protocols(SimpleNamespace(dataset="toy", model="w16", n="2000", seed="3")) == [
+        p for p in everything if not p.startswith("oracle")]

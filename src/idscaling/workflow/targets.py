@@ -148,7 +148,38 @@ class Targets:
             inputs["protocols"] = f"{self.results}/summary/id_protocols.csv"
         return inputs
 
+    def checkpoint_protocols(self, w: Any) -> list[str]:
+        """The protocols one checkpoint's comparison runs: the dataset's, but on a checkpoint that is
+        not an embedding checkpoint (one of the ID-vs-quality sweep's) only those computed from the
+        model, since the oracles need no model and run on the embedding checkpoints."""
+        from ..id_protocols import MODEL_PROTOCOLS  # (numpy and pandas: not at import, as config's)
+
+        protocols = dataset_protocols(self.config, w.dataset)
+        if (w.model, int(w.n)) == (self.embedding_model, embedding_n_tokens(self.config, w.dataset)):
+            return protocols
+        return [p for p in protocols if p in MODEL_PROTOCOLS]
+
     # ------------------------------------------------------------ known latent dimension
+    def quality_checkpoints(self) -> list[tuple[str, str, int, int]]:
+        """With id_analyses.quality: every (shape, data size) of each latent dataset, first seed."""
+        if not self.config["id_analyses"]["quality"]:
+            return []
+        return [(d, m, n, self.seeds[0]) for d in self.latent_datasets for m in self.models
+                for n in self.config["datasets"][d]["n_tokens"]]
+
+    def quality_inputs(self, wildcards: Any = None) -> dict:
+        """The ID-vs-model-quality table's inputs: per quality checkpoint its protocols, diagnostics,
+        evaluation and training summary; the embedding checkpoints' protocols (the oracles' IDs)."""
+        checkpoints = self.quality_checkpoints()
+        return dict(
+            protocols=[f"{self.results}/{d}/id/{m}/n{n}/seed{s}/protocols.json" for d, m, n, s in checkpoints],
+            diagnostics=[f"{self.results}/{d}/diagnostics/{m}/n{n}/seed{s}.json" for d, m, n, s in checkpoints],
+            evals=[f"{self.results}/{d}/eval/{m}/n{n}/seed{s}.json" for d, m, n, s in checkpoints],
+            train=[f"{self.checkpoint(d, m, n, s)}/train_summary.json" for d, m, n, s in checkpoints],
+            oracle=[f"{self.results}/{d}/id/{m}/n{n}/seed{s}/protocols.json"
+                    for d, m, n, s in self._embedding_checkpoints(self.latent_datasets)],
+        )
+
     def latent_diagnostic_jsons(self, wildcards: Any = None) -> list[str]:
         """Probe and loss-gap diagnostics of the embedding checkpoint of every latent dataset, per seed."""
         return [f"{self.results}/{d}/diagnostics/{m}/n{n}/seed{s}.json"
@@ -204,7 +235,11 @@ class Targets:
     def known_dimension_outputs(self) -> list[str]:
         if not self.latent_datasets:
             return []
-        return [f"{self.results}/summary/known_dimension.csv", f"{self.results}/figures/known_dimension.png"]
+        outputs = [f"{self.results}/summary/known_dimension.csv", f"{self.results}/figures/known_dimension.png"]
+        if self.quality_checkpoints():
+            outputs += [f"{self.results}/summary/id_quality.csv", f"{self.results}/summary/id_extrapolated.csv",
+                        f"{self.results}/figures/id_quality.png"]
+        return outputs
 
     def pretrained_outputs(self) -> list[str]:
         if not self.pretrained:

@@ -1,0 +1,9 @@
+"""Snakemake script: the ID-vs-model-quality figure."""
+
+import pandas as pd
+
+from idscaling.plots import plot_id_quality
+from idscaling.runlog import log_to
+
+log_to(snakemake.log[0])
+plot_id_quality(pd.read_csv(snakemake.input.table), pd.read_csv(snakemake.input.extrapolated), snakemake.output[0])
