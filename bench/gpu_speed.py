@@ -60,10 +60,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from idscaling.embed import hidden_states_at, sample_positions
-from idscaling.model import build_model, count_params, flops_per_token, gpt2_config, pick_device
-from idscaling.tokens import TokenFile
-from idscaling.train import TrainSettings, configure_optimizer, random_batch, token_losses, train_step, windows
+from idscaling.lm.embed import hidden_states_at, sample_positions
+from idscaling.lm.model import build_model, count_params, flops_per_token, gpt2_config, pick_device
+from idscaling.corpus.tokens import TokenFile
+from idscaling.lm.train import (
+    TrainSettings,
+    configure_optimizer,
+    random_batch,
+    token_losses,
+    train_step,
+    windows,
+)
 
 CONTEXT = 1024
 VOCAB = 50257  # GPT-2's

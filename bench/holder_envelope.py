@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from idscaling.corpus import latent_settings
-from idscaling.latent import teacher_from_settings
-from idscaling.oracle_learner import exponent_check
-from idscaling.predict import alpha_data
+from idscaling.corpus.sources import latent_settings
+from idscaling.latent.teachers import teacher_from_settings
+from idscaling.latent.learner import exponent_check
+from idscaling.fit.predict import alpha_data
 
 COLUMNS = ["dataset", "k", "beta", "fit", "alpha", "alpha_ci_low", "alpha_ci_high", "alpha_theory"]
 

@@ -29,8 +29,8 @@ import time
 
 import numpy as np
 
-from idscaling.holder_teacher import HOLDER_DEFAULTS, HolderTeacher
-from idscaling.oracle_learner import exponent_check
+from idscaling.latent.holder import HOLDER_DEFAULTS, HolderTeacher
+from idscaling.latent.learner import exponent_check
 
 
 def effective_vocab(row: dict, document_tokens: int) -> float:

@@ -15,8 +15,8 @@ import time
 
 import numpy as np
 
-from idscaling.latent import LatentTeacher, _sample_categorical
-from idscaling.oracle import posterior_predictive
+from idscaling.latent.teachers import LatentTeacher, _sample_categorical
+from idscaling.latent.oracle import posterior_predictive
 
 POSITIONS = np.array([0, 3, 7, 15, 31, 63])
 GRID = {1: 4000, 2: 300}

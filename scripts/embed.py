@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from idscaling.embed import embed, save_embeddings
+from idscaling.lm.embed import embed, save_embeddings
 from idscaling.runlog import log_to
-from idscaling.tokens import load_token_file
+from idscaling.corpus.tokens import load_token_file
 from idscaling.provenance import provenance_of
 from idscaling.workflow.params import inference_batch_size
 

@@ -2,10 +2,10 @@
 
 import pandas as pd
 
-from idscaling.exponents import exponents_table
-from idscaling.protocol_exponents import with_protocol_predictions
+from idscaling.fit.exponents import exponents_table
+from idscaling.fit.protocol_exponents import with_protocol_predictions
 from idscaling.runlog import log_to
-from idscaling.summary import dataset_ids
+from idscaling.report.tables import dataset_ids
 from idscaling.provenance import provenance_of, stamp_frame
 
 log = log_to(snakemake.log[0])

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from idscaling.pretrained import fetch_pretrained
+from idscaling.lm.pretrained import fetch_pretrained
 from idscaling.runlog import log_to
 
 log = log_to(snakemake.log[0], snakemake.threads)

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from idscaling.id_analyses import id_analyses_table
+from idscaling.id.analyses import id_analyses_table
 from idscaling.runlog import log_to
 from idscaling.provenance import provenance_of, stamp_frame
 

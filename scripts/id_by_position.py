@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from idscaling.workflow.params import execution_settings
-from idscaling.id_analyses import id_by_position
+from idscaling.id.analyses import id_by_position
 from idscaling.runlog import log_to
 from idscaling.provenance import provenance_of
 

@@ -1,6 +1,6 @@
 """Snakemake script: one row per (checkpoint, ID protocol, metric), and the protocols' scale curves."""
 
-from idscaling.id_protocols import id_protocols_table, id_scale_table
+from idscaling.id.protocols import id_protocols_table, id_scale_table
 from idscaling.provenance import provenance_of, stamp_frame
 from idscaling.runlog import log_to
 

@@ -1,7 +1,7 @@
 """Snakemake script: every model protocol's ID against the checkpoints' loss gap to Bayes and
 probe R^2, and each protocol's extrapolation to zero gap (latent corpora)."""
 
-from idscaling.id_quality import extrapolate_to_zero_gap, read_quality_inputs
+from idscaling.latent.quality import extrapolate_to_zero_gap, read_quality_inputs
 from idscaling.provenance import provenance_of, stamp_frame
 from idscaling.runlog import log_to
 

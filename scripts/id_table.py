@@ -1,7 +1,7 @@
 """Snakemake script: one row per intrinsic-dimension estimate."""
 
 from idscaling.runlog import log_to
-from idscaling.summary import id_table
+from idscaling.report.tables import id_table
 from idscaling.provenance import provenance_of, stamp_frame
 
 log = log_to(snakemake.log[0])

@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from idscaling.exponents import joint_fits_table
+from idscaling.fit.exponents import joint_fits_table
 from idscaling.runlog import log_to
-from idscaling.summary import dataset_ids
+from idscaling.report.tables import dataset_ids
 from idscaling.provenance import provenance_of, stamp_frame
 
 log = log_to(snakemake.log[0])

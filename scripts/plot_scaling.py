@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from idscaling.plots import plot_data_scaling, plot_exponents, plot_model_scaling
-from idscaling.protocol_exponents import primary_rows
+from idscaling.report.figures import plot_data_scaling, plot_exponents, plot_model_scaling
+from idscaling.fit.protocol_exponents import primary_rows
 from idscaling.runlog import log_to
 
 log_to(snakemake.log[0])

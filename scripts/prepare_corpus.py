@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from idscaling.prepare import prepare_corpus
+from idscaling.corpus.prepare import prepare_corpus
 from idscaling.runlog import log_to
 
 log = log_to(snakemake.log[0], snakemake.threads)

@@ -3,9 +3,9 @@
 import json
 from pathlib import Path
 
-from idscaling.exponents import pretrained_exponents_table
+from idscaling.fit.exponents import pretrained_exponents_table
 from idscaling.runlog import log_to
-from idscaling.summary import pretrained_points
+from idscaling.report.tables import pretrained_points
 from idscaling.provenance import provenance_of, stamp_frame
 
 log = log_to(snakemake.log[0])

@@ -1,7 +1,7 @@
 """Snakemake script: one row per trained model (parameters, data size, validation loss, FLOPs)."""
 
 from idscaling.runlog import log_to
-from idscaling.summary import not_converged, scaling_points
+from idscaling.report.tables import not_converged, scaling_points
 from idscaling.provenance import provenance_of, stamp_frame
 
 log = log_to(snakemake.log[0])

@@ -2,7 +2,7 @@
 (the training split in tokenize.shards byte ranges at once when set: the same file)."""
 
 from idscaling.runlog import log_to
-from idscaling.tokens import tokenize_jsonl_parallel
+from idscaling.corpus.tokens import tokenize_jsonl_parallel
 from pathlib import Path
 
 log = log_to(snakemake.log[0], snakemake.threads)

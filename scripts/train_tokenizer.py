@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from idscaling.runlog import log_to
-from idscaling.tokenizer import build_tokenizer
+from idscaling.corpus.tokenizer import build_tokenizer
 
 log = log_to(snakemake.log[0], snakemake.threads)
 tok = snakemake.params.tokenizer

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from idscaling.corpus import iter_documents
-from idscaling.tokenizer import build_tokenizer, load_tokenizer
-from idscaling.tokens import tokenize_jsonl
+from idscaling.corpus.sources import iter_documents
+from idscaling.corpus.tokenizer import build_tokenizer, load_tokenizer
+from idscaling.corpus.tokens import tokenize_jsonl
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))

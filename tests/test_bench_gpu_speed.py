@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from idscaling.model import build_model, flops_per_token, gpt2_config
+from idscaling.lm.model import build_model, flops_per_token, gpt2_config
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "gpu_speed.py"
 TINY = {"n_layer": 2, "n_head": 2, "n_embd": 32}

@@ -296,7 +296,7 @@ def test_fit_joint_reproduces_the_library_fit_on_chinchilla(capsys, tmp_path: Pa
     # the CLI: the estimates are the library's and within one published SE of Epoch AI's refit.
     if not CHINCHILLA.is_file():
         pytest.skip(f"reference data {CHINCHILLA} not present (shared/reference is outside the repository)")
-    from idscaling.fit import fit_joint_scaling_law
+    from idscaling.fit.laws import fit_joint_scaling_law
 
     points = pd.read_csv(CHINCHILLA).sort_values("loss").iloc[:-5]
     path = tmp_path / "chinchilla.csv"
@@ -329,7 +329,7 @@ def test_fit_coverage_simulates_the_sweeps_own_design(capsys, tmp_path: Path) ->
     rc, out, err = _run(capsys, ["fit-coverage", str(path), "--dataset", "latent", "--replicates", "20"])
     assert rc == 0, err
     res = json.loads(out)
-    from idscaling.fit_coverage import measure_noise
+    from idscaling.fit.coverage import measure_noise
 
     noise = measure_noise(pd.read_csv(path)).iloc[0]
     assert res["noise_method"] == "seed_spread" and res["seed_sd"] == pytest.approx(noise["noise_sd"], rel=1e-12)

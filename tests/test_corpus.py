@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from idscaling import corpus
-from idscaling.corpus import CorpusError, CorpusStats, iter_documents, stdlib_files
-from idscaling.synthetic import generate_stories
+from idscaling.corpus import sources as corpus
+from idscaling.corpus.sources import CorpusError, CorpusStats, iter_documents, stdlib_files
+from idscaling.corpus.sources.stories import generate_stories
 
 HAS_GENSIM = importlib.util.find_spec("gensim") is not None
 needs_gensim = pytest.mark.skipif(not HAS_GENSIM, reason="gensim not installed")
@@ -177,12 +177,12 @@ def test_invalid_utf8_is_replaced_counted_and_logged(tmp_path: Path, caplog: pyt
     (tmp_path / "bad.txt").write_bytes(b"caf\xe9 and \xff\xfe bytes")  # latin-1 e-acute + 2 invalid bytes
     (tmp_path / "good.txt").write_bytes("legit \ufffd kept".encode("utf-8"))
     stats = CorpusStats()
-    with caplog.at_level(logging.WARNING, logger="idscaling.corpus"):
+    with caplog.at_level(logging.WARNING, logger="idscaling.corpus.sources"):
         docs = list(iter_documents({"kind": "files", "paths": [str(tmp_path / "*.txt")]}, stats))
     assert docs == ["caf\ufffd and \ufffd\ufffd bytes", "legit \ufffd kept"]
     assert stats.replacement_chars == 3
     assert stats.files_with_replacements == 1
-    records = [r for r in caplog.records if r.name == "idscaling.corpus"]
+    records = [r for r in caplog.records if r.name == "idscaling.corpus.sources"]
     assert len(records) == 1
     message = records[0].getMessage()
     assert "bad.txt" in message and "3" in message and "\n" not in message
@@ -250,7 +250,7 @@ def test_huggingface_unreachable_fails_fast(monkeypatch: pytest.MonkeyPatch) -> 
 def test_huggingface_offline_mode_fails_fast() -> None:
     """With HF_HUB_OFFLINE=1 set before `datasets` is imported (a fresh interpreter)."""
     code = (
-        "import time, idscaling.corpus as c\n"
+        "import time, idscaling.corpus.sources as c\n"
         "t = time.monotonic()\n"
         "try:\n"
         "    c.iter_documents({'kind': 'huggingface', 'id': 'nobody/made-up-corpus-1234'})\n"

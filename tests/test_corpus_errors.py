@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import REPO, smk
-from idscaling.corpus import CorpusError, iter_documents
+from idscaling.corpus.sources import CorpusError, iter_documents
 
 GOOD = [json.dumps({"id": i, "text": f"document number {i} " + "word " * 20}) for i in range(40)]
 

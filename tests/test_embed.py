@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from idscaling.embed import embed, sample_positions
-from idscaling.model import build_model, gpt2_config
-from idscaling.tokens import load_token_file
+from idscaling.lm.embed import embed, sample_positions
+from idscaling.lm.model import build_model, gpt2_config
+from idscaling.corpus.tokens import load_token_file
 
 
 def test_sample_positions_follow_the_protocol(small_corpus):
@@ -78,7 +78,7 @@ def test_embedding_logs_progress(small_corpus, tmp_path, monkeypatch, caplog):
     import functools
     import logging
 
-    import idscaling.embed
+    import idscaling.lm.embed
     from idscaling.runlog import Progress
 
     model = build_model(gpt2_config({"n_layer": 1, "n_head": 2, "n_embd": 16}, vocab_size=512, block_size=32), 0)
@@ -87,8 +87,8 @@ def test_embedding_logs_progress(small_corpus, tmp_path, monkeypatch, caplog):
     kw = dict(layers=["final"], context=32, max_documents=5, windows_per_document=4, positions_per_window=4,
               max_points=60, batch_size=2)
     quiet, _, meta = embed(str(tmp_path), val, **kw)
-    monkeypatch.setattr(idscaling.embed, "Progress", functools.partial(Progress, min_gap_s=0))
-    with caplog.at_level(logging.INFO, logger="idscaling.embed"):
+    monkeypatch.setattr(idscaling.lm.embed, "Progress", functools.partial(Progress, min_gap_s=0))
+    with caplog.at_level(logging.INFO, logger="idscaling.lm.embed"):
         loud, _, _ = embed(str(tmp_path), val, **kw)
     lines = [r.getMessage() for r in caplog.records]
     n = meta["n_windows"]

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from idscaling.envelope import envelope_points, envelope_replicates, fit_envelope
+from idscaling.fit.envelope import envelope_points, envelope_replicates, fit_envelope
 
 SIZES = 12500 * 2 ** (np.arange(9) * 5 / 8)  # 9 sizes over 1.5 decades, the Hölder sweep's design
 E, A, ALPHA = 2.6, 60.0, 0.45
@@ -58,7 +58,7 @@ def test_fit_envelope_recovers_the_law_and_predicts_the_held_out_size():
     assert held["heldout_x"] == pytest.approx(SIZES[-1]) and held["heldout_n_points"] == 3
     assert abs(held["heldout_rel_error"]) < 1e-6 and held["heldout_alpha"] == pytest.approx(ALPHA, rel=1e-4)
     # a fixed shape that saturates gives another exponent: the envelope is not any one shape's fit
-    from idscaling.fit import fit_saturating_power_law
+    from idscaling.fit.laws import fit_saturating_power_law
 
     small = sweep().query("model == 's'")
     assert abs(fit_saturating_power_law(small["n_tokens"], small["val_loss"], n_bootstrap=0)["alpha"] - ALPHA) > 0.05

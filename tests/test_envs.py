@@ -77,7 +77,7 @@ NOT_RUN_BY_RULES = {
        for env in ("analysis", "torch")
        for func, mod in (("_files", "datasets"), ("_huggingface", "datasets"), ("_hf_offline_mode", "datasets"),
                          ("wiki_articles", "gensim.corpora.wikicorpus"))},
-    ("data", "src/idscaling/config.py", "dataset_protocols", "idscaling.id_protocols"):
+    ("data", "src/idscaling/config.py", "dataset_protocols", "idscaling.id.protocols"):
         "dataset_protocols is called by the workflow itself (rules/common.smk, idscaling.workflow) to plan "
         "jobs, never by a data-env script (subsample imports config for check_sizes_available)",
     ("torch", "src/idscaling/id/knn.py", "_import_faiss", "faiss"):
@@ -165,7 +165,7 @@ def _check_command(kind: str, py: Path, env: dict, tmp: Path) -> str:
         out = _run([py, "-c", "import json; from idscaling.launch import torchrun_command; "
                               "print(json.dumps(torchrun_command(2, 'ARGS', env={})))"], env, tmp)
         cmd = json.loads(out.stdout.strip().splitlines()[-1])
-        assert cmd[1:3] == ["-m", "torch.distributed.run"] and cmd[-3:] == ["-m", "idscaling.train_job", "ARGS"], cmd
+        assert cmd[1:3] == ["-m", "torch.distributed.run"] and cmd[-3:] == ["-m", "idscaling.lm.train_job", "ARGS"], cmd
         assert Path(cmd[0]) == py, (cmd[0], py)  # sys.executable: the env's python
         run = cmd[:-3] + [str(job)]
         proc = _run(run, env | {"OMP_NUM_THREADS": "1"}, tmp)

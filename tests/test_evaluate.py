@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from idscaling.evaluate import bootstrap_ratio_ci, evaluate, per_document_losses
-from idscaling.model import build_model, gpt2_config
-from idscaling.tokens import TokenFile, load_token_file
+from idscaling.lm.evaluate import bootstrap_ratio_ci, evaluate, per_document_losses
+from idscaling.lm.model import build_model, gpt2_config
+from idscaling.corpus.tokens import TokenFile, load_token_file
 
 
 def _save(tmp_path, vocab, block, zero=False, seed=0):
@@ -73,7 +73,12 @@ def test_bootstrap_ci_brackets_ratio_and_shrinks_with_more_documents():
 def test_saved_losses_give_the_evaluation_to_the_last_bit(small_corpus, tmp_path):
     """The training job's route (losses saved with the checkpoint, summarized by rule evaluate)
     and the one-job route (evaluate) give the same numbers, bit for bit."""
-    from idscaling.evaluate import load_validation_losses, save_validation_losses, summarize_losses, validation_losses
+    from idscaling.lm.evaluate import (
+        load_validation_losses,
+        save_validation_losses,
+        summarize_losses,
+        validation_losses,
+    )
 
     _save(tmp_path / "model", 512, 32, seed=5)
     val = load_token_file(small_corpus["root"] / "val.bin")

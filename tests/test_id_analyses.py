@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from idscaling import plots
-from idscaling.id_analyses import ID_ANALYSES_COLUMNS, id_analyses_table, id_by_position, position_bins
+from idscaling.report import figures as plots
+from idscaling.id.analyses import ID_ANALYSES_COLUMNS, id_analyses_table, id_by_position, position_bins
 
 SETTINGS = {"estimator": "mle", "k": 10, "metric": "euclidean", "comb": "mle", "batch_size": 1000,
             "n_bootstrap": 50, "ci_level": 0.95, "seed": 0, "discard_fraction": 0.1}

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from idscaling.id_protocols import (
+from idscaling.id.protocols import (
     PROTOCOLS,
     centre_by_token,
     document_word_ids,
@@ -142,8 +142,8 @@ def test_protocol_ids_carry_the_gride_scale_curve_of_the_same_points() -> None:
 
 
 def test_scale_table_and_figure(tmp_path) -> None:
-    from idscaling import plots
-    from idscaling.id_protocols import id_scale_table
+    from idscaling.report import figures as plots
+    from idscaling.id.protocols import id_scale_table
 
     curve = [{"n1": n, "n2": 2 * n, "dimension": 3.0 - 0.5 * i, "error": 0.1, "scale": 0.1 * (i + 1), "n_ratios": 900}
              for i, n in enumerate([1, 2, 4])]
@@ -163,8 +163,8 @@ def test_scale_table_and_figure(tmp_path) -> None:
 
 
 def test_oracle_points_take_whole_documents_in_order_until_max_points() -> None:
-    from idscaling.id_protocols import oracle_points
-    from idscaling.oracle import teacher_for_source
+    from idscaling.id.protocols import oracle_points
+    from idscaling.latent.oracle import teacher_for_source
 
     teacher = teacher_for_source({"kind": "latent", "k": 1, "vocab": 16, "n_features": 2})
     docs = [np.arange(6) % 16 for _ in range(3)]
@@ -176,8 +176,8 @@ def test_oracle_points_take_whole_documents_in_order_until_max_points() -> None:
 
 
 def test_window_oracle_conditions_on_the_words_completed_inside_each_window() -> None:
-    from idscaling.id_protocols import window_oracle_points
-    from idscaling.oracle import oracle_predictives, teacher_for_source
+    from idscaling.id.protocols import window_oracle_points
+    from idscaling.latent.oracle import oracle_predictives, teacher_for_source
 
     teacher = teacher_for_source({"kind": "latent", "k": 2, "vocab": 16, "n_features": 4})
     documents = [np.array([3, 5, 7, 9, 11, 13]), np.array([2, 4, 6])]

@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from idscaling.id_quality import EXTRAPOLATED_COLUMNS, QUALITY_COLUMNS, extrapolate_to_zero_gap, quality_table
+from idscaling.latent.quality import (
+    EXTRAPOLATED_COLUMNS,
+    QUALITY_COLUMNS,
+    extrapolate_to_zero_gap,
+    quality_table,
+)
 
 K = 4
 
@@ -89,7 +94,7 @@ def test_a_checkpoint_without_diagnostics_is_an_error():
 
 
 def test_the_figure_draws_each_protocol_against_the_gap_and_its_extrapolation(tmp_path):
-    from idscaling import plots
+    from idscaling.report import figures as plots
 
     table = quality_table(*_checkpoints())
     ext = extrapolate_to_zero_gap(table)

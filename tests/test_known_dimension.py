@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from idscaling import plots
-from idscaling.known_dimension import (
+from idscaling.report import figures as plots
+from idscaling.latent.known_dimension import (
     KNOWN_DIMENSION_COLUMNS,
     known_dimension_table,
     protocol_agreement,
 )
-from idscaling.predict import alpha_data
+from idscaling.fit.predict import alpha_data
 
 ID_SETTINGS = {"estimator": "mle", "k": 20, "metric": "cosine", "comb": "mle", "batch_size": 3600,
                "n_bootstrap": 50, "ci_level": 0.95, "seed": 0, "discard_fraction": 0.1}

@@ -6,10 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from idscaling import latent
-from idscaling.corpus import CorpusError, iter_documents, is_synthetic
+from idscaling.latent import teachers as latent
+from idscaling.corpus.sources import CorpusError, iter_documents, is_synthetic
 from idscaling.id import MLE
-from idscaling.latent import LatentTeacher, generate_documents, pseudo_words, source_points, teacher_entropy
+from idscaling.latent.teachers import (
+    LatentTeacher,
+    generate_documents,
+    pseudo_words,
+    source_points,
+    teacher_entropy,
+)
 
 
 def test_module_is_labelled_synthetic() -> None:
@@ -150,8 +156,8 @@ def test_features_teacher_documents_are_byte_identical_to_before(name: str) -> N
 
 
 def test_latent_settings_fill_the_named_teachers_keys() -> None:
-    from idscaling.corpus import latent_settings
-    from idscaling.holder_teacher import HOLDER_DEFAULTS
+    from idscaling.corpus.sources import latent_settings
+    from idscaling.latent.holder import HOLDER_DEFAULTS
 
     features = latent_settings({"kind": "latent", "k": 3})
     assert features == {"k": 3, "teacher": "features"} | latent.DEFAULTS
@@ -170,8 +176,8 @@ def test_latent_settings_fill_the_named_teachers_keys() -> None:
 
 
 def test_teacher_from_settings_builds_the_named_teacher() -> None:
-    from idscaling.corpus import latent_settings
-    from idscaling.holder_teacher import HolderTeacher
+    from idscaling.corpus.sources import latent_settings
+    from idscaling.latent.holder import HolderTeacher
 
     t = latent.teacher_from_settings(latent_settings({"kind": "latent", "k": 2, "seed": 4}))
     ref = LatentTeacher.from_seed(2, seed=4)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from idscaling.latent import generate_documents, pseudo_words, teacher_entropy
-from idscaling.latent_diagnostics import (
+from idscaling.latent.teachers import generate_documents, pseudo_words, teacher_entropy
+from idscaling.latent.diagnostics import (
     bayes_word_losses,
     document_latents,
     loss_gap_by_position,
@@ -14,7 +14,7 @@ from idscaling.latent_diagnostics import (
     token_words,
     word_losses,
 )
-from idscaling.oracle import teacher_for_source
+from idscaling.latent.oracle import teacher_for_source
 
 SOURCE = {"kind": "latent", "k": 3, "n_documents": 60, "document_tokens": 200, "vocab": 64, "n_features": 8, "seed": 4}
 
@@ -25,7 +25,7 @@ HOLDER = {"kind": "latent", "teacher": "holder", "k": 3, "n_documents": 60, "doc
 
 @pytest.mark.parametrize("source", [SOURCE, HOLDER], ids=["features", "holder"])
 def test_document_latents_are_the_latents_the_documents_were_drawn_from(source) -> None:
-    from idscaling.corpus import iter_documents
+    from idscaling.corpus.sources import iter_documents
 
     teacher = teacher_for_source(source)
     index = {w: i for i, w in enumerate(pseudo_words(64))}

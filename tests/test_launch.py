@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from idscaling import launch
-from idscaling.launch import n_processes, run_training
+from idscaling.lm import launch
+from idscaling.lm.launch import n_processes, run_training
 
 
 def test_processes_default_to_one_per_gpu_of_the_job():

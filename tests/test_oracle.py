@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from idscaling.latent import LatentTeacher, _sample_categorical
-from idscaling.oracle import oracle_predictives, posterior_predictive, teacher_for_source
+from idscaling.latent.teachers import LatentTeacher, _sample_categorical
+from idscaling.latent.oracle import oracle_predictives, posterior_predictive, teacher_for_source
 
 
 def _document(teacher: LatentTeacher, n_words: int, seed: int) -> np.ndarray:

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from idscaling.holder_teacher import HolderTeacher
-from idscaling.oracle_learner import (
+from idscaling.latent.holder import HolderTeacher
+from idscaling.latent.learner import (
     PSEUDO_COUNTS,
     excess_loss,
     exponent_check,

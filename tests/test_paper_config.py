@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from conftest import REPO, planned_jobs, smk
-from idscaling.corpus import iter_documents
+from idscaling.corpus.sources import iter_documents
 
 PAPER = REPO / "config" / "paper.yaml"
 

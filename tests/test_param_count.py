@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from idscaling.model import build_model, count_params, gpt2_config
-from idscaling.param_count import gpt2_param_counts
+from idscaling.lm.model import build_model, count_params, gpt2_config
+from idscaling.lm.param_count import gpt2_param_counts
 
 
 @pytest.mark.parametrize("shape,vocab,block", [

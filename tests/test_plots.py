@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from matplotlib import image as mpimg
 
-from idscaling import plots
+from idscaling.report import figures as plots
 
 DATASETS = ["tinystories", "openwebtext"]
 MODELS = {"small": 1_000_000, "medium": 4_000_000}

@@ -10,9 +10,9 @@ from typing import Iterator
 import numpy as np
 import pytest
 
-from idscaling import prepare
-from idscaling.corpus import CorpusError, iter_documents
-from idscaling.prepare import SPLITS, iter_split, prepare_corpus, split_documents
+from idscaling.corpus import prepare
+from idscaling.corpus.sources import CorpusError, iter_documents
+from idscaling.corpus.prepare import SPLITS, iter_split, prepare_corpus, split_documents
 
 
 # --------------------------------------------------------------------------- split_documents
@@ -166,7 +166,7 @@ def test_bad_source_removes_stale_outputs(tmp_path: Path) -> None:
 
 
 def test_chunk_text_respects_limit_and_boundaries() -> None:
-    from idscaling.prepare import chunk_text
+    from idscaling.corpus.prepare import chunk_text
 
     text = "a" * 10 + "\n\n" + "b" * 5 + "\n" + "c" * 30 + "\n\nd"
     pieces = chunk_text(text, 12)

@@ -16,9 +16,9 @@ import torch
 import yaml
 
 from conftest import REPO, planned_jobs, smk
-from idscaling.corpus import stdlib_files
-from idscaling.pretrained import PretrainedError, count_safetensors_params, fetch_pretrained
-from idscaling.tokenizer import load_tokenizer
+from idscaling.corpus.sources import stdlib_files
+from idscaling.lm.pretrained import PretrainedError, count_safetensors_params, fetch_pretrained
+from idscaling.corpus.tokenizer import load_tokenizer
 
 TINY = REPO / "tests" / "data" / "tiny_config.yaml"
 

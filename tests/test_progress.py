@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from idscaling.runlog import Progress, format_duration
-from idscaling.tokens import load_token_file
-from idscaling.train import TrainSettings, peak_flops, progress_line, train
+from idscaling.corpus.tokens import load_token_file
+from idscaling.lm.train import TrainSettings, peak_flops, progress_line, train
 
 SHAPE = {"n_layer": 1, "n_head": 2, "n_embd": 32}
 LINE = re.compile(r"step (\d+)/(\d+) \| train [\d.]+ \| select [\d.]+ \(best [\d.]+ @ (\d+)\) \| [\d,]+ tok/s "
@@ -110,7 +110,7 @@ def _train(small_corpus, out_dir: Path, **kw) -> dict:
 def test_a_line_per_evaluation_and_the_csv_grows(small_corpus, tmp_path):
     out = tmp_path / "m"
     watcher = _CsvAtEachLine(out / "train_log.csv")
-    logger = logging.getLogger("idscaling.train")
+    logger = logging.getLogger("idscaling.lm.train")
     logger.addHandler(watcher)
     old_level = logger.level
     logger.setLevel(logging.INFO)
@@ -151,7 +151,7 @@ def test_logging_does_not_change_the_run(small_corpus, tmp_path):
     identical log rows except the wall time."""
     from safetensors.numpy import load_file
 
-    logger = logging.getLogger("idscaling.train")
+    logger = logging.getLogger("idscaling.lm.train")
     old_level = logger.level
     try:
         logger.setLevel(logging.WARNING)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from idscaling.protocol_exponents import primary_rows, with_protocol_predictions
+from idscaling.fit.protocol_exponents import primary_rows, with_protocol_predictions
 
 
 def _exponents() -> pd.DataFrame:

@@ -8,7 +8,14 @@ import subprocess
 import pandas as pd
 
 from conftest import REPO
-from idscaling.provenance import KEY_PACKAGES, code_version, config_hash, package_versions, provenance, stamp_frame
+from idscaling.provenance import (
+    KEY_PACKAGES,
+    code_version,
+    config_hash,
+    package_versions,
+    provenance,
+    stamp_frame,
+)
 
 
 def test_config_hash_is_canonical_and_sensitive():

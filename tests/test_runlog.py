@@ -13,7 +13,7 @@ def test_log_to_captures_prints_warnings_and_logging(tmp_path):
         f"logger = log_to({str(log)!r}, threads=3)\n"
         "print('printed line')\n"
         "logger.info('info line')\n"
-        "logging.getLogger('idscaling.corpus').warning('warning line')\n"
+        "logging.getLogger('idscaling.corpus.sources').warning('warning line')\n"
         "warnings.warn('python warning')\n"
         "print(os.environ['RAYON_NUM_THREADS'], os.environ['OMP_NUM_THREADS'])\n"
     )

@@ -30,7 +30,7 @@ import pytest
 import yaml
 
 from conftest import REPO, SNAKEMAKE, planned_jobs, smk
-from idscaling.corpus import stdlib_files
+from idscaling.corpus.sources import stdlib_files
 
 _spec = importlib.util.spec_from_file_location("slurm_cluster", Path(__file__).parent / "slurm" / "cluster.py")
 cluster = importlib.util.module_from_spec(_spec)
@@ -379,7 +379,7 @@ def test_profile_gpu_resources_make_one_task_with_n_gpus():
     holding N GPUs (--gpus=N, no --ntasks-per-gpu), whatever a site's `tasks` default says; the
     alternatives either split the job into tasks or hide the GPU count from scripts/train.py."""
     pytest.importorskip("snakemake_executor_plugin_slurm")
-    from idscaling.launch import n_processes
+    from idscaling.lm.launch import n_processes
 
     prof = yaml.safe_load((PROFILE / "config.yaml").read_text())["set-resources"]
     assert prof["train"] == {"gpu": 1, "tasks_per_gpu": 0}, prof["train"]
@@ -490,7 +490,7 @@ def test_two_gpu_training_job_runs_two_torchrun_processes_in_one_slurm_job(slurm
     assert summary["processes"] == 2 and summary["device"] == "cpu", summary
     train_log = (work / "logs/train/local_a_n3000_seed0.log").read_text()
     assert train_log.count("(2 processes, resumed from step None)") == 1, train_log  # scripts/train.py, once
-    rank_lines = [line for line in train_log.splitlines() if " idscaling.train " in line]
+    rank_lines = [line for line in train_log.splitlines() if " idscaling.lm.train " in line]
     assert rank_lines, f"no line of the torchrun processes in the job's log:\n{train_log}"
 
     # The same job locally (same resource: 2 processes under torchrun): the same weights, bit for bit.

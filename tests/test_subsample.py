@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from idscaling.config import ConfigError
-from idscaling.subsample import nested_subset, write_subset
-from idscaling.tokens import load_token_file
+from idscaling.corpus.subsample import nested_subset, write_subset
+from idscaling.corpus.tokens import load_token_file
 
 
 def test_subsets_are_nested_and_exact(small_corpus):

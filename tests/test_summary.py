@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from idscaling.summary import dataset_ids, id_table, not_converged, scaling_points
+from idscaling.report.tables import dataset_ids, id_table, not_converged, scaling_points
 
 
 def _write(path, obj):

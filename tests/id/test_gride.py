@@ -21,10 +21,16 @@ import pytest
 from scipy import integrate, optimize, stats
 
 from idscaling.id.gride import (
-    GRIDE, gride_error, gride_from_distances, gride_loglik, gride_mle, gride_ratios, gride_scale_curve,
+    GRIDE,
+    gride_error,
+    gride_from_distances,
+    gride_loglik,
+    gride_mle,
+    gride_ratios,
+    gride_scale_curve,
 )
 from idscaling.id.knn import knn_distances
-from idscaling.id.protocol import batch_indices, estimate_id, settings_for_estimator
+from idscaling.id.batching import batch_indices, estimate_id, settings_for_estimator
 from idscaling.id.twonn import twonn_dimension
 
 RANGE_MAX = 128

@@ -13,7 +13,15 @@ import pytest
 import idscaling.id.knn as knn_module
 from id_points import cloud, require_faiss, sphere
 from idscaling.id import (
-    MLE, TLE, TwoNN, batch_indices, combine, estimate_id, knn_distances, pointwise_mle, settings_for_estimator,
+    MLE,
+    TLE,
+    TwoNN,
+    batch_indices,
+    combine,
+    estimate_id,
+    knn_distances,
+    pointwise_mle,
+    settings_for_estimator,
 )
 
 EXPECTED_KEYS = {
@@ -193,7 +201,7 @@ def test_estimate_id_near_duplicates_reported_and_dropped_one_batch(caplog) -> N
     X, Xn, src = _s8_with_near_duplicates()
     clean = estimate_id(X, n_bootstrap=300)
     assert clean["n_near_duplicates"] == 0
-    with caplog.at_level(logging.WARNING, logger="idscaling.id.protocol"):
+    with caplog.at_level(logging.WARNING, logger="idscaling.id.batching"):
         kept = estimate_id(Xn, n_bootstrap=300)
     assert kept["n_near_duplicates"] == src.size == 300 and kept["n_points_used"] == 3300
     assert kept["dimension"] < clean["ci_low"] - 1.0  # the harm being reported

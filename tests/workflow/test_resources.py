@@ -8,7 +8,7 @@ import yaml
 
 from conftest import REPO
 from idscaling.config import load_schema, validate_config
-from idscaling.model import build_model, count_params, gpt2_config
+from idscaling.lm.model import build_model, count_params, gpt2_config
 from idscaling.workflow import resources
 
 CONFIG = validate_config(yaml.safe_load((REPO / "config.yaml").read_text()),

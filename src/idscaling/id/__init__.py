@@ -48,14 +48,21 @@ Import from here: ``from idscaling.id import estimate_id, MLE, knn_distances``.
 
 from __future__ import annotations
 
-from .base import (
-    COMBS, DEFAULT_COMB, DEFAULT_K, ESTIMATORS, KNN_METHODS, METRICS, TWONN_METHODS, combine,
+from idscaling.id.base import (
+    COMBS,
+    DEFAULT_COMB,
+    DEFAULT_K,
+    ESTIMATORS,
+    KNN_METHODS,
+    METRICS,
+    TWONN_METHODS,
+    combine,
 )
-from .knn import knn_distances
-from .mle import MLE, pointwise_mle
-from .protocol import batch_indices, estimate_id, settings_for_estimator
-from .tle import TLE, pointwise_tle
-from .twonn import TwoNN, twonn_dimension
+from idscaling.id.knn import knn_distances
+from idscaling.id.mle import MLE, pointwise_mle
+from idscaling.id.batching import batch_indices, estimate_id, settings_for_estimator
+from idscaling.id.tle import TLE, pointwise_tle
+from idscaling.id.twonn import TwoNN, twonn_dimension
 
 __all__ = [
     "MLE", "TwoNN", "TLE", "estimate_id", "settings_for_estimator", "combine", "pointwise_mle",

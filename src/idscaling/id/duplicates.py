@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import unit_rows
+from idscaling.id.base import unit_rows
 
 __all__ = ["unique_rows", "near_duplicates", "NEAR_DUPLICATE_TOL"]
 

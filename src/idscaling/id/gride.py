@@ -53,8 +53,8 @@ from scipy.optimize import brentq
 from scipy.special import betaln, ndtri
 from sklearn.base import BaseEstimator
 
-from .base import check_distances, check_int, check_metric, validate_points
-from .knn import knn_distances
+from idscaling.id.base import check_distances, check_int, check_metric, validate_points
+from idscaling.id.knn import knn_distances
 
 __all__ = [
     "GRIDE", "gride_loglik", "gride_mle", "gride_error", "gride_ratios",

@@ -37,7 +37,7 @@ import sys
 
 import numpy as np
 
-from .base import KNN_METHODS, check_metric, unit_rows
+from idscaling.id.base import KNN_METHODS, check_metric, unit_rows
 
 __all__ = ["knn_distances"]
 

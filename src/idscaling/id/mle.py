@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .base import COMBS, check_distances, check_int, check_metric, combine, validate_points
-from .knn import knn_distances
+from idscaling.id.base import COMBS, check_distances, check_int, check_metric, combine, validate_points
+from idscaling.id.knn import knn_distances
 
 __all__ = ["MLE", "pointwise_mle"]
 

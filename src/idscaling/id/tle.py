@@ -30,8 +30,15 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .base import COMBS, check_distances, check_int, check_metric, combine_checked, validate_points
-from .knn import _neighbour_pair_distances, knn_distances
+from idscaling.id.base import (
+    COMBS,
+    check_distances,
+    check_int,
+    check_metric,
+    combine_checked,
+    validate_points,
+)
+from idscaling.id.knn import _neighbour_pair_distances, knn_distances
 
 __all__ = ["TLE", "pointwise_tle", "tle_pointwise", "check_tle_metric", "TLE_COSINE_ERROR"]
 

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .base import TWONN_METHODS, check_distances, validate_points
-from .knn import knn_distances
+from idscaling.id.base import TWONN_METHODS, check_distances, validate_points
+from idscaling.id.knn import knn_distances
 
 __all__ = ["TwoNN", "twonn_dimension", "twonn_ratios"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..param_count import gpt2_param_counts
+from idscaling.lm.param_count import gpt2_param_counts
 
 __all__ = ["ASSUMED_FLOPS_PER_S", "VOCAB_BOUND", "train_mem_mb", "train_runtime", "evaluate_mem_mb",
            "evaluate_runtime", "embed_mem_mb"]

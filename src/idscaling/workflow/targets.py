@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..config import (
+from idscaling.config import (
     dataset_protocols,
     embedding_model,
     embedding_n_tokens,
@@ -152,7 +152,7 @@ class Targets:
         """The protocols one checkpoint's comparison runs: the dataset's, but on a checkpoint that is
         not an embedding checkpoint (one of the ID-vs-quality sweep's) only those computed from the
         model, since the oracles need no model and run on the embedding checkpoints."""
-        from ..id_protocols import MODEL_PROTOCOLS  # (numpy and pandas: not at import, as config's)
+        from idscaling.id.protocols import MODEL_PROTOCOLS  # (numpy and pandas: not at import, as config's)
 
         protocols = dataset_protocols(self.config, w.dataset)
         if (w.model, int(w.n)) == (self.embedding_model, embedding_n_tokens(self.config, w.dataset)):

@@ -1,0 +1,452 @@
+"""Observed vs. predicted scaling exponents, one row per (dataset, axis).
+
+Axes: ``data`` (loss vs data size on one shape), ``data_envelope`` (loss vs data size on the best
+shape at each size, :mod:`idscaling.envelope`; with more than one shape) and ``model`` (loss vs
+parameters at the largest data size). Every fitted law is also refitted without its largest size
+and asked to predict it (``heldout_*``, :mod:`idscaling.heldout`).
+
+Observed: power laws fitted to validation loss, two ways: the pure law ``L = A x^-alpha``
+(:func:`idscaling.fit.fit_power_law`, log-log least squares: ``alpha_observed*``) and the
+saturating law ``L = E + A x^-alpha`` (:func:`idscaling.fit.fit_saturating_power_law`:
+``alpha_saturating*``, ``E_saturating*``), whose alpha is the exponent of the *reducible* loss,
+the quantity the theory speaks about (the pure law's alpha is diluted by the irreducible part).
+Predicted: from each dataset's intrinsic dimension
+(:func:`idscaling.predict.predict_with_ci`): Havrilla & Liao's formulas
+(``alpha_predicted*``, beta configurable) and, for the model axis, Sharma &
+Kaplan's ``4 / d`` beside them (``alpha_predicted_sk*``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from idscaling.fit.envelope import fit_envelope
+from idscaling.fit.laws import fit_joint_scaling_law, fit_power_law, fit_saturating_power_law
+from idscaling.fit.heldout import HELDOUT_COLUMNS, heldout_fixed, percentile_interval
+from idscaling.fit.predict import axis_theorem, predict_with_ci
+
+__all__ = ["exponents_table", "joint_fits_table", "pretrained_exponents_table", "COLUMNS", "JOINT_COLUMNS"]
+
+COLUMNS = [
+    "dataset",
+    "axis",
+    "held_fixed",
+    "n_points",
+    "alpha_observed",
+    "alpha_ci_low",
+    "alpha_ci_high",
+    "prefactor",
+    "r2",
+    "id",
+    "id_ci_low",
+    "id_ci_high",
+    "beta",
+    "alpha_predicted",
+    "alpha_predicted_ci_low",
+    "alpha_predicted_ci_high",
+    "ci_level",
+    # Sharma & Kaplan (2022) alpha_N ~ 4 / d: model axis only (NaN on the data
+    # axis). Appended after the original columns, whose order others rely on.
+    "alpha_predicted_sk",
+    "alpha_predicted_sk_ci_low",
+    "alpha_predicted_sk_ci_high",
+    # Saturating law L = E + A x^-alpha (NaN with a note where it cannot be fitted, e.g. fewer
+    # than 4 points); appended last for the same reason.
+    "alpha_saturating",
+    "alpha_saturating_ci_low",
+    "alpha_saturating_ci_high",
+    "E_saturating",
+    "E_saturating_ci_low",
+    "E_saturating_ci_high",
+    "A_saturating",
+    "saturating_note",
+    # data_envelope rows: the shape that gave the envelope at each size ("size:model ..."); then the
+    # held-out extrapolation of every row's laws (idscaling.heldout)
+    "envelope_models",
+    *HELDOUT_COLUMNS,
+]
+
+SATURATING_BOOTSTRAP = 1000
+# Bootstrap scheme of the saturating fit, for one seed per size and for several alike: the pairs
+# bootstrap over runs. Resampling seeds within each size covered the true alpha less often in
+# simulation at the latent sweep's design and measured noise (and fails to see any deviation of
+# the curve from the law shared by a size's seeds); whole seed curves, with 3 seeds, far less.
+# Measured: idscaling.fit.fit_saturating_power_law's docstring, bench/fit_coverage.py.
+SATURATING_RESAMPLE = "points"
+
+
+def _require(frame: pd.DataFrame, columns: list[str], name: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} lacks column(s) {missing}; available: {list(frame.columns)}")
+
+
+def _fmt(value: object) -> str:
+    """Print integral floats (token counts read from CSV) without '.0'."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _fit(sub: pd.DataFrame, xcol: str, ci_level: float, dataset: object, axis: str) -> dict:
+    try:
+        return fit_power_law(sub[xcol].to_numpy(), sub["val_loss"].to_numpy(), ci_level=ci_level)
+    except ValueError as err:
+        raise ValueError(f"dataset {dataset!r}, {axis} axis (val_loss vs {xcol}): {err}") from None
+
+
+def _saturating_columns(fit: dict | None, note: str = "") -> dict:
+    """The saturating fit's columns; NaN and the reason where it could not be made (too few points,
+    no convergence) or where a parameter sits at a bound (then the fit is reported but noted)."""
+    empty = {c: math.nan for c in COLUMNS if c.endswith(("_saturating", "_saturating_ci_low", "_saturating_ci_high"))}
+    if fit is None:
+        return empty | {"saturating_note": note}
+    row = {f"{name}_saturating{suffix}": fit[f"{name}{suffix}"]
+           for name in ("alpha", "E") for suffix in ("", "_ci_low", "_ci_high")}
+    row["A_saturating"] = fit["A"]
+    notes = []
+    if fit["at_bound"]:
+        notes.append("at bound: " + ", ".join(fit["at_bound"]) + (" (E = 0: a pure power law)" if "E" in fit["at_bound"] else ""))
+    if fit["bootstrap_failed_fraction"] > 0.05:
+        notes.append(f"{fit['bootstrap_failed_fraction']:.0%} of bootstrap resamples unusable (< 3 distinct sizes) or not converged")
+    return row | {"saturating_note": "; ".join(notes)}
+
+
+def _fit_saturating(sub: pd.DataFrame, xcol: str, ci_level: float, seed: int) -> dict:
+    """The saturating fit's columns for the points of ``sub`` (pairs bootstrap)."""
+    try:
+        fit = fit_saturating_power_law(
+            sub[xcol].to_numpy(), sub["val_loss"].to_numpy(), ci_level=ci_level,
+            n_bootstrap=SATURATING_BOOTSTRAP, seed=seed, resample=SATURATING_RESAMPLE,
+        )
+    except ValueError as err:
+        return _saturating_columns(None, str(err))
+    return _saturating_columns(fit)
+
+
+def _heldout(sub: pd.DataFrame, xcol: str, ci_level: float, seed: int) -> dict:
+    return heldout_fixed(sub[xcol].to_numpy(), sub["val_loss"].to_numpy(), ci_level=ci_level,
+                         n_bootstrap=SATURATING_BOOTSTRAP, seed=seed, resample=SATURATING_RESAMPLE)
+
+
+def _envelope_fits(sub: pd.DataFrame, ci_level: float, seed: int) -> tuple[str, dict, dict, dict]:
+    """The data_envelope row's held_fixed, pure fit, saturating columns (with envelope_models) and
+    held-out columns."""
+    env = fit_envelope(sub, ci_level=ci_level, n_bootstrap=SATURATING_BOOTSTRAP, seed=seed)
+    table = env["envelope"]
+    models = " ".join(f"{_fmt(n)}:{m}" for n, m in zip(table["n_tokens"], table["model"]))
+    held_fixed = f"best of {sub['model'].nunique()} models per size"
+    saturating = _saturating_columns(env["saturating"], env["saturating_note"]) | {"envelope_models": models}
+    return held_fixed, env["pure"], saturating, env["heldout"]
+
+
+def exponents_table(
+    points: pd.DataFrame,
+    ids: pd.DataFrame,
+    *,
+    beta: float = 1.0,
+    ci_level: float = 0.95,
+    params_column: str = "n_params",
+    data_axis_model: str | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Fit observed exponents and put them next to the ID-predicted ones.
+
+    Parameters
+    ----------
+    points : DataFrame
+        One row per trained model: dataset, model, n_tokens, val_loss and
+        ``params_column`` are used (other columns ignored). Seeds are separate
+        points in the fits.
+    ids : DataFrame
+        One row per dataset: dataset, id, id_ci_low, id_ci_high.
+    beta : float
+        Target smoothness for the predictions.
+    ci_level : float
+        Level of the observed-exponent intervals (recorded in the output).
+    params_column : str
+        Model-size column for the model axis (e.g. "n_params" or
+        "n_params_nonembedding"); also decides which model is the largest.
+    data_axis_model : str, optional
+        Model whose data sweep gives the data exponent; default the model with
+        the most parameters (``params_column``) in each dataset.
+    seed : int
+        Seed of the saturating fits' bootstrap.
+
+    Returns
+    -------
+    DataFrame with columns :data:`COLUMNS`, one row per (dataset, axis):
+
+    * ``data``: val_loss vs n_tokens over the points of one model,
+      held_fixed = "model=<name>";
+    * ``model`` (only for datasets with more than one distinct model):
+      val_loss vs ``params_column`` over the points at the dataset's largest
+      n_tokens, held_fixed = "n_tokens=<N>".
+
+    ``alpha_predicted*`` are Havrilla & Liao's predictions for the row's axis
+    (with ``beta``); ``alpha_predicted_sk*`` is Sharma & Kaplan's ``4 / d``
+    on the model axis and NaN on the data axis. ``*_saturating`` come from the
+    saturating law on the same points (NaN and ``saturating_note`` saying why
+    where it cannot be fitted, e.g. fewer than 4 points). Prediction intervals map the
+    ID's interval through the formula. A dataset without an ID row has NaN id
+    and predicted columns.
+
+    Raises
+    ------
+    ValueError
+        Missing columns, duplicate ID rows, ``data_axis_model`` absent from a
+        dataset, or a fit that cannot be made (the message names dataset and axis).
+    """
+    if not float(beta) > 0:
+        raise ValueError(f"beta must be > 0, got {beta!r}")
+    _require(points, ["dataset", "model", "n_tokens", "val_loss", params_column], "points")
+    _require(ids, ["dataset", "id", "id_ci_low", "id_ci_high"], "ids")
+    duplicated = ids["dataset"][ids["dataset"].duplicated()].tolist()
+    if duplicated:
+        raise ValueError(f"ids has several rows for dataset(s) {duplicated}")
+    id_by_dataset = ids.set_index("dataset")[["id", "id_ci_low", "id_ci_high"]].astype(float)
+
+    rows: list[dict] = []
+    for dataset in sorted(points["dataset"].unique(), key=str):
+        sub = points[points["dataset"] == dataset]
+        models = sub["model"].unique()
+
+        if data_axis_model is None:
+            size = sub.groupby("model")[params_column].max()
+            model = size.idxmax()
+        else:
+            model = data_axis_model
+            if model not in set(models):
+                raise ValueError(
+                    f"data_axis_model {model!r} has no points in dataset {dataset!r}; "
+                    f"models there: {sorted(map(str, models))}"
+                )
+        on_model = sub[sub["model"] == model]
+        fits = [("data", f"model={model}", _fit(on_model, "n_tokens", ci_level, dataset, "data"),
+                 _fit_saturating(on_model, "n_tokens", ci_level, seed), _heldout(on_model, "n_tokens", ci_level, seed))]
+
+        if len(models) > 1:
+            if sub["n_tokens"].nunique() >= 2:
+                held_fixed, pure, saturating, heldout = _envelope_fits(sub, ci_level, seed)
+                fits.append(("data_envelope", held_fixed, pure, saturating, heldout))
+            n_max = sub["n_tokens"].max()
+            at_max = sub[sub["n_tokens"] == n_max]
+            fits.append(("model", f"n_tokens={_fmt(n_max)}", _fit(at_max, params_column, ci_level, dataset, "model"),
+                         _fit_saturating(at_max, params_column, ci_level, seed),
+                         _heldout(at_max, params_column, ci_level, seed)))
+
+        if dataset in id_by_dataset.index:
+            d, d_low, d_high = (float(v) for v in id_by_dataset.loc[dataset])
+        else:
+            d = d_low = d_high = math.nan
+
+        for axis, held_fixed, fit, saturating, heldout in fits:
+            pred = pred_low = pred_high = math.nan
+            sk = sk_low = sk_high = math.nan
+            if not math.isnan(d):
+                pred, pred_low, pred_high = predict_with_ci(d, d_low, d_high, beta=beta, axis=axis_theorem(axis))
+                if axis == "model":
+                    sk, sk_low, sk_high = predict_with_ci(d, d_low, d_high, axis=axis, theory="sharma_kaplan")
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "axis": axis,
+                    "held_fixed": held_fixed,
+                    "n_points": fit["n_points"],
+                    "alpha_observed": fit["alpha"],
+                    "alpha_ci_low": fit["alpha_ci_low"],
+                    "alpha_ci_high": fit["alpha_ci_high"],
+                    "prefactor": fit["prefactor"],
+                    "r2": fit["r2"],
+                    "id": d,
+                    "id_ci_low": d_low,
+                    "id_ci_high": d_high,
+                    "beta": float(beta),
+                    "alpha_predicted": pred,
+                    "alpha_predicted_ci_low": pred_low,
+                    "alpha_predicted_ci_high": pred_high,
+                    "ci_level": float(ci_level),
+                    "alpha_predicted_sk": sk,
+                    "alpha_predicted_sk_ci_low": sk_low,
+                    "alpha_predicted_sk_ci_high": sk_high,
+                    "envelope_models": "",
+                }
+                | saturating
+                | heldout
+            )
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+JOINT_COLUMNS = [
+    "dataset",
+    "n_points",
+    "n_models",
+    "n_sizes",
+    "alpha_model",
+    "alpha_model_ci_low",
+    "alpha_model_ci_high",
+    "alpha_data",
+    "alpha_data_ci_low",
+    "alpha_data_ci_high",
+    "E",
+    "E_ci_low",
+    "E_ci_high",
+    "A",
+    "B",
+    "r2",
+    "id",
+    "alpha_model_predicted",
+    "alpha_data_predicted",
+    "beta",
+    "ci_level",
+    "note",
+    # the law refitted without the largest data size, predicting its points (idscaling.heldout):
+    # the mean over those points of the observed and predicted loss, the relative error of the
+    # means and the largest relative error of one point
+    "heldout_x",
+    "heldout_n_points",
+    "heldout_observed",
+    "heldout_predicted",
+    "heldout_predicted_ci_low",
+    "heldout_predicted_ci_high",
+    "heldout_rel_error",
+    "heldout_max_abs_rel_error",
+    "heldout_note",
+]
+
+
+def joint_prediction(theta: np.ndarray, n_params: np.ndarray, n_tokens: np.ndarray) -> np.ndarray:
+    """``L = exp(LSE(a - alpha log N, b - beta log D, e))`` = ``E + A / N^alpha + B / D^beta`` at
+    every (N, D) for rows ``(a, b, e, alpha, beta)`` of ``theta`` (the joint fit's own form, which
+    stays finite where A = e^a overflows): shape (rows, points)."""
+    t = np.atleast_2d(np.asarray(theta, dtype=np.float64))
+    log_n, log_d = np.log(np.asarray(n_params, dtype=np.float64)), np.log(np.asarray(n_tokens, dtype=np.float64))
+    terms = np.stack([t[:, :1] - t[:, 3:4] * log_n[None], t[:, 1:2] - t[:, 4:5] * log_d[None],
+                      np.broadcast_to(t[:, 2:3], (len(t), len(log_n)))])
+    return np.exp(np.logaddexp.reduce(terms, axis=0))
+
+
+def _joint_heldout(sub: pd.DataFrame, params_column: str, *, n_bootstrap: int, ci_level: float, seed: int,
+                   processes: int) -> dict:
+    """The joint law refitted to the points below the largest data size, predicting those at it."""
+    held = sub["n_tokens"] == sub["n_tokens"].max()
+    row = {"heldout_x": float(sub["n_tokens"].max()), "heldout_n_points": int(held.sum())}
+    fit_on, test = sub[~held], sub[held]
+    try:
+        fit = fit_joint_scaling_law(fit_on[params_column].to_numpy(), fit_on["n_tokens"].to_numpy(),
+                                    fit_on["val_loss"].to_numpy(), n_bootstrap=n_bootstrap, ci_level=ci_level,
+                                    seed=seed, processes=processes, return_replicates=True)
+    except ValueError as err:
+        return row | {"heldout_note": f"refit without the largest size: {err}"}
+    x_n, x_d = test[params_column].to_numpy(), test["n_tokens"].to_numpy()
+    observed = test["val_loss"].to_numpy(dtype=np.float64)
+    best = joint_prediction(fit["theta"], x_n, x_d)[0]
+    low, high = percentile_interval(joint_prediction(fit["replicates"], x_n, x_d).mean(axis=1), ci_level)
+    return row | {"heldout_observed": float(observed.mean()), "heldout_predicted": float(best.mean()),
+                  "heldout_predicted_ci_low": low, "heldout_predicted_ci_high": high,
+                  "heldout_rel_error": float(best.mean() / observed.mean() - 1),
+                  "heldout_max_abs_rel_error": float(np.max(np.abs(best / observed - 1))), "heldout_note": ""}
+
+
+def joint_fits_table(
+    points: pd.DataFrame,
+    ids: pd.DataFrame,
+    *,
+    beta: float = 1.0,
+    ci_level: float = 0.95,
+    params_column: str = "n_params",
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    processes: int = 1,
+) -> pd.DataFrame:
+    """The joint law ``L(N, D) = E + A / N^alpha_model + B / D^alpha_data`` (Chinchilla approach 3,
+    :func:`idscaling.fit.fit_joint_scaling_law`) fitted to all points of each dataset, beside the
+    exponents predicted from the dataset's ID (Havrilla & Liao, ``beta``).
+
+    One row per dataset (columns :data:`JOINT_COLUMNS`); where the fit cannot be made (fewer than
+    6 points, one model size or one data size) the row has NaN estimates and ``note`` says why.
+    ``heldout_*``: the law refitted without the largest data size predicts the points there
+    (``heldout_note`` says why not, e.g. fewer than 6 points or one data size left)."""
+    _require(points, ["dataset", "n_tokens", "val_loss", params_column], "points")
+    id_by_dataset = ids.set_index("dataset")["id"].astype(float) if len(ids) else pd.Series(dtype=float)
+    rows = []
+    for dataset in sorted(points["dataset"].unique(), key=str):
+        sub = points[points["dataset"] == dataset]
+        d = float(id_by_dataset.get(dataset, math.nan))
+        row = {c: math.nan for c in JOINT_COLUMNS} | {
+            "dataset": dataset,
+            "n_points": len(sub),
+            "n_models": sub[params_column].nunique(),
+            "n_sizes": sub["n_tokens"].nunique(),
+            "id": d,
+            "beta": float(beta),
+            "ci_level": float(ci_level),
+            "note": "",
+        }
+        if not math.isnan(d):
+            row["alpha_model_predicted"] = predict_with_ci(d, d, d, beta=beta, axis="model")[0]
+            row["alpha_data_predicted"] = predict_with_ci(d, d, d, beta=beta, axis="data")[0]
+        try:
+            fit = fit_joint_scaling_law(
+                sub[params_column].to_numpy(), sub["n_tokens"].to_numpy(), sub["val_loss"].to_numpy(),
+                n_bootstrap=n_bootstrap, ci_level=ci_level, seed=seed, processes=processes,
+            )
+        except ValueError as err:
+            row["note"] = str(err)
+        else:
+            for ours, theirs in (("alpha_model", "alpha"), ("alpha_data", "beta"), ("E", "E")):
+                for suffix in ("", "_ci_low", "_ci_high"):
+                    row[ours + suffix] = fit[theirs + suffix]
+            row.update(A=fit["A"], B=fit["B"], r2=fit["r2"])
+            if fit["bootstrap_failed_fraction"] > 0.05:
+                row["note"] = f"{fit['bootstrap_failed_fraction']:.0%} of bootstrap refits failed"
+            row.update(_joint_heldout(sub, params_column, n_bootstrap=n_bootstrap, ci_level=ci_level, seed=seed,
+                                      processes=processes))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=JOINT_COLUMNS)
+
+
+def pretrained_exponents_table(
+    points: pd.DataFrame,
+    *,
+    beta: float = 1.0,
+    ci_level: float = 0.95,
+    params_column: str = "n_params",
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Model-axis exponents of pretrained suites (``summary.pretrained_points``), one row per
+    (dataset, suite) with the columns of :data:`COLUMNS` (axis "model") and ``suite`` last.
+
+    Observed: loss against ``params_column`` over the suite's models (pure and saturating law).
+    Predicted: from the suite's ID -- the mean of its models' final-layer estimates, the interval
+    spanning theirs (lowest low, highest high) -- by Havrilla & Liao (2 beta / d) and Sharma &
+    Kaplan (4 / d). A dataset with fewer than 2 model sizes gets NaN exponents."""
+    _require(points, ["dataset", "suite", "model", "val_loss", "id", "id_ci_low", "id_ci_high", params_column], "points")
+    rows = []
+    for (dataset, suite), sub in points.groupby(["dataset", "suite"], sort=True):
+        ids = sub[["id", "id_ci_low", "id_ci_high"]].astype(float).dropna()
+        d, d_low, d_high = (float(ids["id"].mean()), float(ids["id_ci_low"].min()), float(ids["id_ci_high"].max())) \
+            if len(ids) else (math.nan,) * 3
+        if sub[params_column].nunique() >= 2:
+            fit = _fit(sub, params_column, ci_level, dataset, "model")
+        else:
+            fit = {"n_points": len(sub), "alpha": math.nan, "alpha_ci_low": math.nan, "alpha_ci_high": math.nan,
+                   "prefactor": math.nan, "r2": math.nan}
+        saturating = _fit_saturating(sub, params_column, ci_level, seed)
+        pred = sk = (math.nan,) * 3
+        if not math.isnan(d):
+            pred = predict_with_ci(d, d_low, d_high, beta=beta, axis="model")
+            sk = predict_with_ci(d, d_low, d_high, axis="model", theory="sharma_kaplan")
+        rows.append({
+            "dataset": dataset, "axis": "model", "held_fixed": f"suite={suite} ({sub['model'].nunique()} models)",
+            "n_points": fit["n_points"], "alpha_observed": fit["alpha"], "alpha_ci_low": fit["alpha_ci_low"],
+            "alpha_ci_high": fit["alpha_ci_high"], "prefactor": fit["prefactor"], "r2": fit["r2"],
+            "id": d, "id_ci_low": d_low, "id_ci_high": d_high, "beta": float(beta),
+            "alpha_predicted": pred[0], "alpha_predicted_ci_low": pred[1], "alpha_predicted_ci_high": pred[2],
+            "ci_level": float(ci_level), "alpha_predicted_sk": sk[0], "alpha_predicted_sk_ci_low": sk[1],
+            "alpha_predicted_sk_ci_high": sk[2],
+        } | saturating | {"suite": suite})
+    return pd.DataFrame(rows, columns=COLUMNS + ["suite"])
