@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from idscaling.corpus.sources import latent_settings
+from idscaling.latent.teachers import latent_settings
 from idscaling.latent.teachers import teacher_from_settings
 from idscaling.latent.learner import exponent_check
 from idscaling.fit.predict import alpha_data

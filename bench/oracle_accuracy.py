@@ -15,14 +15,15 @@ import time
 
 import numpy as np
 
-from idscaling.latent.teachers import LatentTeacher, _sample_categorical
+from idscaling.latent.features import FeaturesTeacher
+from idscaling.latent.documents import sample_categorical
 from idscaling.latent.oracle import posterior_predictive
 
 POSITIONS = np.array([0, 3, 7, 15, 31, 63])
 GRID = {1: 4000, 2: 300}
 
 
-def quadrature(teacher: LatentTeacher, words: np.ndarray, positions: np.ndarray) -> np.ndarray:
+def quadrature(teacher: FeaturesTeacher, words: np.ndarray, positions: np.ndarray) -> np.ndarray:
     n = GRID[teacher.k]
     g = (np.arange(n) + 0.5) / n
     Z = np.stack(np.meshgrid(*[g] * teacher.k, indexing="ij"), -1).reshape(-1, teacher.k)
@@ -39,11 +40,11 @@ def main() -> None:
     args = ap.parse_args()
     print(f"positions {POSITIONS.tolist()}; {args.documents} documents of 64 words per k; default teacher, seed 0")
     for k in args.k:
-        teacher = LatentTeacher.from_seed(k, seed=0)
+        teacher = FeaturesTeacher.from_seed(k, seed=0)
         rng = np.random.default_rng(k)
         ess, hell, seconds = [], [], 0.0
         for d in range(args.documents):
-            words = _sample_categorical(teacher.probs(teacher.sample_latents(1, rng))[0], 64, rng)
+            words = sample_categorical(teacher.probs(teacher.sample_latents(1, rng))[0], 64, rng)
             t0 = time.perf_counter()
             q, e = posterior_predictive(teacher, words, POSITIONS, np.random.default_rng(d))
             seconds += time.perf_counter() - t0

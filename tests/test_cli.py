@@ -296,7 +296,7 @@ def test_fit_joint_reproduces_the_library_fit_on_chinchilla(capsys, tmp_path: Pa
     # the CLI: the estimates are the library's and within one published SE of Epoch AI's refit.
     if not CHINCHILLA.is_file():
         pytest.skip(f"reference data {CHINCHILLA} not present (shared/reference is outside the repository)")
-    from idscaling.fit.laws import fit_joint_scaling_law
+    from idscaling.fit.joint import fit_joint_scaling_law
 
     points = pd.read_csv(CHINCHILLA).sort_values("loss").iloc[:-5]
     path = tmp_path / "chinchilla.csv"

@@ -15,7 +15,10 @@ from pathlib import Path
 import pytest
 
 from idscaling.corpus import sources as corpus
-from idscaling.corpus.sources import CorpusError, CorpusStats, iter_documents, stdlib_files
+from idscaling.corpus.sources import builtin
+from idscaling.corpus.sources.huggingface import probe_hub
+from idscaling.corpus.sources import CorpusError, CorpusStats, iter_documents
+from idscaling.corpus.sources.builtin import stdlib_files
 from idscaling.corpus.sources.stories import generate_stories
 
 HAS_GENSIM = importlib.util.find_spec("gensim") is not None
@@ -55,7 +58,7 @@ def test_wikipedia_news_max_documents_is_a_prefix(wikipedia_news: list[str]) -> 
 def test_wikipedia_news_without_gensim(monkeypatch: pytest.MonkeyPatch) -> None:
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(
-        corpus.importlib.util, "find_spec", lambda name, *a: None if name == "gensim" else real_find_spec(name, *a)
+        builtin.importlib.util, "find_spec", lambda name, *a: None if name == "gensim" else real_find_spec(name, *a)
     )
     with pytest.raises(CorpusError, match=r"needs the gensim package \(pip install gensim\)"):
         iter_documents({"kind": "builtin", "name": "wikipedia_news"})
@@ -63,7 +66,7 @@ def test_wikipedia_news_without_gensim(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_clean_wiki_text() -> None:
     raw = "'''Foo''' is a ''bar''.\n\n\n==History==\n* first\n# second\nFile:x.jpg|A caption\nEnd|alt=picture"
-    assert corpus.clean_wiki_text(raw) == "Foo is a bar.\n\nHistory\nfirst\nsecond\nA caption\nEnd"
+    assert builtin.clean_wiki_text(raw) == "Foo is a bar.\n\nHistory\nfirst\nsecond\nA caption\nEnd"
 
 
 # --------------------------------------------------------------------------- builtin: python_stdlib
@@ -72,7 +75,7 @@ def test_clean_wiki_text() -> None:
 def test_python_stdlib_is_code_without_tests() -> None:
     files = stdlib_files()
     assert len(files) > 500
-    root = Path(corpus.sysconfig.get_paths()["stdlib"])
+    root = Path(builtin.sysconfig.get_paths()["stdlib"])
     rels = [f.relative_to(root).as_posix() for f in files]
     excluded = {"test", "tests", "idle_test", "site-packages", "__pycache__"}
     assert not [r for r in rels if excluded & set(r.split("/")[:-1])]
@@ -86,7 +89,7 @@ def test_python_stdlib_is_code_without_tests() -> None:
 
 def test_python_stdlib_order_is_a_hash_spread() -> None:
     files = stdlib_files()
-    root = Path(corpus.sysconfig.get_paths()["stdlib"])
+    root = Path(builtin.sysconfig.get_paths()["stdlib"])
     rels = [f.relative_to(root).as_posix() for f in files]
     keys = [hashlib.sha1(r.encode()).hexdigest() for r in rels]
     assert keys == sorted(keys)
@@ -267,5 +270,5 @@ def test_huggingface_offline_mode_fails_fast() -> None:
 def test_probe_refused_port_is_quick() -> None:
     start = time.monotonic()
     with pytest.raises(ConnectionError, match="127.0.0.1:9"):
-        corpus._probe_hub("https://127.0.0.1:9", 2.0)
+        probe_hub("https://127.0.0.1:9", 2.0)
     assert time.monotonic() - start < 3

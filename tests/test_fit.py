@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from idscaling.fit.laws import fit_joint_scaling_law, fit_power_law, fit_saturating_power_law
+from idscaling.fit.joint import fit_joint_scaling_law
+from idscaling.fit.power_law import fit_power_law
+from idscaling.fit.saturating import fit_saturating_power_law
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -219,10 +221,10 @@ def _seed_sweep(seeds: int = 3, sd: float = 0.01) -> tuple[np.ndarray, np.ndarra
 
 @pytest.mark.parametrize("resample", ["within_x", "within_x_unscaled", "within_x_pooled"])
 def test_seed_bootstrap_resamples_keep_all_sizes(resample: str) -> None:
-    from idscaling.fit.laws import _bootstrap_resamples
+    from idscaling.fit.resample import bootstrap_resamples
 
     x, y, _ = _seed_sweep()
-    idx, boot = _bootstrap_resamples(x, np.log(y), None, resample, 500, 0)
+    idx, boot = bootstrap_resamples(x, np.log(y), None, resample, 500, 0)
     # Every resample has each size exactly as often as the data (3 seeds each) ...
     assert np.array_equal(np.sort(x[idx], axis=1), np.broadcast_to(np.sort(x), idx.shape))
     # ... and each resampled value is a deviation around the mean of its own size.
@@ -230,7 +232,7 @@ def test_seed_bootstrap_resamples_keep_all_sizes(resample: str) -> None:
     size_means = np.array([means[v] for v in x[idx[0]]])
     assert np.all(np.abs(boot - size_means[None, :]) < 0.1)
     # The pairs bootstrap, for contrast, loses a size in some resamples.
-    from idscaling.fit.laws import _bootstrap_resamples as draw
+    from idscaling.fit.resample import bootstrap_resamples as draw
 
     pairs, _ = draw(x, np.log(y), None, "points", 500, 0)
     assert np.mean([np.unique(x[row]).size < 5 for row in pairs]) > 0.05
@@ -250,23 +252,23 @@ def test_seed_bootstrap_never_loses_a_size_where_pairs_do() -> None:
 def test_within_x_scaling_makes_the_bootstrap_variance_unbiased() -> None:
     # With r seeds per size, the plain resampled mean has variance (r - 1) / r * s^2 / r (s^2
     # the unbiased variance): 2/3 of the truth at r = 3. The scaled scheme gives s^2 / r.
-    from idscaling.fit.laws import _bootstrap_resamples
+    from idscaling.fit.resample import bootstrap_resamples
 
     x, y, _ = _seed_sweep()
     log_y = np.log(y)
     first = x == x[0]
     s2 = np.var(log_y[first], ddof=1)
     for resample, factor in (("within_x", 1.0), ("within_x_unscaled", 2.0 / 3.0)):
-        idx, boot = _bootstrap_resamples(x, log_y, None, resample, 40000, 1)
+        idx, boot = bootstrap_resamples(x, log_y, None, resample, 40000, 1)
         var_mean = np.var(boot[:, first].mean(axis=1))
         assert var_mean == pytest.approx(factor * s2 / 3, rel=0.03), resample
 
 
 def test_group_bootstrap_resamples_whole_curves() -> None:
-    from idscaling.fit.laws import _bootstrap_resamples
+    from idscaling.fit.resample import bootstrap_resamples
 
     x, y, groups = _seed_sweep(seeds=4)
-    idx, boot = _bootstrap_resamples(x, np.log(y), groups, "groups", 300, 0)
+    idx, boot = bootstrap_resamples(x, np.log(y), groups, "groups", 300, 0)
     assert np.array_equal(boot, np.log(y)[idx])
     for row in idx:
         # each drawn seed brings its whole curve: the 5 points of one group, one per size
@@ -297,7 +299,11 @@ def test_seed_bootstrap_errors() -> None:
 def test_vectorised_refits_match_least_squares(loss: str) -> None:
     # The bootstrap's batched Levenberg-Marquardt must reach (at least) the
     # optimum scipy's least_squares reaches on the same resamples.
-    from idscaling.fit.laws import _robust_weights, _saturating_batch, _saturating_least_squares
+    from idscaling.fit.solver import (
+        robust_weights,
+        batch_fit,
+        least_squares_fit,
+    )
 
     rng = np.random.default_rng(6)
     x = np.logspace(5, 9, 9)
@@ -307,13 +313,13 @@ def test_vectorised_refits_match_least_squares(loss: str) -> None:
     theta = np.array([math.log(fit["A"]) - fit["alpha"] * math.log(fit["x_ref"]), fit["E"], fit["alpha"]])
     scale = 1.0 if loss == "linear" else fit["f_scale"]
     idx = rng.integers(0, x.size, size=(60, x.size))
-    batch, cost, ok = _saturating_batch(log_u[idx], np.log(y)[idx], theta, loss, scale, 5.0)
+    batch, cost, ok = batch_fit(log_u[idx], np.log(y)[idx], theta, loss, scale, 5.0)
     assert ok.all()
     for k in range(idx.shape[0]):
-        ref = _saturating_least_squares(log_u[idx[k]], np.log(y)[idx[k]], theta, loss, scale, 5.0)
+        ref = least_squares_fit(log_u[idx[k]], np.log(y)[idx[k]], theta, loss, scale, 5.0)
         assert cost[k] <= ref.cost * (1 + 1e-9) + 1e-15
         r = np.log(batch[k][1] + np.exp(batch[k][0] - batch[k][2] * log_u[idx[k]])) - np.log(y)[idx[k]]
-        assert _robust_weights(r, loss, scale)[1].sum() == pytest.approx(cost[k], rel=1e-12)
+        assert robust_weights(r, loss, scale)[1].sum() == pytest.approx(cost[k], rel=1e-12)
         assert batch[k][2] == pytest.approx(ref.x[2], abs=2e-3)
 
 

@@ -11,7 +11,7 @@ from idscaling.latent import holder as holder_teacher
 from idscaling.corpus.sources import iter_documents
 from idscaling.latent.holder import HOLDER_DEFAULTS, HolderTeacher
 from idscaling.id import MLE
-from idscaling.latent.teachers import generate_documents, pseudo_words, source_points, teacher_entropy
+from idscaling.latent.documents import generate_documents, pseudo_words, source_points, teacher_entropy
 
 
 def test_module_is_labelled_synthetic() -> None:

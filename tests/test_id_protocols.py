@@ -164,7 +164,7 @@ def test_scale_table_and_figure(tmp_path) -> None:
 
 def test_oracle_points_take_whole_documents_in_order_until_max_points() -> None:
     from idscaling.id.protocols import oracle_points
-    from idscaling.latent.oracle import teacher_for_source
+    from idscaling.latent.teachers import teacher_for_source
 
     teacher = teacher_for_source({"kind": "latent", "k": 1, "vocab": 16, "n_features": 2})
     docs = [np.arange(6) % 16 for _ in range(3)]
@@ -177,7 +177,8 @@ def test_oracle_points_take_whole_documents_in_order_until_max_points() -> None:
 
 def test_window_oracle_conditions_on_the_words_completed_inside_each_window() -> None:
     from idscaling.id.protocols import window_oracle_points
-    from idscaling.latent.oracle import oracle_predictives, teacher_for_source
+    from idscaling.latent.oracle import oracle_predictives
+    from idscaling.latent.teachers import teacher_for_source
 
     teacher = teacher_for_source({"kind": "latent", "k": 2, "vocab": 16, "n_features": 4})
     documents = [np.array([3, 5, 7, 9, 11, 13]), np.array([2, 4, 6])]

@@ -6,20 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from idscaling.latent import documents as latent_documents
 from idscaling.latent import teachers as latent
 from idscaling.corpus.sources import CorpusError, iter_documents, is_synthetic
 from idscaling.id import MLE
-from idscaling.latent.teachers import (
-    LatentTeacher,
-    generate_documents,
-    pseudo_words,
-    source_points,
-    teacher_entropy,
-)
+from idscaling.latent.features import FEATURES_DEFAULTS, FeaturesTeacher
+from idscaling.latent.documents import generate_documents, pseudo_words, source_points, teacher_entropy
 
 
 def test_module_is_labelled_synthetic() -> None:
-    assert "SYNTHETIC" in (latent.__doc__ or "")
+    assert "SYNTHETIC" in (latent_documents.__doc__ or "")
     assert is_synthetic({"kind": "latent", "k": 3})
 
 
@@ -43,7 +39,7 @@ def test_documents_are_deterministic_and_prefix_stable() -> None:
 
 
 def test_teacher_structure_and_checks() -> None:
-    t = LatentTeacher.from_seed(4, vocab=100, n_features=12, seed=1)
+    t = FeaturesTeacher.from_seed(4, vocab=100, n_features=12, seed=1)
     assert t.frequencies.shape == (12, 4) and t.weights.shape == (100, 16)
     z = np.random.default_rng(0).random((2000, 4))
     psi = t.features(z)
@@ -54,9 +50,9 @@ def test_teacher_structure_and_checks() -> None:
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
     np.testing.assert_allclose(t.logits(z), t.logit_scale * psi @ t.weights.T / 4.0)  # sqrt(k + m) = 4
     with pytest.raises(ValueError, match="k \\+ n_features \\+ 1 = 23"):
-        LatentTeacher.from_seed(2, vocab=20, n_features=20)
+        FeaturesTeacher.from_seed(2, vocab=20, n_features=20)
     with pytest.raises(ValueError, match="logit_scale"):
-        LatentTeacher.from_seed(2, logit_scale=0.0)
+        FeaturesTeacher.from_seed(2, logit_scale=0.0)
 
 
 @pytest.mark.parametrize("k", [1, 2, 4, 8])
@@ -65,7 +61,7 @@ def test_distribution_family_has_dimension_k(k: int) -> None:
     set of distributions recovers k. Tolerance 10%: on 3,600 points with 20 neighbours the MLE is
     within ~5% of d <= 8 here (measured 1.97, 3.86, 7.62 for k = 2, 4, 8) and on skdim's benchmark
     manifolds of that dimension (test_intrinsic_dim); curvature and the cube's boundary bias it down."""
-    t = LatentTeacher.from_seed(k, seed=3)
+    t = FeaturesTeacher.from_seed(k, seed=3)
     rng = np.random.default_rng(0)
     eps = 1e-6
     for z in rng.random((20, k)):
@@ -79,7 +75,7 @@ def test_distribution_family_has_dimension_k(k: int) -> None:
 
 def test_a_16_dimensional_source_is_not_2_dimensional() -> None:
     # Monotone in k even where the MLE underestimates (16 dimensions from 3,600 points).
-    ids = [MLE(k=20, metric="euclidean").fit(source_points(LatentTeacher.from_seed(k), 3600)).dimension_
+    ids = [MLE(k=20, metric="euclidean").fit(source_points(FeaturesTeacher.from_seed(k), 3600)).dimension_
            for k in (2, 4, 8, 16)]
     assert np.all(np.diff(ids) > 1.0) and ids[-1] > 10
 
@@ -88,7 +84,7 @@ def test_distinct_latents_give_distinct_distributions() -> None:
     """Injectivity, checked on samples: the Hellinger distance between two documents'
     distributions is bounded below by a multiple of their latent distance (a bi-Lipschitz lower
     bound, which folding would break: two far latents mapped close together)."""
-    t = LatentTeacher.from_seed(3, seed=0)
+    t = FeaturesTeacher.from_seed(3, seed=0)
     z = np.random.default_rng(2).random((500, 3))
     h = source_points_at(t, z)
     dh = np.linalg.norm(h[:, None] - h[None], axis=-1)
@@ -98,21 +94,21 @@ def test_distinct_latents_give_distinct_distributions() -> None:
     assert ratio.min() > 0.1 * np.median(ratio)
 
 
-def source_points_at(t: LatentTeacher, z: np.ndarray) -> np.ndarray:
+def source_points_at(t: FeaturesTeacher, z: np.ndarray) -> np.ndarray:
     return np.sqrt(t.probs(z))
 
 
 def test_word_frequencies_follow_the_teacher() -> None:
     p = np.array([0.5, 0.3, 0.15, 0.05])
-    draws = latent._sample_categorical(p, 200_000, np.random.default_rng(0))
+    draws = latent_documents.sample_categorical(p, 200_000, np.random.default_rng(0))
     freq = np.bincount(draws, minlength=4) / draws.size
     # 5 binomial standard errors
     assert np.all(np.abs(freq - p) < 5 * np.sqrt(p * (1 - p) / draws.size))
 
 
 def test_teacher_entropy_between_zero_and_log_vocab() -> None:
-    cold = teacher_entropy(LatentTeacher.from_seed(2, logit_scale=8.0))
-    warm = teacher_entropy(LatentTeacher.from_seed(2, logit_scale=1.0))
+    cold = teacher_entropy(FeaturesTeacher.from_seed(2, logit_scale=8.0))
+    warm = teacher_entropy(FeaturesTeacher.from_seed(2, logit_scale=1.0))
     assert 0 < cold < warm < np.log(256)
 
 
@@ -156,32 +152,32 @@ def test_features_teacher_documents_are_byte_identical_to_before(name: str) -> N
 
 
 def test_latent_settings_fill_the_named_teachers_keys() -> None:
-    from idscaling.corpus.sources import latent_settings
+    from idscaling.latent.teachers import LatentSourceError, latent_settings
     from idscaling.latent.holder import HOLDER_DEFAULTS
 
     features = latent_settings({"kind": "latent", "k": 3})
-    assert features == {"k": 3, "teacher": "features"} | latent.DEFAULTS
+    assert features == {"k": 3, "teacher": "features"} | latent.DOCUMENT_DEFAULTS | FEATURES_DEFAULTS
     holder = latent_settings({"kind": "latent", "k": 3, "teacher": "holder", "smoothness": 0.8})
     assert holder["teacher"] == "holder" and holder["smoothness"] == 0.8 and "n_features" not in holder
     assert {k: holder[k] for k in HOLDER_DEFAULTS if k != "smoothness"} == {
         k: v for k, v in HOLDER_DEFAULTS.items() if k != "smoothness"
     }
-    assert holder["document_tokens"] == latent.DEFAULTS["document_tokens"]
-    with pytest.raises(CorpusError, match="'n_features' is not a key of the 'holder' teacher"):
+    assert holder["document_tokens"] == latent.DOCUMENT_DEFAULTS["document_tokens"]
+    with pytest.raises(LatentSourceError, match="'n_features' is not a key of the 'holder' teacher"):
         latent_settings({"kind": "latent", "k": 3, "teacher": "holder", "n_features": 4})
-    with pytest.raises(CorpusError, match="'octaves', 'smoothness' is not a key of the 'features' teacher"):
+    with pytest.raises(LatentSourceError, match="'octaves', 'smoothness' is not a key of the 'features' teacher"):
         latent_settings({"kind": "latent", "k": 3, "smoothness": 1.0, "octaves": 3})
-    with pytest.raises(CorpusError, match="teacher must be one of features, holder, got 'gp'"):
+    with pytest.raises(LatentSourceError, match="teacher must be one of features, holder, got 'gp'"):
         latent_settings({"kind": "latent", "k": 3, "teacher": "gp"})
 
 
 def test_teacher_from_settings_builds_the_named_teacher() -> None:
-    from idscaling.corpus.sources import latent_settings
+    from idscaling.latent.teachers import latent_settings
     from idscaling.latent.holder import HolderTeacher
 
     t = latent.teacher_from_settings(latent_settings({"kind": "latent", "k": 2, "seed": 4}))
-    ref = LatentTeacher.from_seed(2, seed=4)
-    assert isinstance(t, LatentTeacher) and np.array_equal(t.weights, ref.weights)
+    ref = FeaturesTeacher.from_seed(2, seed=4)
+    assert isinstance(t, FeaturesTeacher) and np.array_equal(t.weights, ref.weights)
     h = latent.teacher_from_settings(latent_settings({"kind": "latent", "k": 2, "teacher": "holder", "channels": 5}))
     assert isinstance(h, HolderTeacher) and h.coefficients.shape[1] == 5
     with pytest.raises(ValueError, match="teacher must be one of"):

@@ -5,16 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from idscaling.latent.teachers import LatentTeacher, _sample_categorical
-from idscaling.latent.oracle import oracle_predictives, posterior_predictive, teacher_for_source
+from idscaling.latent.features import FeaturesTeacher
+from idscaling.latent.documents import sample_categorical
+from idscaling.latent.oracle import oracle_predictives, posterior_predictive
+from idscaling.latent.teachers import teacher_for_source
 
 
-def _document(teacher: LatentTeacher, n_words: int, seed: int) -> np.ndarray:
+def _document(teacher: FeaturesTeacher, n_words: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    return _sample_categorical(teacher.probs(teacher.sample_latents(1, rng))[0], n_words, rng)
+    return sample_categorical(teacher.probs(teacher.sample_latents(1, rng))[0], n_words, rng)
 
 
-def _quadrature(teacher: LatentTeacher, words: np.ndarray, positions, n_grid: int) -> np.ndarray:
+def _quadrature(teacher: FeaturesTeacher, words: np.ndarray, positions, n_grid: int) -> np.ndarray:
     """The predictive by the midpoint rule on a regular grid of the cube (another route)."""
     g = (np.arange(n_grid) + 0.5) / n_grid
     Z = np.stack(np.meshgrid(*[g] * teacher.k, indexing="ij"), -1).reshape(-1, teacher.k)
@@ -33,7 +35,7 @@ def _hellinger(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 @pytest.mark.parametrize("k, n_grid", [(1, 4000), (2, 300)])
 def test_predictive_equals_quadrature(k: int, n_grid: int) -> None:
-    teacher = LatentTeacher.from_seed(k, seed=3)
+    teacher = FeaturesTeacher.from_seed(k, seed=3)
     words = _document(teacher, 64, seed=k)
     positions = [0, 3, 15, 40, 63]
     q, ess = posterior_predictive(teacher, words, positions, np.random.default_rng(1))
@@ -51,10 +53,10 @@ def test_predictive_equals_quadrature(k: int, n_grid: int) -> None:
 
 
 def test_predictive_concentrates_on_the_true_latent() -> None:
-    teacher = LatentTeacher.from_seed(4, seed=0)
+    teacher = FeaturesTeacher.from_seed(4, seed=0)
     rng = np.random.default_rng(5)
     z = teacher.sample_latents(1, rng)
-    words = _sample_categorical(teacher.probs(z)[0], 512, rng)
+    words = sample_categorical(teacher.probs(z)[0], 512, rng)
     q, _ = posterior_predictive(teacher, words, [511], np.random.default_rng(0))
     other = teacher.probs(teacher.sample_latents(200, rng))
     # after 512 words the predictive is much closer to p(.|z) than p(.|z') of other latents are
@@ -72,7 +74,7 @@ def test_oracle_predictives_do_not_depend_on_the_subset_of_points() -> None:
 
 
 def test_bad_positions_are_refused() -> None:
-    teacher = LatentTeacher.from_seed(1, vocab=16, n_features=2)
+    teacher = FeaturesTeacher.from_seed(1, vocab=16, n_features=2)
     with pytest.raises(ValueError, match="positions must lie in"):
         posterior_predictive(teacher, np.array([1, 2, 3]), [3], np.random.default_rng(0))
     with pytest.raises(ValueError, match="points must be"):

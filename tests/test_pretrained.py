@@ -16,7 +16,7 @@ import torch
 import yaml
 
 from conftest import REPO, planned_jobs, smk
-from idscaling.corpus.sources import stdlib_files
+from idscaling.corpus.sources.builtin import stdlib_files
 from idscaling.lm.pretrained import PretrainedError, count_safetensors_params, fetch_pretrained
 from idscaling.corpus.tokenizer import load_tokenizer
 

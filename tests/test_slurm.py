@@ -30,7 +30,7 @@ import pytest
 import yaml
 
 from conftest import REPO, SNAKEMAKE, planned_jobs, smk
-from idscaling.corpus.sources import stdlib_files
+from idscaling.corpus.sources.builtin import stdlib_files
 
 _spec = importlib.util.spec_from_file_location("slurm_cluster", Path(__file__).parent / "slurm" / "cluster.py")
 cluster = importlib.util.module_from_spec(_spec)

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import REPO, planned_jobs, smk
-from idscaling.corpus.sources import stdlib_files
+from idscaling.corpus.sources.builtin import stdlib_files
 
 TINY = REPO / "tests" / "data" / "tiny_config.yaml"
 

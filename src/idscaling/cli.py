@@ -366,12 +366,13 @@ def _cmd_fit(args: argparse.Namespace) -> dict[str, Any]:
                                    n_bootstrap=SATURATING_BOOTSTRAP if args.bootstrap is None else args.bootstrap))
     try:
         if args.law == "power":
-            from idscaling.fit.laws import fit_power_law
+            from idscaling.fit.power_law import fit_power_law
 
             result = fit_power_law(x, y, ci_level=args.ci, n_bootstrap=args.bootstrap or 0, seed=args.seed)
         else:
             from idscaling.fit.exponents import SATURATING_BOOTSTRAP, SATURATING_RESAMPLE
-            from idscaling.fit.laws import SATURATING_RESAMPLING, fit_saturating_power_law
+            from idscaling.fit.resample import SATURATING_RESAMPLING
+            from idscaling.fit.saturating import fit_saturating_power_law
 
             resample = SATURATING_RESAMPLE if args.resample is None else args.resample
             if resample not in SATURATING_RESAMPLING:
@@ -398,7 +399,7 @@ def _cmd_fit(args: argparse.Namespace) -> dict[str, Any]:
 
 def _cmd_fit_joint(args: argparse.Namespace) -> dict[str, Any]:
     frame = _read_points(args.points, [args.n_params, args.n_tokens, args.loss], args.where)
-    from idscaling.fit.laws import EPOCH_JOINT_GRID, JOINT_GRID, fit_joint_scaling_law
+    from idscaling.fit.joint import EPOCH_JOINT_GRID, JOINT_GRID, fit_joint_scaling_law
 
     try:
         result = fit_joint_scaling_law(
@@ -424,7 +425,7 @@ def _cmd_fit_coverage(args: argparse.Namespace) -> dict[str, Any]:
         raise CLIError(f"dataset {args.dataset!r} has no model {model!r}; models: {', '.join(models)}")
     import numpy as np
 
-    from idscaling.fit.laws import fit_saturating_power_law
+    from idscaling.fit.saturating import fit_saturating_power_law
     from idscaling.fit.coverage import measure_noise, simulate_coverage
 
     x, y = frame[args.x].to_numpy(dtype=float), frame[args.y].to_numpy(dtype=float)

@@ -31,7 +31,8 @@ import pandas as pd
 from scipy import stats
 
 from idscaling.fit.exponents import SATURATING_BOOTSTRAP, SATURATING_RESAMPLE
-from idscaling.fit.laws import SATURATING_RESAMPLING, fit_saturating_power_law
+from idscaling.fit.resample import SATURATING_RESAMPLING
+from idscaling.fit.saturating import fit_saturating_power_law
 
 __all__ = ["simulate_coverage", "measure_noise", "pooled_noise_sd", "prefactor_for_excess", "NOISE_COLUMNS"]
 

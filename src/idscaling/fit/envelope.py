@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from idscaling.fit.laws import fit_power_law, fit_saturating_power_law
+from idscaling.fit.power_law import fit_power_law
+from idscaling.fit.saturating import fit_saturating_power_law
 from idscaling.fit.heldout import empty_heldout, heldout_from_fits, percentile_interval, pure_prediction
 
 __all__ = ["envelope_points", "envelope_replicates", "fit_envelope"]

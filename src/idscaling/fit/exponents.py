@@ -24,7 +24,9 @@ import numpy as np
 import pandas as pd
 
 from idscaling.fit.envelope import fit_envelope
-from idscaling.fit.laws import fit_joint_scaling_law, fit_power_law, fit_saturating_power_law
+from idscaling.fit.joint import fit_joint_scaling_law
+from idscaling.fit.power_law import fit_power_law
+from idscaling.fit.saturating import fit_saturating_power_law
 from idscaling.fit.heldout import HELDOUT_COLUMNS, heldout_fixed, percentile_interval
 from idscaling.fit.predict import axis_theorem, predict_with_ci
 

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from idscaling.fit.laws import fit_power_law, fit_saturating_power_law
+from idscaling.fit.power_law import fit_power_law
+from idscaling.fit.saturating import fit_saturating_power_law
 
 __all__ = ["HELDOUT_COLUMNS", "empty_heldout", "saturating_prediction", "pure_prediction", "heldout_fixed",
            "heldout_from_fits", "percentile_interval"]

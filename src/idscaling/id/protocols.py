@@ -280,8 +280,8 @@ def protocol_inputs(
     if set(protocols) & set(ORACLE_PROTOCOLS):
         if source.get("kind") != "latent" or val_texts is None or tokenizer is None:
             raise ValueError("the oracle protocols need a latent source, its validation texts and the tokenizer")
-        from idscaling.latent.teachers import pseudo_words
-        from idscaling.latent.oracle import teacher_for_source
+        from idscaling.latent.documents import pseudo_words
+        from idscaling.latent.teachers import teacher_for_source
 
         teacher = teacher_for_source(dict(source))
         texts, _ = read_whole_documents(val_texts)

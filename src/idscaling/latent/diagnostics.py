@@ -28,6 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from idscaling.latent.documents import document_latents as replay_latents
+from idscaling.latent.teachers import latent_settings, teacher_from_settings
+
 __all__ = ["document_latents", "token_words", "word_losses", "bayes_word_losses", "loss_gap_by_position",
            "probe_r2", "model_token_losses", "diagnose", "DIAGNOSTIC_DOCUMENTS"]
 
@@ -36,15 +39,12 @@ DIAGNOSTIC_DOCUMENTS = 200  # validation documents whose losses are compared (th
 
 def document_latents(source: Mapping[str, Any], indices: Sequence[int]) -> np.ndarray:
     """The latent ``z`` of the documents at ``indices`` (positions in the source's order) of a
-    latent source (:func:`idscaling.latent.document_latents` replays the generator's stream)."""
-    from idscaling.latent import teachers as latent
-    from idscaling.corpus.sources import latent_settings
-
+    latent source (:func:`idscaling.latent.documents.document_latents` replays the generator's stream)."""
     settings = latent_settings(dict(source))
     indices = np.asarray(indices, dtype=np.int64)
     n = int(indices.max()) + 1 if indices.size else 0
-    z = latent.document_latents(latent.teacher_from_settings(settings), n_documents=n,
-                                document_tokens=settings["document_tokens"], seed=settings["seed"])
+    z = replay_latents(teacher_from_settings(settings), n_documents=n, document_tokens=settings["document_tokens"],
+                       seed=settings["seed"])
     return z[indices]
 
 
@@ -145,9 +145,9 @@ def diagnose(model_path: str, *, val_bin: str, val_texts: str, tokenizer: Any, p
         oracle_positions,
         read_whole_documents,
     )
-    from idscaling.latent.teachers import pseudo_words
+    from idscaling.latent.documents import pseudo_words
     from idscaling.lm.model import load_for_inference
-    from idscaling.latent.oracle import teacher_for_source
+    from idscaling.latent.teachers import teacher_for_source
     from idscaling.corpus.tokens import load_token_file
 
     val = load_token_file(val_bin)

@@ -88,7 +88,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from idscaling.latent.teachers import SoftmaxTeacher, check_injective_weights
+from idscaling.latent.base import SoftmaxTeacher, check_injective_weights
 
 __all__ = ["HolderTeacher", "HOLDER_DEFAULTS"]
 
@@ -112,7 +112,7 @@ def _unit_directions(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
 @dataclass(frozen=True)
 class HolderTeacher(SoftmaxTeacher):
     """A fixed map from the cube [0, 1]^k to next-token distributions whose logits are beta-Hölder
-    (the module docstring says in what sense); same interface as :class:`idscaling.latent.LatentTeacher`."""
+    (the module docstring says in what sense); same interface as :class:`idscaling.latent.features.FeaturesTeacher`."""
 
     k: int
     smoothness: float

@@ -33,9 +33,9 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from idscaling.config import latent_datasets  # noqa: F401  (re-exported)
-from idscaling.corpus.sources import latent_settings
-from idscaling.latent.teachers import source_points, teacher_entropy
-from idscaling.latent.oracle import teacher_for_source
+from idscaling.latent.teachers import latent_settings
+from idscaling.latent.documents import source_points, teacher_entropy
+from idscaling.latent.teachers import teacher_for_source
 from idscaling.fit.predict import alpha_data, predict_with_ci
 from idscaling.fit.protocol_exponents import primary_rows
 

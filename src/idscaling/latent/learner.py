@@ -53,8 +53,8 @@ import numpy as np
 from scipy import sparse
 from sklearn.neighbors import NearestNeighbors
 
-from idscaling.fit.laws import fit_power_law
-from idscaling.latent.teachers import Teacher
+from idscaling.fit.power_law import fit_power_law
+from idscaling.latent.base import Teacher
 
 __all__ = [
     "sample_documents",

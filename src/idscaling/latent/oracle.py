@@ -30,33 +30,17 @@ call and would pull in a probabilistic-programming stack for a 40-line filter).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
 
 import numpy as np
 from scipy.special import logsumexp
 
-__all__ = ["Teacher", "teacher_for_source", "posterior_predictive", "oracle_predictives"]
+from idscaling.latent.base import Teacher
+
+__all__ = ["posterior_predictive", "oracle_predictives"]
 
 _PARTICLES = 1024
 _MOVES = 2  # Metropolis steps after each resampling
 _RESAMPLE_BELOW = 0.5  # resample when the effective sample size falls below this fraction of N
-
-
-class Teacher(Protocol):
-    """What the oracle needs of a latent teacher (:class:`idscaling.latent.LatentTeacher`)."""
-
-    k: int
-    vocab: int
-
-    def probs(self, z: np.ndarray) -> np.ndarray: ...
-
-
-def teacher_for_source(source: dict) -> Teacher:
-    """The teacher of a ``latent`` corpus source (its config entry), defaults filled in."""
-    from idscaling.corpus.sources import latent_settings
-    from idscaling.latent.teachers import teacher_from_settings
-
-    return teacher_from_settings(latent_settings(source))
 
 
 def _log_probs(teacher: Teacher, z: np.ndarray) -> np.ndarray:

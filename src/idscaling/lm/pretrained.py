@@ -60,7 +60,7 @@ def count_safetensors_params(model_dir: str | Path) -> dict[str, int]:
 
 
 def _probe_hub() -> None:
-    from idscaling.corpus.sources import _probe_hub as probe
+    from idscaling.corpus.sources.huggingface import probe_hub as probe
 
     probe(os.environ.get("HF_ENDPOINT", "https://huggingface.co"), HUB_PROBE_TIMEOUT_S)
 
