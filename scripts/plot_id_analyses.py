@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from idscaling.report.figures import plot_id_analyses
+from idscaling.report.figures.id_analyses import plot_id_analyses
 from idscaling.runlog import log_to
 
 log_to(snakemake.log[0])

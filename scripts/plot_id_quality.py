@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from idscaling.report.figures import plot_id_quality
+from idscaling.report.figures.id_quality import plot_id_quality
 from idscaling.runlog import log_to
 
 log_to(snakemake.log[0])

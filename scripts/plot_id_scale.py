@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from idscaling.report.figures import plot_id_scale
+from idscaling.report.figures.id_scale import plot_id_scale
 from idscaling.runlog import log_to
 
 log = log_to(snakemake.log[0])

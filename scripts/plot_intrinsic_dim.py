@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from idscaling.report.figures import plot_intrinsic_dim
+from idscaling.report.figures.intrinsic_dim import plot_intrinsic_dim
 from idscaling.runlog import log_to
 
 log_to(snakemake.log[0])

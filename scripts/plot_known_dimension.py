@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from idscaling.report.figures import plot_known_dimension
+from idscaling.report.figures.known_dimension import plot_known_dimension
 from idscaling.runlog import log_to
 
 log_to(snakemake.log[0])

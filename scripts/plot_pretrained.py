@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from idscaling.report.figures import plot_pretrained
+from idscaling.report.figures.pretrained import plot_pretrained
 from idscaling.runlog import log_to
 
 log_to(snakemake.log[0])

@@ -2,7 +2,8 @@
 
 import pandas as pd
 
-from idscaling.report.figures import plot_data_scaling, plot_exponents, plot_model_scaling
+from idscaling.report.figures.scaling import plot_data_scaling, plot_model_scaling
+from idscaling.report.figures.exponents import plot_exponents
 from idscaling.fit.protocol_exponents import primary_rows
 from idscaling.runlog import log_to
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from idscaling.report import figures as plots
+from idscaling.report.figures import id_analyses as fig_id_analyses
 from idscaling.id.analyses import ID_ANALYSES_COLUMNS, id_analyses_table, id_by_position, position_bins
 
 SETTINGS = {"estimator": "mle", "k": 10, "metric": "euclidean", "comb": "mle", "batch_size": 1000,
@@ -82,8 +81,8 @@ def test_figure_has_four_panels_with_the_table_values() -> None:
     ids = [_id("d", "small", "final", 3.0), _id("d", "big", "final", 4.0), _id("d", "big", "0", 9.0)]
     summaries = [_summary("d", "small", 1000, 16), _summary("d", "big", 5000, 64)]
     t = id_analyses_table(ids, summaries, [], embedding_model="big")
-    fig = plots._id_analyses_figure(t)
-    lines = {ax.get_title(): [ln for ln in ax.get_lines() if ln.get_gid() == plots.ID_ANALYSIS_GID]
+    fig = fig_id_analyses.id_analyses_figure(t)
+    lines = {ax.get_title(): [ln for ln in ax.get_lines() if ln.get_gid() == fig_id_analyses.ID_ANALYSIS_GID]
              for ax in fig.axes}
     (params,) = lines["(a) vs parameters"]
     np.testing.assert_array_equal(params.get_xdata(), [1000, 5000])

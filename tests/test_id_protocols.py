@@ -142,7 +142,7 @@ def test_protocol_ids_carry_the_gride_scale_curve_of_the_same_points() -> None:
 
 
 def test_scale_table_and_figure(tmp_path) -> None:
-    from idscaling.report import figures as plots
+    from idscaling.report.figures import id_scale as fig_id_scale
     from idscaling.id.protocols import id_scale_table
 
     curve = [{"n1": n, "n2": 2 * n, "dimension": 3.0 - 0.5 * i, "error": 0.1, "scale": 0.1 * (i + 1), "n_ratios": 900}
@@ -154,11 +154,11 @@ def test_scale_table_and_figure(tmp_path) -> None:
     t = id_scale_table([path])
     assert list(t["protocol"]) == ["token"] * 3 + ["oracle"] * 3 and list(t["n1"][:3]) == [1, 2, 4]
     assert list(t["id"][:3]) == [3.0, 2.5, 2.0] and (t["id_error"] == 0.1).all()
-    fig = plots._id_scale_figure(t)
-    (line,) = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_gid() == f"{plots.ID_SCALE_GID}:token:euclidean"]
+    fig = fig_id_scale.id_scale_figure(t)
+    (line,) = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_gid() == f"{fig_id_scale.ID_SCALE_GID}:token:euclidean"]
     np.testing.assert_array_equal(line.get_xdata(), [1, 2, 4])
     np.testing.assert_array_equal(line.get_ydata(), [3.0, 2.5, 2.0])
-    plots.plot_id_scale(t, tmp_path / "s.png")
+    fig_id_scale.plot_id_scale(t, tmp_path / "s.png")
     assert (tmp_path / "s.png").stat().st_size > 10_000
 
 

@@ -94,16 +94,16 @@ def test_a_checkpoint_without_diagnostics_is_an_error():
 
 
 def test_the_figure_draws_each_protocol_against_the_gap_and_its_extrapolation(tmp_path):
-    from idscaling.report import figures as plots
+    from idscaling.report.figures import id_quality as fig_id_quality
 
     table = quality_table(*_checkpoints())
     ext = extrapolate_to_zero_gap(table)
-    fig = plots._id_quality_figure(table, ext)
+    fig = fig_id_quality.id_quality_figure(table, ext)
     ax = fig.axes[0]
-    (seq,) = [ln for ln in ax.get_lines() if ln.get_gid() == f"{plots.ID_QUALITY_GID}:sequence_mean"]
+    (seq,) = [ln for ln in ax.get_lines() if ln.get_gid() == f"{fig_id_quality.ID_QUALITY_GID}:sequence_mean"]
     np.testing.assert_allclose(seq.get_xdata(), [0.1, 0.2, 0.3, 0.4, 0.5])
     np.testing.assert_allclose(seq.get_ydata(), [3.4, 3.0, 2.6, 2.2, 1.8])
     (oracle,) = [ln for ln in ax.get_lines() if ln.get_gid() == "oracle"]
     assert oracle.get_ydata()[0] == pytest.approx(3.8)
-    plots.plot_id_quality(table, ext, tmp_path / "q.png")
+    fig_id_quality.plot_id_quality(table, ext, tmp_path / "q.png")
     assert (tmp_path / "q.png").stat().st_size > 1000

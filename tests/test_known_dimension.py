@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from idscaling.report import figures as plots
+from idscaling.report.figures import known_dimension as fig_known_dimension
 from idscaling.latent.known_dimension import (
     KNOWN_DIMENSION_COLUMNS,
     known_dimension_table,
@@ -80,13 +80,13 @@ def test_agreement_per_protocol() -> None:
 
 def test_figure_draws_the_table() -> None:
     t = known_dimension_table(_protocols(), _exponents(), SOURCES, beta=1.0, recommended=("sequence_mean", "euclidean"))
-    fig = plots._known_dimension_figure(t)
+    fig = fig_known_dimension.known_dimension_figure(t)
     lines = {ln.get_gid(): ln for ax in fig.axes for ln in ax.get_lines() if ln.get_gid()}
-    seq = lines[f"{plots.KNOWN_ID_GID}:sequence_mean:euclidean"]
+    seq = lines[f"{fig_known_dimension.KNOWN_ID_GID}:sequence_mean:euclidean"]
     np.testing.assert_array_equal(seq.get_xdata(), [2, 4])
     np.testing.assert_allclose(seq.get_ydata(), [2.1, 4.1])
-    np.testing.assert_allclose(lines[f"{plots.KNOWN_ID_GID}:token:cosine"].get_ydata(), [0.6, 1.1])
-    alpha = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_gid() == plots.KNOWN_ALPHA_GID]
+    np.testing.assert_allclose(lines[f"{fig_known_dimension.KNOWN_ID_GID}:token:cosine"].get_ydata(), [0.6, 1.1])
+    alpha = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_gid() == fig_known_dimension.KNOWN_ALPHA_GID]
     assert [list(ln.get_ydata()) for ln in alpha] == [[0.5, 0.3], [0.2, 0.1]]  # saturating, then pure
     x = np.asarray(lines["from_k"].get_xdata())
     np.testing.assert_allclose(lines["from_k"].get_ydata(), 2 / (2 + x))

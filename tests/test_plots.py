@@ -7,7 +7,10 @@ import pandas as pd
 import pytest
 from matplotlib import image as mpimg
 
-from idscaling.report import figures as plots
+from idscaling.report.figures import exponents as fig_exponents
+from idscaling.report.figures import intrinsic_dim as fig_intrinsic_dim
+from idscaling.report.figures import scaling as fig_scaling
+from idscaling.report.figures import style as fig_style
 
 DATASETS = ["tinystories", "openwebtext"]
 MODELS = {"small": 1_000_000, "medium": 4_000_000}
@@ -91,10 +94,10 @@ def _lines(fig, gid):
 # ------------------------------------------------------------------ PNG files
 def test_all_plots_write_valid_pngs(tmp_path):
     pts, exps, ids = _points(), _exponents(), _ids()
-    plots.plot_data_scaling(pts, exps, tmp_path / "data.png")
-    plots.plot_model_scaling(pts, exps, tmp_path / "model.png")
-    plots.plot_intrinsic_dim(ids, tmp_path / "id.png")
-    plots.plot_exponents(exps, tmp_path / "exp.png")
+    fig_scaling.plot_data_scaling(pts, exps, tmp_path / "data.png")
+    fig_scaling.plot_model_scaling(pts, exps, tmp_path / "model.png")
+    fig_intrinsic_dim.plot_intrinsic_dim(ids, tmp_path / "id.png")
+    fig_exponents.plot_exponents(exps, tmp_path / "exp.png")
     img = _assert_png(tmp_path / "data.png")
     assert img.shape[1] > img.shape[0]  # a row of panels is wider than tall
     _assert_png(tmp_path / "model.png")
@@ -104,14 +107,14 @@ def test_all_plots_write_valid_pngs(tmp_path):
 
 def test_returns_none_and_creates_parent_dirs(tmp_path):
     out = tmp_path / "a" / "b" / "data.png"
-    assert plots.plot_data_scaling(_points(), _exponents(), out) is None
+    assert fig_scaling.plot_data_scaling(_points(), _exponents(), out) is None
     _assert_png(out)
 
 
 def test_output_is_deterministic(tmp_path):
     pts, exps = _points(), _exponents()
-    plots.plot_data_scaling(pts, exps, tmp_path / "a.png")
-    plots.plot_data_scaling(pts, exps, tmp_path / "b.png")
+    fig_scaling.plot_data_scaling(pts, exps, tmp_path / "a.png")
+    fig_scaling.plot_data_scaling(pts, exps, tmp_path / "b.png")
     assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
 
 
@@ -119,22 +122,22 @@ def test_no_pyplot_figures_left_open(tmp_path):
     import matplotlib.pyplot as plt
 
     before = len(plt.get_fignums())
-    plots.plot_exponents(_exponents(), tmp_path / "e.png")
-    plots.plot_intrinsic_dim(_ids(), tmp_path / "i.png")
+    fig_exponents.plot_exponents(_exponents(), tmp_path / "e.png")
+    fig_intrinsic_dim.plot_intrinsic_dim(_ids(), tmp_path / "i.png")
     assert len(plt.get_fignums()) == before
 
 
 # ------------------------------------------------------------------ drawn lines
 def test_data_scaling_lines_have_fitted_and_predicted_exponents():
     exps = _exponents()
-    fig = plots._data_scaling_figure(_points(), exps)
-    fits, preds = _lines(fig, plots.FIT_GID), _lines(fig, plots.PRED_GID)
+    fig = fig_scaling.data_scaling_figure(_points(), exps)
+    fits, preds = _lines(fig, fig_style.FIT_GID), _lines(fig, fig_style.PRED_GID)
     assert len(fits) == len(DATASETS) and len(preds) == len(DATASETS)
     data_rows = exps[exps["axis"] == "data"].set_index("dataset")
     for ax, ds in zip(fig.axes, DATASETS):
         assert ds in ax.get_title()
-        (fit,) = [ln for ln in ax.get_lines() if ln.get_gid() == plots.FIT_GID]
-        (pred,) = [ln for ln in ax.get_lines() if ln.get_gid() == plots.PRED_GID]
+        (fit,) = [ln for ln in ax.get_lines() if ln.get_gid() == fig_style.FIT_GID]
+        (pred,) = [ln for ln in ax.get_lines() if ln.get_gid() == fig_style.PRED_GID]
         assert _slope(fit) == pytest.approx(data_rows.loc[ds, "alpha_observed"], rel=1e-9)
         assert _slope(pred) == pytest.approx(data_rows.loc[ds, "alpha_predicted"], rel=1e-9)
         # the fit is A * N^-alpha: it passes through the exact synthetic "small" points
@@ -156,11 +159,11 @@ def test_data_scaling_lines_have_fitted_and_predicted_exponents():
 
 def test_model_scaling_lines_have_exponents():
     exps = _exponents()
-    fig = plots._model_scaling_figure(_points(), exps)
+    fig = fig_scaling.model_scaling_figure(_points(), exps)
     rows = exps[exps["axis"] == "model"].set_index("dataset")
     for ax, ds in zip(fig.axes, DATASETS):
-        (fit,) = [ln for ln in ax.get_lines() if ln.get_gid() == plots.FIT_GID]
-        (pred,) = [ln for ln in ax.get_lines() if ln.get_gid() == plots.PRED_GID]
+        (fit,) = [ln for ln in ax.get_lines() if ln.get_gid() == fig_style.FIT_GID]
+        (pred,) = [ln for ln in ax.get_lines() if ln.get_gid() == fig_style.PRED_GID]
         assert _slope(fit) == pytest.approx(rows.loc[ds, "alpha_observed"], rel=1e-9)
         assert _slope(pred) == pytest.approx(rows.loc[ds, "alpha_predicted"], rel=1e-9)
         assert min(fit.get_xdata()) == pytest.approx(min(MODELS.values()))
@@ -169,15 +172,15 @@ def test_model_scaling_lines_have_exponents():
 
 
 def test_model_scaling_params_column():
-    fig = plots._model_scaling_figure(_points(), _exponents(), params_column="n_params_nonembedding")
+    fig = fig_scaling.model_scaling_figure(_points(), _exponents(), params_column="n_params_nonembedding")
     ax = fig.axes[0]
     assert "non-embedding" in ax.get_xlabel()
-    (fit,) = [ln for ln in ax.get_lines() if ln.get_gid() == plots.FIT_GID]
+    (fit,) = [ln for ln in ax.get_lines() if ln.get_gid() == fig_style.FIT_GID]
     assert min(fit.get_xdata()) == pytest.approx(min(MODELS.values()) // 2)
 
 
 def test_exponents_figure_identity_line():
-    fig = plots._exponents_figure(_exponents())
+    fig = fig_exponents.exponents_figure(_exponents())
     ax = fig.axes[0]
     (ident,) = [ln for ln in ax.get_lines() if ln.get_gid() == "identity"]
     x, y = ident.get_xdata(), ident.get_ydata()
@@ -192,12 +195,12 @@ def test_single_model_size_panel_says_so(tmp_path):
     pts = pts[~((pts["dataset"] == "openwebtext") & (pts["model"] == "medium"))]
     exps = _exponents()
     exps = exps[~((exps["dataset"] == "openwebtext") & (exps["axis"] == "model"))]
-    fig = plots._model_scaling_figure(pts, exps)
+    fig = fig_scaling.model_scaling_figure(pts, exps)
     ax_ts, ax_owt = fig.axes[0], fig.axes[1]
     assert "one model size: no model exponent" in "\n".join(t.get_text() for t in ax_owt.texts)
-    assert not [ln for ln in ax_owt.get_lines() if ln.get_gid() in (plots.FIT_GID, plots.PRED_GID)]
-    assert [ln for ln in ax_ts.get_lines() if ln.get_gid() == plots.FIT_GID]
-    plots.plot_model_scaling(pts, exps, tmp_path / "model.png")
+    assert not [ln for ln in ax_owt.get_lines() if ln.get_gid() in (fig_style.FIT_GID, fig_style.PRED_GID)]
+    assert [ln for ln in ax_ts.get_lines() if ln.get_gid() == fig_style.FIT_GID]
+    fig_scaling.plot_model_scaling(pts, exps, tmp_path / "model.png")
     _assert_png(tmp_path / "model.png")
 
 
@@ -211,23 +214,23 @@ def test_nan_cis_and_nan_exponents(tmp_path):
     ids = _ids()
     ids.loc[::3, ["id_ci_low", "id_ci_high"]] = np.nan
 
-    fig = plots._data_scaling_figure(pts, exps)
+    fig = fig_scaling.data_scaling_figure(pts, exps)
     ax_owt = fig.axes[1]
-    assert not [ln for ln in ax_owt.get_lines() if ln.get_gid() == plots.PRED_GID]
-    assert [ln for ln in ax_owt.get_lines() if ln.get_gid() == plots.FIT_GID]
+    assert not [ln for ln in ax_owt.get_lines() if ln.get_gid() == fig_style.PRED_GID]
+    assert [ln for ln in ax_owt.get_lines() if ln.get_gid() == fig_style.FIT_GID]
     assert "no predicted exponent" in "\n".join(t.get_text() for t in ax_owt.texts)
     # error bars only for rows with finite CIs: 2 models x 4 sizes, half NaN per dataset
     n_bars = sum(len(c.get_segments()) for c in ax_owt.collections)
     assert n_bars == 4
 
-    fig = plots._exponents_figure(exps)
+    fig = fig_exponents.exponents_figure(exps)
     assert "not shown (NaN)" in "\n".join(t.get_text() for t in fig.axes[0].get_legend().get_texts())
     assert not fig.axes[0].collections  # all CIs NaN -> no bars at all
 
-    plots.plot_data_scaling(pts, exps, tmp_path / "d.png")
-    plots.plot_model_scaling(pts, exps, tmp_path / "m.png")
-    plots.plot_intrinsic_dim(ids, tmp_path / "i.png")
-    plots.plot_exponents(exps, tmp_path / "e.png")
+    fig_scaling.plot_data_scaling(pts, exps, tmp_path / "d.png")
+    fig_scaling.plot_model_scaling(pts, exps, tmp_path / "m.png")
+    fig_intrinsic_dim.plot_intrinsic_dim(ids, tmp_path / "i.png")
+    fig_exponents.plot_exponents(exps, tmp_path / "e.png")
     for name in ("d", "m", "i", "e"):
         _assert_png(tmp_path / f"{name}.png")
 
@@ -235,7 +238,7 @@ def test_nan_cis_and_nan_exponents(tmp_path):
 def test_intrinsic_dim_bars_skip_nan():
     ids = _ids()
     ids.loc[::3, ["id_ci_low", "id_ci_high"]] = np.nan
-    fig = plots._intrinsic_dim_figure(ids)
+    fig = fig_intrinsic_dim.intrinsic_dim_figure(ids)
     ax = fig.axes[0]
     n_bars = sum(len(c.get_segments()) for c in ax.collections)
     assert n_bars == int(ids["id_ci_low"].notna().sum())
@@ -247,9 +250,9 @@ def test_intrinsic_dim_bars_skip_nan():
 def test_empty_inputs_still_write_png(tmp_path):
     cols_p = list(_points().columns)
     cols_e = list(_exponents().columns)
-    plots.plot_data_scaling(pd.DataFrame(columns=cols_p), pd.DataFrame(columns=cols_e), tmp_path / "d.png")
-    plots.plot_exponents(pd.DataFrame(columns=cols_e), tmp_path / "e.png")
-    plots.plot_intrinsic_dim(pd.DataFrame(columns=list(_ids().columns)), tmp_path / "i.png")
+    fig_scaling.plot_data_scaling(pd.DataFrame(columns=cols_p), pd.DataFrame(columns=cols_e), tmp_path / "d.png")
+    fig_exponents.plot_exponents(pd.DataFrame(columns=cols_e), tmp_path / "e.png")
+    fig_intrinsic_dim.plot_intrinsic_dim(pd.DataFrame(columns=list(_ids().columns)), tmp_path / "i.png")
     for name in ("d", "e", "i"):
         assert (tmp_path / f"{name}.png").exists()
 
@@ -258,14 +261,14 @@ def test_empty_inputs_still_write_png(tmp_path):
 
 def test_missing_ci_columns_and_mixed_layers(tmp_path):
     pts = _points().drop(columns=["val_loss_ci_low", "val_loss_ci_high"])
-    fig = plots._data_scaling_figure(pts, _exponents())
+    fig = fig_scaling.data_scaling_figure(pts, _exponents())
     assert not any(ax.collections for ax in fig.axes)  # no CI columns -> no bars
     ids = _ids().astype({"layer": object})
     ids.loc[ids["layer"] == 12, "layer"] = "final"
-    fig = plots._intrinsic_dim_figure(ids)
+    fig = fig_intrinsic_dim.intrinsic_dim_figure(ids)
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert labels == ["small, layer 6", "small, final layer", "medium, layer 6", "medium, final layer"]
-    plots.plot_intrinsic_dim(ids, tmp_path / "i.png")
+    fig_intrinsic_dim.plot_intrinsic_dim(ids, tmp_path / "i.png")
     _assert_png(tmp_path / "i.png")
 
 
@@ -277,16 +280,16 @@ def test_saturating_curve_drawn_from_its_columns():
     exps["E_saturating"] = 2.0
     exps["A_saturating"] = 300.0
     exps.loc[exps["dataset"] == "openwebtext", "alpha_saturating"] = np.nan  # not fitted there
-    fig = plots._data_scaling_figure(_points(), exps)
-    sats = _lines(fig, plots.SAT_GID)
+    fig = fig_scaling.data_scaling_figure(_points(), exps)
+    sats = _lines(fig, fig_style.SAT_GID)
     assert len(sats) == 1  # only where the saturating fit exists
     (sat,) = sats
     x, y = np.asarray(sat.get_xdata()), np.asarray(sat.get_ydata())
     np.testing.assert_allclose(y, 2.0 + 300.0 * x ** -0.5, rtol=1e-12)
     assert "0.500" in sat.get_label() and "E = 2.00" in sat.get_label()
     # the exponents figure marks the saturating estimate (hollow) next to the pure one
-    efig = plots._exponents_figure(exps)
-    hollow = _lines(efig, plots.SAT_GID)
+    efig = fig_exponents.exponents_figure(exps)
+    hollow = _lines(efig, fig_style.SAT_GID)
     assert len(hollow) == 2  # tinystories data + model rows
     assert all(ln.get_ydata()[0] == 0.5 for ln in hollow)
 
@@ -297,9 +300,9 @@ def test_data_scaling_draws_the_envelope_law_and_the_held_out_prediction():
         axis="data_envelope", held_fixed="best of 2 models per size", alpha_saturating=0.5, E_saturating=1.0,
         A_saturating=40.0, alpha_saturating_ci_low=0.4, alpha_saturating_ci_high=0.6, heldout_x=SIZES[-1],
         heldout_observed=2.0, heldout_predicted=2.1, heldout_predicted_ci_low=2.0, heldout_predicted_ci_high=2.3)
-    fig = plots._data_scaling_figure(_points(), pd.concat([exps, envelope], ignore_index=True))
-    env_lines = _lines(fig, plots.ENVELOPE_GID)
-    held = [ln for ln in _lines(fig, plots.HELDOUT_GID) if ln.get_marker() == "D"]  # not the error bar's caps
+    fig = fig_scaling.data_scaling_figure(_points(), pd.concat([exps, envelope], ignore_index=True))
+    env_lines = _lines(fig, fig_style.ENVELOPE_GID)
+    held = [ln for ln in _lines(fig, fig_style.HELDOUT_GID) if ln.get_marker() == "D"]  # not the error bar's caps
     assert len(env_lines) == len(held) == len(DATASETS)
     x, y = (np.asarray(a, dtype=float) for a in (env_lines[0].get_xdata(), env_lines[0].get_ydata()))
     np.testing.assert_allclose(y, 1.0 + 40.0 * x**-0.5)
@@ -307,4 +310,4 @@ def test_data_scaling_draws_the_envelope_law_and_the_held_out_prediction():
     assert held[0].get_ydata()[0] == 2.1
     assert any("predicted 2.100 vs 2.000 (+5.0%)" in t.get_text() for t in fig.axes[0].get_legend().get_texts())
     # without an envelope row the fixed shape's held-out point is drawn (none here: its columns are absent)
-    assert not _lines(plots._data_scaling_figure(_points(), exps), plots.HELDOUT_GID)
+    assert not _lines(fig_scaling.data_scaling_figure(_points(), exps), fig_style.HELDOUT_GID)

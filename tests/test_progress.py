@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from idscaling.runlog import Progress, format_duration
 from idscaling.corpus.tokens import load_token_file

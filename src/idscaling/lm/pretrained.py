@@ -19,7 +19,6 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from idscaling.atomic import write_json
 from idscaling.lm.model import max_context
