@@ -63,14 +63,9 @@ import torch
 from idscaling.lm.embed import hidden_states_at, sample_positions
 from idscaling.lm.model import build_model, count_params, flops_per_token, gpt2_config, pick_device
 from idscaling.corpus.tokens import TokenFile
-from idscaling.lm.train import (
-    TrainSettings,
-    configure_optimizer,
-    random_batch,
-    token_losses,
-    train_step,
-    windows,
-)
+from idscaling.lm.settings import TrainSettings
+from idscaling.lm.train import configure_optimizer, random_batch, train_step
+from idscaling.lm.inference import token_losses, windows
 
 CONTEXT = 1024
 VOCAB = 50257  # GPT-2's

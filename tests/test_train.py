@@ -11,7 +11,9 @@ import torch
 
 from idscaling.lm.model import load_causal_lm
 from idscaling.corpus.tokens import load_token_file
-from idscaling.lm.train import TrainSettings, learning_rate, mean_loss, train, windows
+from idscaling.lm.settings import TrainSettings, learning_rate
+from idscaling.lm.inference import mean_loss, windows
+from idscaling.lm.train import train
 
 SHAPE = {"n_layer": 1, "n_head": 2, "n_embd": 32}
 
@@ -163,7 +165,7 @@ def test_killed_run_resumes_bit_identically(small_corpus, tmp_path):
     import sys
     import time
 
-    from idscaling.lm.train import CHECKPOINT_FILE
+    from idscaling.lm.checkpoint import CHECKPOINT_FILE
     from idscaling.lm.train_job import run
 
     settings = dict(max_steps=120, checkpoint_interval=10, patience=None)
@@ -207,13 +209,13 @@ def test_killed_run_resumes_bit_identically(small_corpus, tmp_path):
 
 
 def test_checkpoint_from_other_settings_is_not_resumed(small_corpus, tmp_path):
-    from idscaling.lm.train import _write_checkpoint, TrainState
+    from idscaling.lm.checkpoint import write_checkpoint, TrainState
     from idscaling.lm.train_job import run
 
     args = _job_args(small_corpus, tmp_path / "m", max_steps=20, checkpoint_interval=5)
     resume = tmp_path / "m.resume"
     model = torch.nn.Linear(2, 2)
-    _write_checkpoint(resume, "another fingerprint", model, torch.optim.SGD(model.parameters(), lr=0.1),
+    write_checkpoint(resume, "another fingerprint", model, torch.optim.SGD(model.parameters(), lr=0.1),
                       np.random.default_rng(0), TrainState(step=15))
     summary = run(args)
     assert summary["resumed_from_step"] is None and summary["steps_run"] == 20
@@ -244,11 +246,11 @@ def test_settings_and_the_config_schema_agree():
 def test_compile_counts_in_the_fingerprint_only_when_true():
     from dataclasses import asdict
 
-    from idscaling.lm.train import _fingerprint, _NOT_IN_FINGERPRINT
+    from idscaling.lm.checkpoint import NOT_IN_FINGERPRINT, fingerprint
 
-    assert "compile" not in _NOT_IN_FINGERPRINT
+    assert "compile" not in NOT_IN_FINGERPRINT
     tokens = np.arange(200, dtype=np.uint16)
-    fp = lambda s: _fingerprint(tokens, tokens, SHAPE, 512, 0, s, 0)  # noqa: E731
+    fp = lambda s: fingerprint(tokens, tokens, SHAPE, 512, 0, s, 0)  # noqa: E731
     eager, compiled = TrainSettings(), TrainSettings(compile=True)
     assert fp(eager) != fp(compiled)
     # eager: the fingerprint a checkpoint got before the setting existed, so it still resumes
@@ -259,7 +261,7 @@ def test_compile_counts_in_the_fingerprint_only_when_true():
     for arr in (tokens, tokens):
         h.update(np.ascontiguousarray(arr).view(np.uint8))
     new_keys = ("compile", "schedule", "cooldown_fraction")  # all at the values of before they existed
-    old = {k: v for k, v in asdict(eager).items() if k not in _NOT_IN_FINGERPRINT and k not in new_keys}
+    old = {k: v for k, v in asdict(eager).items() if k not in NOT_IN_FINGERPRINT and k not in new_keys}
     h.update(json.dumps([SHAPE, 512, 0, old, 0], sort_keys=True).encode())
     assert fp(eager) == h.hexdigest()
     wsd = TrainSettings(schedule="wsd", patience=2)
@@ -381,7 +383,7 @@ def test_a_run_cut_off_by_max_steps_while_improving_is_not_converged(small_corpu
 
 
 def test_run_converged_for_cosine_needs_patience_flat_evaluations():
-    from idscaling.lm.train import run_converged
+    from idscaling.lm.settings import run_converged
 
     s = TrainSettings(patience=4, eval_interval=25)
     assert run_converged(s, steps_run=800, best_step=700, stopped_early=False)

@@ -120,7 +120,7 @@ def model_token_losses(model: Any, device: Any, val: Any, docs: Sequence[int], c
                        batch_size: int = 32) -> list[np.ndarray]:
     """Per document of ``docs``: the model's loss of each of its first ``context`` tokens (end-of-
     text excluded) given the tokens before it in the document (NaN for the first)."""
-    from idscaling.lm.train import token_losses
+    from idscaling.lm.inference import token_losses
 
     rows = [np.asarray(val.document(int(d))[:-1], dtype=np.int64)[:context] for d in docs]
     x = np.zeros((len(rows), context), dtype=np.int64)

@@ -13,7 +13,8 @@ import numpy as np
 
 from idscaling.runlog import log_to
 from idscaling.corpus.tokens import load_token_file
-from idscaling.lm.train import TrainSettings, train
+from idscaling.lm.settings import TrainSettings
+from idscaling.lm.train import train
 
 __all__ = ["run"]
 
