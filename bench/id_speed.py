@@ -104,7 +104,7 @@ def main() -> int:
     if "faiss" in methods:
         import faiss  # noqa: F401  (imported before timing, as skdim)
     torch_device = None
-    if "torch" in methods or ("auto" in methods and idknn._resolve_knn_method("auto") == "torch"):
+    if "torch" in methods or ("auto" in methods and idknn.resolve_knn_method("auto") == "torch"):
         torch_device = idknn._torch_device()  # imports torch; then one small search initialises the device
         idm.knn_distances(X[:200], min(args.k, 100), "euclidean", method="torch")
 
@@ -118,7 +118,7 @@ def main() -> int:
 
         name = torch.cuda.get_device_name(torch_device) if torch_device.type == "cuda" else "CPU"
         print(f"# knn torch: torch {torch.__version__} on {torch_device} ({name}), "
-              f"{torch.get_num_threads()} CPU threads; 'auto' = {idknn._resolve_knn_method('auto')}")
+              f"{torch.get_num_threads()} CPU threads; 'auto' = {idknn.resolve_knn_method('auto')}")
     print(f"# load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())} "
           "(other processes on the machine distort both timings)")
     batches, _ = idm.batch_indices(X, args.batch_size, args.k, args.seed)

@@ -80,7 +80,7 @@ NOT_RUN_BY_RULES = {
     ("data", "src/idscaling/config.py", "dataset_protocols", "idscaling.id.protocols"):
         "dataset_protocols is called by the workflow itself (rules/common.smk, idscaling.workflow) to plan "
         "jobs, never by a data-env script (subsample imports config for check_sizes_available)",
-    ("torch", "src/idscaling/id/knn.py", "_import_faiss", "faiss"):
+    ("torch", "src/idscaling/id/knn.py", "import_faiss", "faiss"):
         "torch-env rules reach idscaling.id only through latent_diagnostics -> id_protocols' document and "
         "word helpers; neighbour searches (knn: faiss) run in estimate_id / id_protocols (analysis env)",
 }

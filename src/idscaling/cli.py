@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from idscaling.id.registry import ESTIMATORS  # (names only: the CLI starts without numpy)
+
 __all__ = ["main", "build_parser"]
 
 PROG = "idscaling"
@@ -81,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         "are null).",
     )
     est.add_argument("embeddings", metavar="EMB.npy", help="2-D float array, one embedding per row")
-    est.add_argument("--estimator", choices=["mle", "twonn", "tle", "gride"], default="mle",
+    est.add_argument("--estimator", choices=list(ESTIMATORS), default="mle",
                      help="mle: Levina-Bickel (the paper's, default); twonn: Facco et al.; "
                      "tle: tight local estimator (Amsaleg et al.); gride: generalised ratios (Denti et al.), "
                      "with the dimension as a function of scale in scale_curve")

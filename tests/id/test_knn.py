@@ -211,13 +211,13 @@ def test_knn_auto_is_torch_with_cuda_else_sklearn(monkeypatch) -> None:
     monkeypatch.setattr(knn_module, "_knn_torch", fake_torch)
     monkeypatch.setattr(knn_module, "_cuda_available", lambda: False)
     knn_distances(cloud(100), 5, "euclidean")
-    assert calls == [] and knn_module._resolve_knn_method("auto") == "sklearn"
+    assert calls == [] and knn_module.resolve_knn_method("auto") == "sklearn"
     monkeypatch.setattr(knn_module, "_cuda_available", lambda: True)
     knn_distances(cloud(100), 5, "euclidean")
-    assert calls == ["torch"] and knn_module._resolve_knn_method("auto") == "torch"
+    assert calls == ["torch"] and knn_module.resolve_knn_method("auto") == "torch"
     out = estimate_id(cloud(300), metric="euclidean", batch_size=300, n_bootstrap=0)
     assert out["knn_method"] == "auto" and calls == ["torch", "torch"]
-    assert knn_module._resolve_knn_method("blas") == "blas"
+    assert knn_module.resolve_knn_method("blas") == "blas"
 
 
 def test_knn_torch_uses_ieee_float32_matmuls_and_restores_the_setting() -> None:
@@ -226,7 +226,7 @@ def test_knn_torch_uses_ieee_float32_matmuls_and_restores_the_setting() -> None:
     before = backend.fp32_precision
     backend.fp32_precision = "bf16"  # a user's setting: float32 matmuls in bf16 on oneDNN
     try:
-        with knn_module._ieee_float32_matmul():
+        with knn_module.ieee_float32_matmul():
             assert backend.fp32_precision == "ieee"
         assert backend.fp32_precision == "bf16"
         X = cloud(400, ambient=64, latent=8)
@@ -241,7 +241,7 @@ def test_knn_torch_on_cuda_matches_sklearn() -> None:
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device")
-    assert knn_module._torch_device().type == "cuda" and knn_module._resolve_knn_method("auto") == "torch"
+    assert knn_module._torch_device().type == "cuda" and knn_module.resolve_knn_method("auto") == "torch"
     rng = np.random.default_rng(3)
     X = np.tanh(rng.standard_normal((3600, 10)) @ rng.standard_normal((10, 768))).astype(np.float32)
     for metric in ("euclidean", "cosine"):

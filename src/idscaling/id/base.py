@@ -2,7 +2,7 @@
 validation of points and neighbour distances, and the combination of pointwise estimates.
 
 Kept in one place so that each estimator refuses bad input with the same one-line
-``ValueError`` and so that the protocol (:mod:`idscaling.id.protocol`) and the neighbour
+``ValueError`` and so that the batching protocol (:mod:`idscaling.id.batching`) and the neighbour
 search (:mod:`idscaling.id.knn`) agree on what a metric's geometry is (:func:`unit_rows`).
 """
 
@@ -13,14 +13,13 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "METRICS", "COMBS", "ESTIMATORS", "TWONN_METHODS", "KNN_METHODS", "DEFAULT_COMB", "DEFAULT_K",
+    "METRICS", "COMBS", "TWONN_METHODS", "KNN_METHODS", "DEFAULT_COMB", "DEFAULT_K",
     "combine", "combine_checked", "check_int", "check_metric", "check_distances", "validate_points",
     "unit_rows",
 ]
 
 METRICS = ("euclidean", "cosine")
 COMBS = ("mle", "mean", "median")
-ESTIMATORS = ("mle", "twonn", "tle", "gride")
 TWONN_METHODS = ("linear", "mle")
 KNN_METHODS = ("auto", "blas", "faiss", "sklearn", "torch")
 

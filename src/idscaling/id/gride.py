@@ -51,10 +51,9 @@ from typing import Any
 import numpy as np
 from scipy.optimize import brentq
 from scipy.special import betaln, ndtri
-from sklearn.base import BaseEstimator
 
-from idscaling.id.base import check_distances, check_int, check_metric, validate_points
-from idscaling.id.knn import knn_distances
+from idscaling.id.base import check_distances, check_int, check_metric
+from idscaling.id.estimator import Estimator, Fit, reject_inapplicable
 
 __all__ = [
     "GRIDE", "gride_loglik", "gride_mle", "gride_error", "gride_ratios",
@@ -311,7 +310,7 @@ def wald_interval(estimate: float, errors: list[float], ci_level: float) -> tupl
     return float(estimate) - half, float(estimate) + half
 
 
-class GRIDE(BaseEstimator):
+class GRIDE(Estimator):
     """Generalised ratios intrinsic dimension estimator (Denti et al. 2022), as DADApy's.
 
     Parameters
@@ -345,6 +344,10 @@ class GRIDE(BaseEstimator):
         :func:`gride_scale_curve` (keys n1, n2, dimension, error, scale, n_ratios).
     """
 
+    name = "gride"
+    bootstrapped = False  # the interval is the likelihood's
+    PROTOCOL_KEYS = ("gride_n1", "gride_range_max")  # the config's id keys it reads (idscaling.id.batching.settings_for_estimator)
+
     def __init__(self, n1: int = 1, n2: int | None = None, metric: str = "euclidean", range_max: int = 64,
                  unbiased: bool = True, outlier_filter: bool = True):
         self.n1 = n1
@@ -354,20 +357,52 @@ class GRIDE(BaseEstimator):
         self.unbiased = unbiased
         self.outlier_filter = outlier_filter
 
-    def fit(self, X: Any, y: None = None) -> "GRIDE":
-        """Estimate the dimension at (n1, n2) and the scale curve of the rows of ``X``."""
-        n1, n2 = _ranks(self.n1, self.n2)
-        check_metric(self.metric)
-        range_max = check_int("range_max", self.range_max, 2)
-        X = validate_points(X, self.metric, n2 + 1, f"n2={n2} points to find n2 neighbours per point")
-        k = max(n2, min(range_max, X.shape[0] - 1))
-        distances, _ = knn_distances(X, k, self.metric)
-        opts = {"unbiased": bool(self.unbiased), "outlier_filter": bool(self.outlier_filter)}
-        self.mu_ = gride_ratios(distances, n1, n2)
-        self.dimension_, self.dimension_err_ = gride_from_distances(distances, n1, n2, **opts)
-        self.scale_curve_ = gride_scale_curve(distances, range_max, **opts)
-        return self
+    def n_neighbours(self, n_points: int | None = None) -> int:
+        """The largest rank of the estimate or the curve: one search for both (at most n - 1)."""
+        n2 = _ranks(self.n1, self.n2)[1]
+        return max(n2, int(self.range_max) if n_points is None else min(int(self.range_max), n_points - 1))
 
-    def fit_transform(self, X: Any, y: None = None) -> float:
-        """Fit and return ``dimension_`` (skdim convention)."""
-        return self.fit(X).dimension_
+    def points_needed(self) -> tuple[int, str]:
+        n2 = _ranks(self.n1, self.n2)[1]
+        return n2 + 1, f"n2={n2} points to find n2 neighbours per point"
+
+    def check(self) -> None:
+        _ranks(self.n1, self.n2)
+        check_metric(self.metric)
+        check_int("range_max", self.range_max, 2)
+
+    def _fit(self, X: np.ndarray, distances: np.ndarray, idx: np.ndarray) -> Fit:
+        n1, n2 = _ranks(self.n1, self.n2)
+        opts = {"unbiased": bool(self.unbiased), "outlier_filter": bool(self.outlier_filter)}
+        d, err = gride_from_distances(distances, n1, n2, **opts)
+        return Fit(d, {"error": err, "scale_curve": gride_scale_curve(distances, int(self.range_max), **opts),
+                       "mu": gride_ratios(distances, n1, n2)})
+
+    def fitted(self, fit: Fit) -> None:
+        self.dimension_err_ = fit.values["error"]
+        self.mu_ = fit.values["mu"]
+        self.scale_curve_ = fit.values["scale_curve"]
+
+    def interval(self, dimension: float, fits: list[Fit], n_bootstrap: int, ci_level: float,
+                 rng: np.random.Generator) -> tuple[float | None, float | None]:
+        """Not bootstrapped: the Wald interval of the mean of the batch estimates from their
+        likelihood standard errors (:func:`wald_interval`), with the same caveats as a bootstrap."""
+        return wald_interval(dimension, [f.values["error"] for f in fits], float(ci_level))
+
+    def batch_fields(self, fits: list[Fit]) -> dict[str, Any]:
+        """The estimate's ranks and the scale curve of all batches (:func:`mean_over_batches`)."""
+        return {"gride_n1": int(self.n1), "gride_range_max": int(self.range_max),
+                "scale_curve": mean_over_batches([f.values["scale_curve"] for f in fits])}
+
+    @classmethod
+    def for_protocol(cls, *, metric: str, k: int | None = None, comb: str | None = None, unbiased: bool = False,
+                     gride_n1: int = 1, gride_range_max: int = 64, **_: Any) -> "GRIDE":
+        reject_inapplicable("gride", k=k, comb=comb, k_reason="set gride_n1 and gride_range_max", unbiased=unbiased)
+        estimator = cls(n1=check_int("gride_n1", gride_n1, 1), metric=metric,
+                        range_max=check_int("gride_range_max", gride_range_max, 2))
+        estimator.check()
+        return estimator
+
+    def protocol_fields(self) -> dict[str, Any]:
+        return {"k": self.n_neighbours(), "comb": None, "unbiased": None, "discard_fraction": None,
+                "twonn_method": None, "epsilon": None}

@@ -205,7 +205,7 @@ def _search_float64(P: np.ndarray, Pc: np.ndarray, sq: np.ndarray, bad: np.ndarr
         dist[rows], idx[rows] = _select(P, Pc, sq, rows, cand, k)
 
 
-def _import_faiss():
+def import_faiss():
     try:
         import faiss
     except ImportError:
@@ -227,7 +227,7 @@ def _knn_faiss(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarr
     3,600 x 768 batch (0.34 s vs 0.23 s, one thread), with the same exactness work; the
     ``"torch"`` method (:func:`_knn_torch`) is for a CUDA device.
     """
-    faiss = _import_faiss()
+    faiss = import_faiss()
     P, Pc, sq, A, normA = _centred_float32(X, metric)
     n, dim = A.shape
     c = _ranked_width(n, k)
@@ -301,7 +301,7 @@ def _torch_device():
 
 
 @contextlib.contextmanager
-def _ieee_float32_matmul():
+def ieee_float32_matmul():
     """Full float32 matmuls (no TF32 on the GPU, no bf16 on oneDNN) inside: the rounding-error
     bound of the certificate assumes them. Only settings that are not already IEEE are touched
     (and restored), through torch's per-backend ``fp32_precision``."""
@@ -334,7 +334,7 @@ def _knn_torch(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarr
     c = _ranked_width(n, k)
     device = _torch_device()
     step = max(1, min(_KNN_ROWS, _KNN_BLOCK_ELEMENTS // n))
-    with torch.inference_mode(), _ieee_float32_matmul():
+    with torch.inference_mode(), ieee_float32_matmul():
         At = torch.from_numpy(A).to(device)
         norms = (At * At).sum(dim=1)
         D, I = [], []
@@ -418,7 +418,7 @@ def knn_distances(X: np.ndarray, k: int, metric: str, method: str = "auto") -> t
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[0] <= k:
         raise ValueError(f"need a 2-D array with more than k={k} rows, got shape {X.shape}")
-    method = _resolve_knn_method(method)
+    method = resolve_knn_method(method)
     if method == "blas":
         return _knn_blas(X, k, metric)
     if method == "faiss":
@@ -441,14 +441,14 @@ def _cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
-def _resolve_knn_method(method: str) -> str:
+def resolve_knn_method(method: str) -> str:
     """``"auto"``: ``"torch"`` with a CUDA device, else ``"sklearn"``; other names unchanged."""
     if method != "auto":
         return method
     return "torch" if _cuda_available() else "sklearn"
 
 
-def _neighbour_pair_distances(X: np.ndarray, idx: np.ndarray, metric: str) -> np.ndarray:
+def neighbour_pair_distances(X: np.ndarray, idx: np.ndarray, metric: str) -> np.ndarray:
     """(n, k, k) distances between the neighbours of each point, in ``metric``."""
     P = _search_points(X, metric)
     n, k = idx.shape

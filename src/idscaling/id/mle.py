@@ -12,10 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
 
-from idscaling.id.base import COMBS, check_distances, check_int, check_metric, combine, validate_points
-from idscaling.id.knn import knn_distances
+from idscaling.id.base import COMBS, DEFAULT_COMB, DEFAULT_K, check_distances, check_int, check_metric, combine
+from idscaling.id.estimator import Estimator, Fit
 
 __all__ = ["MLE", "pointwise_mle"]
 
@@ -49,7 +48,7 @@ def pointwise_mle(distances: np.ndarray, unbiased: bool = False) -> np.ndarray:
     return kfac / log_ratio_sum
 
 
-class MLE(BaseEstimator):
+class MLE(Estimator):
     """Levina–Bickel maximum-likelihood intrinsic dimension estimator.
 
     Parameters
@@ -75,32 +74,45 @@ class MLE(BaseEstimator):
         Neighbours used (= k).
     """
 
+    name = "mle"
+    PROTOCOL_KEYS = ("k", "comb")  # the config's id keys it reads (idscaling.id.batching.settings_for_estimator)
+
     def __init__(self, k: int = 20, metric: str = "euclidean", comb: str = "mle", unbiased: bool = False):
         self.k = k
         self.metric = metric
         self.comb = comb
         self.unbiased = unbiased
 
-    def _validate(self, X: Any) -> np.ndarray:
+    def n_neighbours(self, n_points: int | None = None) -> int:
+        return int(self.k)
+
+    def check(self) -> None:
         check_metric(self.metric)
         if self.comb not in COMBS:
             raise ValueError(f"comb must be one of {COMBS}, got {self.comb!r}")
         k = check_int("k", self.k, 2)
-        return validate_points(X, self.metric, k + 1, f"k={k} points to find k neighbours per point")
+        if self.unbiased and k < 3:
+            raise ValueError(f"unbiased=True needs k >= 3 neighbours, got k={k}")
 
-    def fit(self, X: Any, y: None = None) -> "MLE":
-        """Estimate the intrinsic dimension of the rows of ``X``.
+    def _fit(self, X: np.ndarray, distances: np.ndarray, idx: np.ndarray) -> Fit:
+        values = pointwise_mle(distances, unbiased=bool(self.unbiased))
+        return Fit(float(combine(values, self.comb)), values)
 
-        Neighbours are exact (:func:`~idscaling.id.knn_distances`), searched among the rows
-        of ``X`` with each point excluded from its own neighbourhood.
-        """
-        X = self._validate(X)
-        distances, _ = knn_distances(X, int(self.k), self.metric)
-        self.dimension_pw_ = pointwise_mle(distances, unbiased=self.unbiased)
-        self.dimension_ = float(combine(self.dimension_pw_, self.comb))
+    def statistic(self, values: np.ndarray) -> np.ndarray:
+        return combine(values, self.comb, axis=1)
+
+    def fitted(self, fit: Fit) -> None:
+        self.dimension_pw_ = fit.values
         self.n_neighbors_ = int(self.k)
-        return self
 
-    def fit_transform(self, X: Any, y: None = None) -> float:
-        """Fit and return ``dimension_`` (skdim convention)."""
-        return self.fit(X).dimension_
+    @classmethod
+    def for_protocol(cls, *, metric: str, k: int | None = None, comb: str | None = None, unbiased: bool = False,
+                     **_: Any) -> "MLE":
+        estimator = cls(k=DEFAULT_K if k is None else k, metric=metric, comb=DEFAULT_COMB["mle"] if comb is None else comb,
+                        unbiased=bool(unbiased))
+        estimator.check()
+        return estimator
+
+    def protocol_fields(self) -> dict[str, Any]:
+        return {"k": int(self.k), "comb": self.comb, "unbiased": bool(self.unbiased), "discard_fraction": None,
+                "twonn_method": None, "epsilon": None}

@@ -18,8 +18,7 @@ the same k distances as the MLE with more variance.
 Euclidean only: TLE's measurements (the reflections S and T below) are constructed with the
 law of cosines, which holds for Euclidean distances and not for the cosine distance
 ``1 - cos`` (it is not even a metric). Fed cosine distances it was inflated, not halved like
-the MLE (6.70 against 5.46 Euclidean on 2,000 points of S^5, k = 20), so ``metric="cosine"`` is
-refused; for directions use
+the MLE (measured on a sphere: BENCHMARKS.md), so ``metric="cosine"`` is refused; for directions use
 ``metric="euclidean"`` on L2-normalised rows (the chord distance, a true Euclidean distance).
 """
 
@@ -28,17 +27,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
 
-from idscaling.id.base import (
-    COMBS,
-    check_distances,
-    check_int,
-    check_metric,
-    combine_checked,
-    validate_points,
-)
-from idscaling.id.knn import _neighbour_pair_distances, knn_distances
+from idscaling.id.base import COMBS, DEFAULT_COMB, DEFAULT_K, check_distances, check_int, check_metric, combine, combine_checked
+from idscaling.id.estimator import Estimator, Fit, reject_inapplicable
+from idscaling.id.knn import neighbour_pair_distances
 
 __all__ = ["TLE", "pointwise_tle", "tle_pointwise", "check_tle_metric", "TLE_COSINE_ERROR"]
 
@@ -139,10 +131,10 @@ def tle_pointwise(X: np.ndarray, distances: np.ndarray, idx: np.ndarray, metric:
     distances among the neighbours are computed here."""
     check_tle_metric(metric)
     distances = check_distances(distances, 2)
-    return pointwise_tle(distances, _neighbour_pair_distances(X, idx, metric), epsilon)
+    return pointwise_tle(distances, neighbour_pair_distances(X, idx, metric), epsilon)
 
 
-class TLE(BaseEstimator):
+class TLE(Estimator):
     """Tight Local intrinsic dimensionality Estimator (Amsaleg et al.), as ``skdim.id.TLE``.
 
     Parameters
@@ -165,25 +157,49 @@ class TLE(BaseEstimator):
     n_neighbors_ : int
     """
 
+    name = "tle"
+    PROTOCOL_KEYS = ("k", "comb")  # the config's id keys it reads (idscaling.id.batching.settings_for_estimator)
+
     def __init__(self, k: int = 20, metric: str = "euclidean", comb: str = "mean", epsilon: float = 1e-4):
         self.k = k
         self.metric = metric
         self.comb = comb
         self.epsilon = epsilon
 
-    def fit(self, X: Any, y: None = None) -> "TLE":
+    def n_neighbours(self, n_points: int | None = None) -> int:
+        return int(self.k)
+
+    def check(self) -> None:
         check_tle_metric(self.metric)
         if self.comb not in COMBS:
             raise ValueError(f"comb must be one of {COMBS}, got {self.comb!r}")
         if not float(self.epsilon) >= 0.0:
             raise ValueError(f"epsilon must be >= 0, got {self.epsilon!r}")
-        k = check_int("k", self.k, 2)
-        X = validate_points(X, self.metric, k + 1, f"k={k} points to find k neighbours per point")
-        distances, idx = knn_distances(X, k, self.metric)
-        self.dimension_pw_ = tle_pointwise(X, distances, idx, self.metric, float(self.epsilon))
-        self.dimension_ = combine_checked(self.dimension_pw_, self.comb)
-        self.n_neighbors_ = k
-        return self
+        check_int("k", self.k, 2)
 
-    def fit_transform(self, X: Any, y: None = None) -> float:
-        return self.fit(X).dimension_
+    def _fit(self, X: np.ndarray, distances: np.ndarray, idx: np.ndarray) -> Fit:
+        values = tle_pointwise(X, distances, idx, self.metric, float(self.epsilon))
+        return Fit(combine_checked(values, self.comb), values)
+
+    def statistic(self, values: np.ndarray) -> np.ndarray:
+        return combine(values, self.comb, axis=1)
+
+    def fitted(self, fit: Fit) -> None:
+        self.dimension_pw_ = fit.values
+        self.n_neighbors_ = int(self.k)
+
+    @classmethod
+    def for_protocol(cls, *, metric: str, k: int | None = None, comb: str | None = None, unbiased: bool = False,
+                     epsilon: float = 1e-4, **_: Any) -> "TLE":
+        comb = DEFAULT_COMB["tle"] if comb is None else comb
+        if comb not in COMBS:
+            raise ValueError(f"comb must be one of {COMBS}, got {comb!r}")
+        k = check_int("k", DEFAULT_K if k is None else k, 2)
+        reject_inapplicable("tle", unbiased=unbiased)
+        estimator = cls(k=k, metric=metric, comb=comb, epsilon=epsilon)
+        estimator.check()
+        return estimator
+
+    def protocol_fields(self) -> dict[str, Any]:
+        return {"k": int(self.k), "comb": self.comb, "unbiased": None, "discard_fraction": None,
+                "twonn_method": None, "epsilon": float(self.epsilon)}

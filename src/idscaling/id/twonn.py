@@ -13,10 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
 
-from idscaling.id.base import TWONN_METHODS, check_distances, validate_points
-from idscaling.id.knn import knn_distances
+from idscaling.id.base import TWONN_METHODS, check_distances, check_metric
+from idscaling.id.estimator import Estimator, Fit, reject_inapplicable
 
 __all__ = ["TwoNN", "twonn_dimension", "twonn_ratios"]
 
@@ -71,7 +70,7 @@ def twonn_ratios(distances: np.ndarray) -> np.ndarray:
     return mu
 
 
-class TwoNN(BaseEstimator):
+class TwoNN(Estimator):
     """TwoNN intrinsic dimension estimator (Facco et al. 2017), as ``skdim.id.TwoNN``.
 
     Parameters
@@ -94,21 +93,48 @@ class TwoNN(BaseEstimator):
         r2 / r1 for every point (before discarding).
     """
 
+    name = "twonn"
+    PROTOCOL_KEYS = ("discard_fraction",)  # the config's id keys it reads (idscaling.id.batching.settings_for_estimator)
+
     def __init__(self, discard_fraction: float = 0.1, metric: str = "euclidean", method: str = "linear"):
         self.discard_fraction = discard_fraction
         self.metric = metric
         self.method = method
 
-    def fit(self, X: Any, y: None = None) -> "TwoNN":
+    def n_neighbours(self, n_points: int | None = None) -> int:
+        return 2
+
+    def points_needed(self) -> tuple[int, str]:
+        return 3, "2 points to find 2 neighbours per point"
+
+    def check(self) -> None:
+        check_metric(self.metric)
         if self.method not in TWONN_METHODS:
             raise ValueError(f"method must be one of {TWONN_METHODS}, got {self.method!r}")
         if not 0.0 <= float(self.discard_fraction) < 1.0:
             raise ValueError(f"discard_fraction must be in [0, 1), got {self.discard_fraction!r}")
-        X = validate_points(X, self.metric, 3, "2 points to find 2 neighbours per point")
-        distances, _ = knn_distances(X, 2, self.metric)
-        self.mu_ = twonn_ratios(distances)
-        self.dimension_ = float(twonn_dimension(self.mu_, self.discard_fraction, self.method))
-        return self
 
-    def fit_transform(self, X: Any, y: None = None) -> float:
-        return self.fit(X).dimension_
+    def _fit(self, X: np.ndarray, distances: np.ndarray, idx: np.ndarray) -> Fit:
+        values = twonn_ratios(distances)
+        return Fit(float(twonn_dimension(values, float(self.discard_fraction), self.method)), values)
+
+    def statistic(self, values: np.ndarray) -> np.ndarray:
+        return twonn_dimension(values, float(self.discard_fraction), self.method)
+
+    def fitted(self, fit: Fit) -> None:
+        self.mu_ = fit.values
+
+    @classmethod
+    def for_protocol(cls, *, metric: str, k: int | None = None, comb: str | None = None, unbiased: bool = False,
+                     discard_fraction: float = 0.1, twonn_method: str = "linear", **_: Any) -> "TwoNN":
+        reject_inapplicable("twonn", k=k, k_allowed=(None, 2), comb=comb, unbiased=unbiased,
+                            k_reason="it uses the first 2 neighbours")
+        if twonn_method not in TWONN_METHODS:
+            raise ValueError(f"twonn_method must be one of {TWONN_METHODS}, got {twonn_method!r}")
+        estimator = cls(discard_fraction=discard_fraction, metric=metric, method=twonn_method)
+        estimator.check()
+        return estimator
+
+    def protocol_fields(self) -> dict[str, Any]:
+        return {"k": 2, "comb": None, "unbiased": None, "discard_fraction": float(self.discard_fraction),
+                "twonn_method": self.method, "epsilon": None}
