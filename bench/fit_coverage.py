@@ -72,8 +72,13 @@ def main() -> int:
 
     import pandas as pd
 
+    from idscaling.fit.coverage import (
+        measure_noise,
+        pooled_noise_sd,
+        prefactor_for_excess,
+        simulate_coverage,
+    )
     from idscaling.fit.exponents import SATURATING_RESAMPLE
-    from idscaling.fit.coverage import measure_noise, pooled_noise_sd, prefactor_for_excess, simulate_coverage
 
     noises = [(float(v), args.lack_of_fit) for v in args.noise.split(",")]
     if args.points:

@@ -60,12 +60,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from idscaling.lm.embed import hidden_states_at, sample_positions
-from idscaling.lm.model import build_model, count_params, flops_per_token, gpt2_config, pick_device
 from idscaling.corpus.tokens import TokenFile
+from idscaling.lm.embed import hidden_states_at, sample_positions
+from idscaling.lm.inference import token_losses, windows
+from idscaling.lm.model import (
+    build_model,
+    count_params,
+    flops_per_token,
+    gpt2_config,
+    pick_device,
+)
 from idscaling.lm.settings import TrainSettings
 from idscaling.lm.train import configure_optimizer, random_batch, train_step
-from idscaling.lm.inference import token_losses, windows
 
 CONTEXT = 1024
 VOCAB = 50257  # GPT-2's

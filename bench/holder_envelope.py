@@ -22,10 +22,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from idscaling.latent.teachers import latent_settings
-from idscaling.latent.teachers import teacher_from_settings
-from idscaling.latent.learner import exponent_check
 from idscaling.fit.predict import alpha_data
+from idscaling.latent.learner import exponent_check
+from idscaling.latent.teachers import latent_settings, teacher_from_settings
 
 COLUMNS = ["dataset", "k", "beta", "fit", "alpha", "alpha_ci_low", "alpha_ci_high", "alpha_theory"]
 

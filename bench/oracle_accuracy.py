@@ -15,8 +15,8 @@ import time
 
 import numpy as np
 
-from idscaling.latent.features import FeaturesTeacher
 from idscaling.latent.documents import sample_categorical
+from idscaling.latent.features import FeaturesTeacher
 from idscaling.latent.oracle import posterior_predictive
 
 POSITIONS = np.array([0, 3, 7, 15, 31, 63])

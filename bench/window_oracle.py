@@ -22,8 +22,8 @@ import pandas as pd
 import yaml
 
 from idscaling.config import load_schema, validate_config
-from idscaling.id.protocols import protocol_ids, protocol_inputs
 from idscaling.corpus.tokenizer import load_tokenizer
+from idscaling.id.protocols import protocol_ids, protocol_inputs
 from idscaling.workflow.params import id_protocol_params
 from idscaling.workflow.targets import Targets
 

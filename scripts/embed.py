@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from idscaling.lm.embed import embed, save_embeddings
-from idscaling.runlog import log_to
 from idscaling.corpus.tokens import load_token_file
+from idscaling.lm.embed import embed, save_embeddings
 from idscaling.provenance import provenance_of
+from idscaling.runlog import log_to
 from idscaling.workflow.params import inference_batch_size
 
 log = log_to(snakemake.log[0], snakemake.threads)

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import numpy as np
 
-from idscaling.workflow.params import execution_settings
-from idscaling.id import estimate_id, settings_for_estimator
-from idscaling.runlog import log_to
-from idscaling.workflow.targets import checkpoint_ident
+from idscaling.id.batching import estimate_id, settings_for_estimator
 from idscaling.provenance import provenance_of
+from idscaling.runlog import log_to
+from idscaling.workflow.params import execution_settings
+from idscaling.workflow.targets import checkpoint_ident
 
 log = log_to(snakemake.log[0], snakemake.threads)
 s = snakemake.params.settings | execution_settings(snakemake.config, "id")  # knn: how, not what

@@ -4,10 +4,10 @@ the per-token losses its training job wrote."""
 import json
 from pathlib import Path
 
+from idscaling.corpus.tokens import load_token_file
 from idscaling.lm.evaluate import load_validation_losses, summarize_losses
 from idscaling.provenance import provenance_of
 from idscaling.runlog import log_to
-from idscaling.corpus.tokens import load_token_file
 from idscaling.workflow.targets import checkpoint_ident
 
 log = log_to(snakemake.log[0], snakemake.threads)

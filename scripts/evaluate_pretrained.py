@@ -4,10 +4,10 @@ its bootstrap CI over documents (forward pass and summary in one job)."""
 import json
 from pathlib import Path
 
+from idscaling.corpus.tokens import load_token_file
 from idscaling.lm.evaluate import evaluate
 from idscaling.provenance import provenance_of
 from idscaling.runlog import log_to
-from idscaling.corpus.tokens import load_token_file
 from idscaling.workflow.params import inference_batch_size
 from idscaling.workflow.targets import checkpoint_ident
 

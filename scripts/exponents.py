@@ -4,9 +4,9 @@ import pandas as pd
 
 from idscaling.fit.exponents import exponents_table
 from idscaling.fit.protocol_exponents import with_protocol_predictions
-from idscaling.runlog import log_to
-from idscaling.report.tables import dataset_ids
 from idscaling.provenance import provenance_of, stamp_frame
+from idscaling.report.tables import dataset_ids
+from idscaling.runlog import log_to
 
 log = log_to(snakemake.log[0])
 fit = snakemake.params.fit

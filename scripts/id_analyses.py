@@ -4,8 +4,8 @@ import json
 from pathlib import Path
 
 from idscaling.id.analyses import id_analyses_table
-from idscaling.runlog import log_to
 from idscaling.provenance import provenance_of, stamp_frame
+from idscaling.runlog import log_to
 
 log = log_to(snakemake.log[0])
 

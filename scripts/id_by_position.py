@@ -5,10 +5,10 @@ from pathlib import Path
 
 import numpy as np
 
-from idscaling.workflow.params import execution_settings
 from idscaling.id.analyses import id_by_position
-from idscaling.runlog import log_to
 from idscaling.provenance import provenance_of
+from idscaling.runlog import log_to
+from idscaling.workflow.params import execution_settings
 
 log = log_to(snakemake.log[0], snakemake.threads)
 w = snakemake.wildcards

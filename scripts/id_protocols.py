@@ -5,12 +5,12 @@ from pathlib import Path
 
 import numpy as np
 
-from idscaling.workflow.params import execution_settings
+from idscaling.corpus.tokenizer import load_tokenizer
 from idscaling.id.protocols import protocol_ids, protocol_inputs
 from idscaling.provenance import provenance_of
 from idscaling.runlog import log_to
+from idscaling.workflow.params import execution_settings
 from idscaling.workflow.targets import checkpoint_ident
-from idscaling.corpus.tokenizer import load_tokenizer
 
 log = log_to(snakemake.log[0], snakemake.threads)
 p = snakemake.params

@@ -1,7 +1,7 @@
 """Snakemake script: one row per (checkpoint, ID protocol, metric), and the protocols' scale curves."""
 
-from idscaling.id.protocols import id_protocols_table, id_scale_table
 from idscaling.provenance import provenance_of, stamp_frame
+from idscaling.report.tables import id_protocols_table, id_scale_table
 from idscaling.runlog import log_to
 
 log = log_to(snakemake.log[0])

@@ -1,8 +1,8 @@
 """Snakemake script: one row per intrinsic-dimension estimate."""
 
-from idscaling.runlog import log_to
-from idscaling.report.tables import id_table
 from idscaling.provenance import provenance_of, stamp_frame
+from idscaling.report.tables import id_table
+from idscaling.runlog import log_to
 
 log = log_to(snakemake.log[0])
 table = id_table(snakemake.input)

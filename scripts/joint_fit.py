@@ -3,9 +3,9 @@
 import pandas as pd
 
 from idscaling.fit.exponents import joint_fits_table
-from idscaling.runlog import log_to
-from idscaling.report.tables import dataset_ids
 from idscaling.provenance import provenance_of, stamp_frame
+from idscaling.report.tables import dataset_ids
+from idscaling.runlog import log_to
 
 log = log_to(snakemake.log[0])
 fit = snakemake.params.fit

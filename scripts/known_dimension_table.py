@@ -5,7 +5,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from idscaling.latent.known_dimension import diagnostics_tables, known_dimension_table, protocol_agreement
+from idscaling.latent.known_dimension import (
+    diagnostics_tables,
+    known_dimension_table,
+    protocol_agreement,
+)
 from idscaling.provenance import provenance_of, stamp_frame
 from idscaling.runlog import log_to
 

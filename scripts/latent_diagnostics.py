@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
+from idscaling.corpus.tokenizer import load_tokenizer
 from idscaling.latent.diagnostics import diagnose
 from idscaling.provenance import provenance_of
 from idscaling.runlog import log_to
 from idscaling.workflow.targets import checkpoint_ident
-from idscaling.corpus.tokenizer import load_tokenizer
 
 log = log_to(snakemake.log[0], snakemake.threads)
 result = diagnose(

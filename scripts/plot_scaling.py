@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from idscaling.report.figures.scaling import plot_data_scaling, plot_model_scaling
-from idscaling.report.figures.exponents import plot_exponents
 from idscaling.fit.protocol_exponents import primary_rows
+from idscaling.report.figures.exponents import plot_exponents
+from idscaling.report.figures.scaling import plot_data_scaling, plot_model_scaling
 from idscaling.runlog import log_to
 
 log_to(snakemake.log[0])

@@ -4,9 +4,9 @@ import json
 from pathlib import Path
 
 from idscaling.fit.exponents import pretrained_exponents_table
-from idscaling.runlog import log_to
-from idscaling.report.tables import pretrained_points
 from idscaling.provenance import provenance_of, stamp_frame
+from idscaling.report.tables import pretrained_points
+from idscaling.runlog import log_to
 
 log = log_to(snakemake.log[0])
 

@@ -1,8 +1,8 @@
 """Snakemake script: one row per trained model (parameters, data size, validation loss, FLOPs)."""
 
-from idscaling.runlog import log_to
-from idscaling.report.tables import not_converged, scaling_points
 from idscaling.provenance import provenance_of, stamp_frame
+from idscaling.report.tables import not_converged, scaling_points
+from idscaling.runlog import log_to
 
 log = log_to(snakemake.log[0])
 points = scaling_points(snakemake.input.train, snakemake.input.evals)

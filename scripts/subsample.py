@@ -1,7 +1,7 @@
 """Snakemake script: the nested, seeded training subset of N tokens."""
 
-from idscaling.runlog import log_to
 from idscaling.corpus.subsample import write_subset
+from idscaling.runlog import log_to
 
 log = log_to(snakemake.log[0])
 w = snakemake.wildcards

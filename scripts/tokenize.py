@@ -1,9 +1,10 @@
 """Snakemake script: encode one split into a token file with document offsets and a sidecar
 (the training split in tokenize.shards byte ranges at once when set: the same file)."""
 
-from idscaling.runlog import log_to
-from idscaling.corpus.tokens import tokenize_jsonl_parallel
 from pathlib import Path
+
+from idscaling.corpus.tokens import tokenize_jsonl_parallel
+from idscaling.runlog import log_to
 
 log = log_to(snakemake.log[0], snakemake.threads)
 split = snakemake.wildcards.split

@@ -4,11 +4,11 @@ Several GPUs (or train.processes) -> torchrun with DDP; a killed run resumes fro
 
 from pathlib import Path
 
+from idscaling.corpus.tokens import load_token_file
 from idscaling.lm.evaluate import save_validation_losses, validation_losses
 from idscaling.lm.launch import n_processes, run_training
-from idscaling.runlog import log_to
 from idscaling.provenance import provenance_of
-from idscaling.corpus.tokens import load_token_file
+from idscaling.runlog import log_to
 from idscaling.workflow.params import execution_settings, inference_batch_size
 
 log = log_to(snakemake.log[0], snakemake.threads)

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from idscaling.runlog import log_to
 from idscaling.corpus.tokenizer import build_tokenizer
+from idscaling.runlog import log_to
 
 log = log_to(snakemake.log[0], snakemake.threads)
 tok = snakemake.params.tokenizer

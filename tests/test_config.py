@@ -7,8 +7,8 @@ import json
 
 import pytest
 import yaml
-
 from conftest import REPO
+
 from idscaling.config import ConfigError, embedding_model, load_schema, validate_config
 
 SCHEMA = load_schema(REPO / "schemas" / "config.schema.yaml")
@@ -144,8 +144,8 @@ def test_latent_source_teacher_keys():
 
 def test_wsd_schedule_needs_patience_and_cooldown_fraction_needs_wsd():
     import yaml
-
     from conftest import REPO
+
     from idscaling.config import ConfigError, load_schema, validate_config
 
     schema = load_schema(REPO / "schemas" / "config.schema.yaml")

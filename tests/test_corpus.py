@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 
 from idscaling.corpus import sources as corpus
-from idscaling.corpus.sources import builtin
-from idscaling.corpus.sources.huggingface import probe_hub
-from idscaling.corpus.sources import CorpusError, CorpusStats, iter_documents
+from idscaling.corpus.sources import CorpusError, CorpusStats, builtin, iter_documents
 from idscaling.corpus.sources.builtin import stdlib_files
+from idscaling.corpus.sources.huggingface import probe_hub
 from idscaling.corpus.sources.stories import generate_stories
 
 HAS_GENSIM = importlib.util.find_spec("gensim") is not None

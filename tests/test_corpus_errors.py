@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import REPO, smk
+
 from idscaling.corpus.sources import CorpusError, iter_documents
 
 GOOD = [json.dumps({"id": i, "text": f"document number {i} " + "word " * 20}) for i in range(40)]

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+from idscaling.corpus.tokens import load_token_file
 from idscaling.lm.embed import embed, sample_positions
 from idscaling.lm.model import build_model, gpt2_config
-from idscaling.corpus.tokens import load_token_file
 
 
 def test_sample_positions_follow_the_protocol(small_corpus):

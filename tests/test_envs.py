@@ -12,10 +12,9 @@ import sysconfig
 import time
 from pathlib import Path
 
+import envcheck as ec
 import pytest
 import yaml
-
-import envcheck as ec
 from conftest import REPO
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from idscaling.corpus.tokens import TokenFile, load_token_file
 from idscaling.lm.evaluate import bootstrap_ratio_ci, evaluate, per_document_losses
 from idscaling.lm.model import build_model, gpt2_config
-from idscaling.corpus.tokens import TokenFile, load_token_file
 
 
 def _save(tmp_path, vocab, block, zero=False, seed=0):

@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from idscaling.fit.exponents import COLUMNS, JOINT_COLUMNS, exponents_table, joint_fits_table
+from idscaling.fit.exponents import (
+    COLUMNS,
+    JOINT_COLUMNS,
+    exponents_table,
+    joint_fits_table,
+)
 from idscaling.fit.predict import alpha_data, alpha_model, alpha_model_sharma_kaplan
 
 A_D, A_N = 0.3, 0.12  # true data / model exponents

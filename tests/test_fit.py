@@ -299,7 +299,7 @@ def test_seed_bootstrap_errors() -> None:
 def test_vectorised_refits_match_least_squares(loss: str) -> None:
     # The bootstrap's batched Levenberg-Marquardt must reach (at least) the
     # optimum scipy's least_squares reaches on the same resamples.
-    from idscaling.fit.solver import robust_weights, batch_fit, least_squares_fit
+    from idscaling.fit.solver import batch_fit, least_squares_fit, robust_weights
 
     rng = np.random.default_rng(6)
     x = np.logspace(5, 9, 9)

@@ -8,8 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from idscaling.fit.coverage import (
+    measure_noise,
+    pooled_noise_sd,
+    prefactor_for_excess,
+    simulate_coverage,
+)
 from idscaling.fit.saturating import fit_saturating_power_law
-from idscaling.fit.coverage import measure_noise, pooled_noise_sd, prefactor_for_excess, simulate_coverage
 
 SIZES = [12500.0, 25000.0, 50000.0, 100000.0, 200000.0]
 

@@ -7,7 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from idscaling.fit.heldout import HELDOUT_COLUMNS, heldout_fixed, pure_prediction, saturating_prediction
+from idscaling.fit.heldout import (
+    HELDOUT_COLUMNS,
+    heldout_fixed,
+    pure_prediction,
+    saturating_prediction,
+)
 
 SIZES = np.array([1e4, 2e4, 4e4, 8e4, 1.6e5, 3.2e5])
 

@@ -7,11 +7,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from idscaling.latent import holder as holder_teacher
 from idscaling.corpus.sources import iter_documents
+from idscaling.id.mle import MLE
+from idscaling.latent import holder as holder_teacher
+from idscaling.latent.documents import (
+    generate_documents,
+    pseudo_words,
+    source_points,
+    teacher_entropy,
+)
 from idscaling.latent.holder import HOLDER_DEFAULTS, HolderTeacher
-from idscaling.id import MLE
-from idscaling.latent.documents import generate_documents, pseudo_words, source_points, teacher_entropy
 
 
 def test_module_is_labelled_synthetic() -> None:

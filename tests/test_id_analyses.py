@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from idscaling.id.analyses import (
+    ID_ANALYSES_COLUMNS,
+    id_analyses_table,
+    id_by_position,
+    position_bins,
+)
 from idscaling.report.figures import id_analyses as fig_id_analyses
-from idscaling.id.analyses import ID_ANALYSES_COLUMNS, id_analyses_table, id_by_position, position_bins
 
 SETTINGS = {"estimator": "mle", "k": 10, "metric": "euclidean", "comb": "mle", "batch_size": 1000,
             "n_bootstrap": 50, "ci_level": 0.95, "seed": 0, "discard_fraction": 0.1}

@@ -8,16 +8,15 @@ import numpy as np
 import pytest
 
 from idscaling.id.protocols import (
-    PROTOCOLS,
+    PointSetInputs,
     centre_by_token,
-    document_word_ids,
-    id_protocols_table,
     protocol_ids,
     protocol_point_sets,
-    completed_words,
-    oracle_positions,
     token_ids_at,
 )
+from idscaling.id.registry import PROTOCOLS
+from idscaling.latent.words import completed_words, document_word_ids, oracle_positions
+from idscaling.report.tables import id_protocols_table
 
 SETTINGS = {"estimator": "mle", "k": 20, "metric": "cosine", "comb": "mle", "batch_size": 3600,
             "n_bootstrap": 50, "ci_level": 0.95, "seed": 0, "discard_fraction": 0.1}
@@ -82,7 +81,7 @@ def _clustered_states(k: int, n_tokens: int, n: int, offset: float, seed: int):
 def test_token_centring_recovers_the_manifold_that_token_clusters_hide() -> None:
     # the pipeline's proportions: 20,000 points of 256 tokens (78 each), batches of 3,600
     X, tokens = _clustered_states(k=3, n_tokens=256, n=20000, offset=3.0, seed=0)
-    sets = protocol_point_sets(["token", "token_centred"], final=X, token_ids=tokens)
+    sets = protocol_point_sets(["token", "token_centred"], PointSetInputs(final=X, token_ids=tokens))
     rows = {r["protocol"]: r for r in protocol_ids(sets, ["euclidean"], SETTINGS)}
     # ~14 points per token in a batch: the 20 neighbours straddle clusters and the estimate collapses
     # (measured 0.84) ...
@@ -95,8 +94,8 @@ def test_token_centring_recovers_the_manifold_that_token_clusters_hide() -> None
 
 def test_protocol_ids_report_sets_too_small_for_the_estimator() -> None:
     rng = np.random.default_rng(1)
-    sets = protocol_point_sets(["sequence_mean", "sequence_last"], window_mean=rng.standard_normal((500, 5)),
-                               window_last=rng.standard_normal((10, 5)))
+    sets = protocol_point_sets(["sequence_mean", "sequence_last"], PointSetInputs(
+        window_mean=rng.standard_normal((500, 5)), window_last=rng.standard_normal((10, 5))))
     rows = protocol_ids(sets, ["cosine", "euclidean"], SETTINGS)
     assert [(r["protocol"], r["metric"]) for r in rows] == [
         ("sequence_mean", "cosine"), ("sequence_mean", "euclidean"), ("sequence_last", "cosine"),
@@ -107,11 +106,11 @@ def test_protocol_ids_report_sets_too_small_for_the_estimator() -> None:
 
 def test_point_sets_refuse_unknown_or_missing_inputs() -> None:
     with pytest.raises(ValueError, match="unknown ID protocol"):
-        protocol_point_sets(["tokens"], final=np.zeros((3, 2)))
+        protocol_point_sets(["tokens"], PointSetInputs(final=np.zeros((3, 2))))
     with pytest.raises(ValueError, match="'oracle': its input points were not given"):
-        protocol_point_sets(["oracle"], final=np.zeros((3, 2)))
+        protocol_point_sets(["oracle"], PointSetInputs(final=np.zeros((3, 2))))
     with pytest.raises(ValueError, match="token id of every point"):
-        protocol_point_sets(["token_centred"], final=np.zeros((3, 2)))
+        protocol_point_sets(["token_centred"], PointSetInputs(final=np.zeros((3, 2))))
 
 
 def test_table_has_one_row_per_protocol_and_metric_in_protocol_order(tmp_path) -> None:
@@ -143,7 +142,7 @@ def test_protocol_ids_carry_the_gride_scale_curve_of_the_same_points() -> None:
 
 def test_scale_table_and_figure(tmp_path) -> None:
     from idscaling.report.figures import id_scale as fig_id_scale
-    from idscaling.id.protocols import id_scale_table
+    from idscaling.report.tables import id_scale_table
 
     curve = [{"n1": n, "n2": 2 * n, "dimension": 3.0 - 0.5 * i, "error": 0.1, "scale": 0.1 * (i + 1), "n_ratios": 900}
              for i, n in enumerate([1, 2, 4])]
@@ -163,7 +162,7 @@ def test_scale_table_and_figure(tmp_path) -> None:
 
 
 def test_oracle_points_take_whole_documents_in_order_until_max_points() -> None:
-    from idscaling.id.protocols import oracle_points
+    from idscaling.latent.oracle_points import oracle_points
     from idscaling.latent.teachers import teacher_for_source
 
     teacher = teacher_for_source({"kind": "latent", "k": 1, "vocab": 16, "n_features": 2})
@@ -176,8 +175,8 @@ def test_oracle_points_take_whole_documents_in_order_until_max_points() -> None:
 
 
 def test_window_oracle_conditions_on_the_words_completed_inside_each_window() -> None:
-    from idscaling.id.protocols import window_oracle_points
     from idscaling.latent.oracle import oracle_predictives
+    from idscaling.latent.oracle_points import window_oracle_points
     from idscaling.latent.teachers import teacher_for_source
 
     teacher = teacher_for_source({"kind": "latent", "k": 2, "vocab": 16, "n_features": 4})

@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from idscaling.report.figures import known_dimension as fig_known_dimension
+from idscaling.fit.predict import alpha_data
 from idscaling.latent.known_dimension import (
     KNOWN_DIMENSION_COLUMNS,
     known_dimension_table,
     protocol_agreement,
 )
-from idscaling.fit.predict import alpha_data
+from idscaling.report.figures import known_dimension as fig_known_dimension
 
 ID_SETTINGS = {"estimator": "mle", "k": 20, "metric": "cosine", "comb": "mle", "batch_size": 3600,
                "n_bootstrap": 50, "ci_level": 0.95, "seed": 0, "discard_fraction": 0.1}

@@ -6,12 +6,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from idscaling.corpus.sources import CorpusError, is_synthetic, iter_documents
+from idscaling.id.mle import MLE
 from idscaling.latent import documents as latent_documents
 from idscaling.latent import teachers as latent
-from idscaling.corpus.sources import CorpusError, iter_documents, is_synthetic
-from idscaling.id import MLE
+from idscaling.latent.documents import (
+    generate_documents,
+    pseudo_words,
+    source_points,
+    teacher_entropy,
+)
 from idscaling.latent.features import FEATURES_DEFAULTS, FeaturesTeacher
-from idscaling.latent.documents import generate_documents, pseudo_words, source_points, teacher_entropy
 
 
 def test_module_is_labelled_synthetic() -> None:
@@ -152,8 +157,8 @@ def test_features_teacher_documents_are_byte_identical_to_before(name: str) -> N
 
 
 def test_latent_settings_fill_the_named_teachers_keys() -> None:
-    from idscaling.latent.teachers import LatentSourceError, latent_settings
     from idscaling.latent.holder import HOLDER_DEFAULTS
+    from idscaling.latent.teachers import LatentSourceError, latent_settings
 
     features = latent_settings({"kind": "latent", "k": 3})
     assert features == {"k": 3, "teacher": "features"} | latent.DOCUMENT_DEFAULTS | FEATURES_DEFAULTS
@@ -172,8 +177,8 @@ def test_latent_settings_fill_the_named_teachers_keys() -> None:
 
 
 def test_teacher_from_settings_builds_the_named_teacher() -> None:
-    from idscaling.latent.teachers import latent_settings
     from idscaling.latent.holder import HolderTeacher
+    from idscaling.latent.teachers import latent_settings
 
     t = latent.teacher_from_settings(latent_settings({"kind": "latent", "k": 2, "seed": 4}))
     ref = FeaturesTeacher.from_seed(2, seed=4)

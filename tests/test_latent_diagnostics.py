@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from idscaling.latent.documents import generate_documents, pseudo_words, teacher_entropy
 from idscaling.latent.diagnostics import (
     bayes_word_losses,
     document_latents,
@@ -14,6 +13,7 @@ from idscaling.latent.diagnostics import (
     token_words,
     word_losses,
 )
+from idscaling.latent.documents import generate_documents, pseudo_words, teacher_entropy
 from idscaling.latent.teachers import teacher_for_source
 
 SOURCE = {"kind": "latent", "k": 3, "n_documents": 60, "document_tokens": 200, "vocab": 64, "n_features": 8, "seed": 4}

@@ -4,7 +4,13 @@ import math
 
 import torch
 
-from idscaling.lm.model import build_model, count_params, flops_per_token, gpt2_config, load_causal_lm
+from idscaling.lm.model import (
+    build_model,
+    count_params,
+    flops_per_token,
+    gpt2_config,
+    load_causal_lm,
+)
 
 SHAPE = {"n_layer": 2, "n_head": 2, "n_embd": 32}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from idscaling.latent.features import FeaturesTeacher
 from idscaling.latent.documents import sample_categorical
+from idscaling.latent.features import FeaturesTeacher
 from idscaling.latent.oracle import oracle_predictives, posterior_predictive
 from idscaling.latent.teachers import teacher_for_source
 

@@ -9,8 +9,8 @@ import time
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
-
 from conftest import REPO, planned_jobs, smk
+
 from idscaling.corpus.sources import iter_documents
 
 PAPER = REPO / "config" / "paper.yaml"

@@ -7,7 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from idscaling.fit.predict import alpha_data, alpha_model, alpha_model_sharma_kaplan, predict_with_ci
+from idscaling.fit.predict import (
+    alpha_data,
+    alpha_model,
+    alpha_model_sharma_kaplan,
+    predict_with_ci,
+)
 
 
 def test_formulas() -> None:

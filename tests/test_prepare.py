@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 
 from idscaling.corpus import prepare
-from idscaling.corpus.sources import CorpusError, iter_documents
 from idscaling.corpus.prepare import SPLITS, iter_split, prepare_corpus, split_documents
-
+from idscaling.corpus.sources import CorpusError, iter_documents
 
 # --------------------------------------------------------------------------- split_documents
 

@@ -14,11 +14,15 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-
 from conftest import REPO, planned_jobs, smk
+
 from idscaling.corpus.sources.builtin import stdlib_files
-from idscaling.lm.pretrained import PretrainedError, count_safetensors_params, fetch_pretrained
 from idscaling.corpus.tokenizer import load_tokenizer
+from idscaling.lm.pretrained import (
+    PretrainedError,
+    count_safetensors_params,
+    fetch_pretrained,
+)
 
 TINY = REPO / "tests" / "data" / "tiny_config.yaml"
 
@@ -26,7 +30,13 @@ TINY = REPO / "tests" / "data" / "tiny_config.yaml"
 def _save_tiny(kind: str, dest: Path, tokenizer_json: Path) -> Path:
     """A random tiny causal LM of the given architecture with a byte-level BPE tokenizer, saved
     as a Hugging Face folder (safetensors + tokenizer files) -- what a Hub snapshot holds."""
-    from transformers import GPT2Config, GPT2LMHeadModel, GPTNeoXConfig, GPTNeoXForCausalLM, PreTrainedTokenizerFast
+    from transformers import (
+        GPT2Config,
+        GPT2LMHeadModel,
+        GPTNeoXConfig,
+        GPTNeoXForCausalLM,
+        PreTrainedTokenizerFast,
+    )
 
     tok = PreTrainedTokenizerFast(tokenizer_file=str(tokenizer_json), eos_token="<|endoftext|>")
     torch.manual_seed(0)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from idscaling.runlog import Progress, format_duration
 from idscaling.corpus.tokens import load_token_file
-from idscaling.lm.settings import TrainSettings
 from idscaling.lm.progress import peak_flops, progress_line
+from idscaling.lm.settings import TrainSettings
 from idscaling.lm.train import train
+from idscaling.runlog import Progress, format_duration
 
 SHAPE = {"n_layer": 1, "n_head": 2, "n_embd": 32}
 LINE = re.compile(r"step (\d+)/(\d+) \| train [\d.]+ \| select [\d.]+ \(best [\d.]+ @ (\d+)\) \| [\d,]+ tok/s "

@@ -6,8 +6,8 @@ import json
 import subprocess
 
 import pandas as pd
-
 from conftest import REPO
+
 from idscaling.provenance import (
     KEY_PACKAGES,
     code_version,

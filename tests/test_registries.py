@@ -7,13 +7,12 @@ from __future__ import annotations
 import re
 
 import yaml
-
 from conftest import REPO
+
 from idscaling.cli import build_parser
 from idscaling.corpus.sources import SOURCES
 from idscaling.id.estimator import Estimator
-from idscaling.id.protocols import PROTOCOLS
-from idscaling.id.registry import ESTIMATORS, estimator_class
+from idscaling.id.registry import ESTIMATORS, PROTOCOLS, estimator_class
 from idscaling.latent.teachers import TEACHERS
 from idscaling.report.figures import FIGURES
 

@@ -28,8 +28,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import REPO, SNAKEMAKE, planned_jobs, smk
+
 from idscaling.corpus.sources.builtin import stdlib_files
 
 _spec = importlib.util.spec_from_file_location("slurm_cluster", Path(__file__).parent / "slurm" / "cluster.py")
@@ -354,7 +354,10 @@ def _plugin_flags(resources: dict, threads: int = 1) -> tuple[str, str]:
 
     from snakemake_executor_plugin_slurm.submit_string import get_submit_command
     from snakemake_executor_plugin_slurm.utils import set_gres_string
-    from snakemake_executor_plugin_slurm_jobstep import get_gpu_setting, get_node_setting
+    from snakemake_executor_plugin_slurm_jobstep import (
+        get_gpu_setting,
+        get_node_setting,
+    )
 
     class Res(dict):
         def __getattr__(self, key):

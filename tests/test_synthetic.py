@@ -7,7 +7,12 @@ import re
 import pytest
 
 from idscaling.corpus.sources import stories as synthetic
-from idscaling.corpus.sources.stories import MAX_SENTENCES, MIN_SENTENCES, _split_sentences, generate_stories
+from idscaling.corpus.sources.stories import (
+    MAX_SENTENCES,
+    MIN_SENTENCES,
+    _split_sentences,
+    generate_stories,
+)
 
 
 def test_module_is_labelled_synthetic() -> None:

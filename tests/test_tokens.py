@@ -5,7 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from idscaling.corpus.tokens import file_sha256, load_token_file, token_dtype, tokenize_jsonl
+from idscaling.corpus.tokens import (
+    file_sha256,
+    load_token_file,
+    token_dtype,
+    tokenize_jsonl,
+)
 
 
 def test_token_file_layout(small_corpus):

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from idscaling.lm.model import load_causal_lm
 from idscaling.corpus.tokens import load_token_file
-from idscaling.lm.settings import TrainSettings, learning_rate
 from idscaling.lm.inference import mean_loss, windows
+from idscaling.lm.model import load_causal_lm
+from idscaling.lm.settings import TrainSettings, learning_rate
 from idscaling.lm.train import train
 
 SHAPE = {"n_layer": 1, "n_head": 2, "n_embd": 32}
@@ -209,7 +209,7 @@ def test_killed_run_resumes_bit_identically(small_corpus, tmp_path):
 
 
 def test_checkpoint_from_other_settings_is_not_resumed(small_corpus, tmp_path):
-    from idscaling.lm.checkpoint import write_checkpoint, TrainState
+    from idscaling.lm.checkpoint import TrainState, write_checkpoint
     from idscaling.lm.train_job import run
 
     args = _job_args(small_corpus, tmp_path / "m", max_steps=20, checkpoint_interval=5)

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import REPO, planned_jobs, smk
+
 from idscaling.corpus.sources.builtin import stdlib_files
 
 TINY = REPO / "tests" / "data" / "tiny_config.yaml"
@@ -389,9 +389,8 @@ def test_killed_training_job_resumes_when_snakemake_reruns_it(tmp_path):
     import time
 
     import torch
-    from safetensors.numpy import load_file
-
     from conftest import SNAKEMAKE
+    from safetensors.numpy import load_file
 
     target = "results/local/models/b/n12000/seed0/train_summary.json"
     runs = {name: local_workdir(tmp_path / name, max_steps=300, checkpoint_interval=20, patience=None)

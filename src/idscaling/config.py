@@ -16,6 +16,10 @@ from typing import Any
 import jsonschema
 import yaml
 
+from idscaling.corpus.sources import token_upper_bound
+from idscaling.id.registry import ORACLE_PROTOCOLS, PROTOCOLS
+from idscaling.lm.param_count import gpt2_param_counts
+
 
 class ConfigError(ValueError):
     """A config problem, with a one-line message naming the offending key."""
@@ -221,8 +225,6 @@ def _check_semantics(config: dict, base_dir: Path, tokens_meta) -> None:
 
 
 def _check_sizes_against_bound(dataset: str, source: dict, sizes: list[int], base_dir: Path) -> None:
-    from idscaling.corpus.sources import token_upper_bound
-
     if source["kind"] == "files":
         source = dict(source, paths=[str(base_dir / p) for p in source["paths"]])
     bound = token_upper_bound(source)
@@ -247,7 +249,6 @@ def embedding_model(config: dict) -> str:
     """The model shape whose checkpoint is embedded: ``embed.model`` or the one with most parameters."""
     if config["embed"].get("model"):
         return config["embed"]["model"]
-    from idscaling.lm.param_count import gpt2_param_counts
 
     # ordered by Kaplan's N (non-embedding parameters), which no vocabulary or context changes
     return max(config["models"], key=lambda m: gpt2_param_counts(config["models"][m], 0, 0)["n_params_nonembedding"])
@@ -279,8 +280,6 @@ def dataset_protocols(config: dict, dataset: str) -> list[str]:
     """The protocols run on one dataset: the configured ones, the oracles only where a latent
     teacher exists; a latent dataset gets every protocol when only the default was configured (its
     known-dimension table is the comparison of the protocols)."""
-    from idscaling.id.protocols import ORACLE_PROTOCOLS, PROTOCOLS
-
     protocols = list(config["id"]["protocols"])
     latent = config["datasets"][dataset]["source"]["kind"] == "latent"
     if latent and protocols == ["token"]:

@@ -23,6 +23,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from idscaling.workflow.params import result_config
+
 if TYPE_CHECKING:  # pandas only where a table is stamped: every job imports this module
     import pandas as pd
 
@@ -34,8 +36,6 @@ PROVENANCE_COLUMNS = ("config_hash", "code_version", "versions")
 
 
 def config_hash(config: Mapping[str, Any]) -> str:
-    from idscaling.workflow.params import result_config
-
     canonical = json.dumps(result_config(config), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from idscaling.id import combine
-from idscaling.id.base import check_int, unit_rows, validate_points
+from idscaling.id.base import check_int, combine, unit_rows, validate_points
 
 
 def test_combine_definitions() -> None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from idscaling.id import MLE, TLE, TwoNN
-
+from idscaling.id.mle import MLE
+from idscaling.id.tle import TLE
+from idscaling.id.twonn import TwoNN
 
 # (manifold, intrinsic d, {estimator: (low, high)}) for n = 2000, k = 20, Euclidean, skdim defaults
 # (MLE comb "mle", TLE comb "mean", TwoNN discard 0.1, linear). Measured means [min, max] over

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from id_points import cloud
-from idscaling.id import knn_distances
+
 from idscaling.id.duplicates import near_duplicates, unique_rows
+from idscaling.id.knn import knn_distances
 
 
 def test_unique_rows_matches_numpy() -> None:

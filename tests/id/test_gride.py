@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from scipy import integrate, optimize, stats
 
+from idscaling.id.batching import batch_indices, estimate_id, settings_for_estimator
 from idscaling.id.gride import (
     GRIDE,
     gride_error,
@@ -30,7 +31,6 @@ from idscaling.id.gride import (
     gride_scale_curve,
 )
 from idscaling.id.knn import knn_distances
-from idscaling.id.batching import batch_indices, estimate_id, settings_for_estimator
 from idscaling.id.twonn import twonn_dimension
 
 RANGE_MAX = 128

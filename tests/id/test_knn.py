@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from id_points import cloud, direct_distances, require_faiss
 
 import idscaling.id.knn as knn_module
-from id_points import cloud, direct_distances, require_faiss
-from idscaling.id import estimate_id, knn_distances, settings_for_estimator
 from idscaling.id.base import unit_rows
+from idscaling.id.batching import estimate_id, settings_for_estimator
+from idscaling.id.knn import knn_distances
 
 ALL_METHODS = ["sklearn", "blas", "faiss", "torch"]
 

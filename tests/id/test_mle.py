@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from id_points import cloud, sphere
 from scipy.spatial.distance import cdist
 from sklearn.neighbors import NearestNeighbors
 
-from id_points import cloud, sphere
-from idscaling.id import MLE, pointwise_mle
-
+from idscaling.id.mle import MLE, pointwise_mle
 
 # --- agreement with scikit-dimension ---------------------------------------------------------
 

@@ -9,20 +9,15 @@ import time
 
 import numpy as np
 import pytest
+from id_points import cloud, require_faiss, sphere
 
 import idscaling.id.knn as knn_module
-from id_points import cloud, require_faiss, sphere
-from idscaling.id import (
-    MLE,
-    TLE,
-    TwoNN,
-    batch_indices,
-    combine,
-    estimate_id,
-    knn_distances,
-    pointwise_mle,
-    settings_for_estimator,
-)
+from idscaling.id.base import combine
+from idscaling.id.batching import batch_indices, estimate_id, settings_for_estimator
+from idscaling.id.knn import knn_distances
+from idscaling.id.mle import MLE, pointwise_mle
+from idscaling.id.tle import TLE
+from idscaling.id.twonn import TwoNN
 
 EXPECTED_KEYS = {
     "estimator", "dimension", "ci_low", "ci_high", "ci_level", "k", "metric", "comb", "unbiased",

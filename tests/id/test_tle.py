@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-
 from id_points import cloud, sphere
-from idscaling.id import TLE, estimate_id, settings_for_estimator
+
+from idscaling.id.batching import estimate_id, settings_for_estimator
+from idscaling.id.tle import TLE
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,10 +6,10 @@ import inspect
 
 import numpy as np
 import pytest
+from id_points import cloud, sphere
 from sklearn.neighbors import NearestNeighbors
 
-from id_points import cloud, sphere
-from idscaling.id import TwoNN, twonn_dimension
+from idscaling.id.twonn import TwoNN, twonn_dimension
 
 
 def _skdim_twonn_methods(skdim) -> list[str]:

@@ -7,8 +7,8 @@ import re
 
 import pytest
 import yaml
-
 from conftest import REPO
+
 from idscaling.config import load_schema, validate_config
 from idscaling.workflow.params import (
     EXECUTION_KEYS,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 
 import yaml
-
 from conftest import REPO
+
 from idscaling.config import load_schema, validate_config
 from idscaling.lm.model import build_model, count_params, gpt2_config
 from idscaling.workflow import resources

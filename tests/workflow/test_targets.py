@@ -7,8 +7,8 @@ import copy
 from types import SimpleNamespace
 
 import yaml
-
 from conftest import REPO
+
 from idscaling.config import load_schema, validate_config
 from idscaling.workflow.targets import Targets, final_layer
 

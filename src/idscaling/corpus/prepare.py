@@ -28,7 +28,12 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from idscaling.corpus.sources import CorpusError, CorpusStats, is_synthetic, iter_documents
+from idscaling.corpus.sources import (
+    CorpusError,
+    CorpusStats,
+    is_synthetic,
+    iter_documents,
+)
 from idscaling.runlog import Progress
 
 __all__ = ["META_FILE", "SPLITS", "iter_split", "prepare_corpus", "split_documents", "split_path"]

@@ -22,8 +22,8 @@ from typing import Iterator
 import numpy as np
 
 from idscaling.atomic import file_sha256, save_npy, write_json
+from idscaling.corpus.tokenizer import Tokenizer, load_tokenizer
 from idscaling.runlog import Progress
-from idscaling.corpus.tokenizer import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -205,8 +205,6 @@ def merge_token_files(
 
 def _tokenize_shard(jsonl_path: str, tokenizer_dir: str, bin_path: str, shard: tuple[int, int],
                     extra_meta: dict | None) -> dict:
-    from idscaling.corpus.tokenizer import load_tokenizer
-
     os.environ["RAYON_NUM_THREADS"] = "1"  # one core per worker process
     return tokenize_jsonl(jsonl_path, load_tokenizer(tokenizer_dir), bin_path, shard=shard, extra_meta=extra_meta)
 
@@ -226,7 +224,6 @@ def tokenize_jsonl_parallel(
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    from idscaling.corpus.tokenizer import load_tokenizer
 
     if shards <= 1:
         return tokenize_jsonl(jsonl_path, load_tokenizer(tokenizer_dir), bin_path, extra_meta=extra_meta)

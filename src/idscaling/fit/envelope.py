@@ -22,9 +22,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from idscaling.fit.heldout import (
+    empty_heldout,
+    heldout_from_fits,
+    percentile_interval,
+    pure_prediction,
+)
 from idscaling.fit.power_law import fit_power_law
 from idscaling.fit.saturating import fit_saturating_power_law
-from idscaling.fit.heldout import empty_heldout, heldout_from_fits, percentile_interval, pure_prediction
 
 __all__ = ["envelope_points", "envelope_replicates", "fit_envelope"]
 

@@ -24,11 +24,11 @@ import numpy as np
 import pandas as pd
 
 from idscaling.fit.envelope import fit_envelope
+from idscaling.fit.heldout import HELDOUT_COLUMNS, heldout_fixed, percentile_interval
 from idscaling.fit.joint import fit_joint_scaling_law
 from idscaling.fit.power_law import fit_power_law
-from idscaling.fit.saturating import fit_saturating_power_law
-from idscaling.fit.heldout import HELDOUT_COLUMNS, heldout_fixed, percentile_interval
 from idscaling.fit.predict import axis_theorem, predict_with_ci
+from idscaling.fit.saturating import fit_saturating_power_law
 
 __all__ = ["exponents_table", "joint_fits_table", "pretrained_exponents_table", "COLUMNS", "JOINT_COLUMNS"]
 

@@ -34,7 +34,13 @@ from idscaling.fit.common import (
     sd,
 )
 from idscaling.fit.resample import bootstrap_resamples, resolve_resampling
-from idscaling.fit.solver import batch_fit, best_fit, least_squares_fit, saturating_residuals, starting_grid
+from idscaling.fit.solver import (
+    batch_fit,
+    best_fit,
+    least_squares_fit,
+    saturating_residuals,
+    starting_grid,
+)
 
 __all__ = ["fit_saturating_power_law", "SATURATING_LOSSES"]
 

@@ -40,17 +40,23 @@ Import from here: ``from idscaling.id import estimate_id, MLE, knn_distances``.
 
 from __future__ import annotations
 
-from idscaling.id.base import COMBS, DEFAULT_COMB, DEFAULT_K, KNN_METHODS, METRICS, TWONN_METHODS, combine
-from idscaling.id.batching import batch_indices, estimate_id, settings_for_estimator
-from idscaling.id.gride import GRIDE
-from idscaling.id.knn import knn_distances
-from idscaling.id.mle import MLE, pointwise_mle
-from idscaling.id.registry import ESTIMATORS
-from idscaling.id.tle import TLE, pointwise_tle
-from idscaling.id.twonn import TwoNN, twonn_dimension
+import importlib
+from typing import Any
 
-__all__ = [
-    "MLE", "TwoNN", "TLE", "GRIDE", "estimate_id", "settings_for_estimator", "combine", "pointwise_mle",
-    "pointwise_tle", "twonn_dimension", "knn_distances", "batch_indices",
-    "METRICS", "COMBS", "ESTIMATORS", "TWONN_METHODS", "KNN_METHODS", "DEFAULT_K", "DEFAULT_COMB",
-]
+# Public name -> its module, imported on first use (PEP 562), so that importing a light module of
+# this package (the registry: the CLI's choices) does not load numpy, scipy and scikit-learn.
+_EXPORTS = {
+    "COMBS": "base", "DEFAULT_COMB": "base", "DEFAULT_K": "base", "KNN_METHODS": "base", "METRICS": "base",
+    "TWONN_METHODS": "base", "combine": "base",
+    "batch_indices": "batching", "estimate_id": "batching", "settings_for_estimator": "batching",
+    "GRIDE": "gride", "knn_distances": "knn", "MLE": "mle", "pointwise_mle": "mle", "ESTIMATORS": "registry",
+    "TLE": "tle", "pointwise_tle": "tle", "TwoNN": "twonn", "twonn_dimension": "twonn",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

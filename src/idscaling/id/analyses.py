@@ -20,7 +20,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from idscaling.id import estimate_id, settings_for_estimator
+from idscaling.id.batching import estimate_id, settings_for_estimator
 
 __all__ = ["ANALYSES", "ID_ANALYSES_COLUMNS", "position_bins", "id_by_position", "id_analyses_table"]
 

@@ -7,6 +7,20 @@ within the batch) and report the mean of the batch estimates; plus a confidence 
 the paper does not have (the estimator's :meth:`~idscaling.id.estimator.Estimator.interval`), and
 a count of near-duplicate points (which the paper does not check either; they pull the
 harmonic-mean combination down). :func:`estimate_id` fits its batches in parallel threads.
+
+Near-duplicates: in each batch, the points whose nearest neighbour is closer than
+``near_duplicate_tol`` times the batch's median nearest-neighbour distance are counted (one per
+extra copy, :func:`~idscaling.id.duplicates.near_duplicates`) and reported in
+``n_near_duplicates`` with a logged warning: they pull the estimate down, the harmonic-mean
+combination most. By default they are kept (the paper's protocol); ``drop_near_duplicates=True``
+removes the extra copies (keeping the earliest input row of each group) and fits the batch again
+on the rest.
+
+The interval is the estimator's (:meth:`~idscaling.id.estimator.Estimator.interval`): a percentile
+bootstrap of the per-point values within batches (MLE, TLE: pointwise estimates recombined with
+``comb``; TwoNN: the ratios, refitted), or GRIDE's Wald interval from the likelihood
+(``n_bootstrap`` unused). Both ignore the dependence through shared neighbourhoods and the
+estimator's bias: likely too narrow.
 """
 
 from __future__ import annotations
@@ -17,10 +31,22 @@ from typing import Any
 
 import numpy as np
 
-from idscaling.id.base import DEFAULT_K, KNN_METHODS, check_int, check_metric, check_rows, validate_points
+from idscaling.id.base import (
+    DEFAULT_K,
+    KNN_METHODS,
+    check_int,
+    check_metric,
+    check_rows,
+    validate_points,
+)
 from idscaling.id.duplicates import NEAR_DUPLICATE_TOL, near_duplicates, unique_rows
 from idscaling.id.estimator import Estimator, Fit
-from idscaling.id.knn import ieee_float32_matmul, import_faiss, knn_distances, resolve_knn_method
+from idscaling.id.knn import (
+    ieee_float32_matmul,
+    import_faiss,
+    knn_distances,
+    resolve_knn_method,
+)
 from idscaling.id.registry import estimator_class
 
 __all__ = ["estimate_id", "batch_indices", "settings_for_estimator", "PROTOCOL_COMMON_KEYS"]
@@ -124,19 +150,7 @@ def estimate_id(
     points and more than ``k``; with fewer than ``batch_size`` points in all, they form one
     batch (more than ``k`` needed).
 
-    Near-duplicates: in each batch, the points whose nearest neighbour is closer than
-    ``near_duplicate_tol`` times the batch's median nearest-neighbour distance are counted
-    (one per extra copy, :func:`~idscaling.id.duplicates.near_duplicates`) and reported in
-    ``n_near_duplicates`` with a logged warning: they pull the estimate down, the harmonic-mean
-    combination most. By default they are kept (the paper's protocol);
-    ``drop_near_duplicates=True`` removes the extra copies (keeping the earliest input row of
-    each group) and fits the batch again on the rest.
-
-    The interval is the estimator's (:meth:`~idscaling.id.estimator.Estimator.interval`): a
-    percentile bootstrap of the per-point values within batches (MLE, TLE: pointwise
-    estimates recombined with ``comb``; TwoNN: the ratios, refitted), or GRIDE's Wald interval
-    from the likelihood (``n_bootstrap`` unused). Both ignore the dependence through shared
-    neighbourhoods and the estimator's bias: likely too narrow.
+    Near-duplicates and the interval: see the module docstring.
 
     Parameters
     ----------
@@ -179,12 +193,7 @@ def estimate_id(
         epsilon=epsilon, gride_n1=gride_n1, gride_range_max=gride_range_max)
     k = est.n_neighbours()
     _check_protocol(k, batch_size, n_bootstrap, ci_level, n_jobs, near_duplicate_tol, drop_near_duplicates, knn_method)
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
-    if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
-        raise ValueError(f"X must be real numeric, got dtype {X.dtype}")
-    check_rows(X, metric)
+    X = _checked_points(X, metric)
     n_input = int(X.shape[0])
     keep = unique_rows(X, metric)
     n_unique = int(keep.size)
@@ -212,7 +221,6 @@ def estimate_id(
         )
     ci_low, ci_high = est.interval(dimension, fits, int(n_bootstrap), float(ci_level), rng)
     fields = est.protocol_fields()
-    extra = est.batch_fields(fits)
     return {
         "estimator": estimator, "dimension": dimension, "ci_low": ci_low, "ci_high": ci_high,
         "ci_level": float(ci_level), "k": int(fields["k"]), "metric": metric, "comb": fields["comb"],
@@ -224,7 +232,18 @@ def estimate_id(
         "n_bootstrap": int(n_bootstrap) if est.bootstrapped else None, "seed": int(seed),
         "discard_fraction": fields["discard_fraction"], "twonn_method": fields["twonn_method"],
         "epsilon": fields["epsilon"], "knn_method": knn_method,
-    } | extra
+    } | est.batch_fields(fits)
+
+
+def _checked_points(X: Any, metric: str) -> np.ndarray:
+    """X as a 2-D real array with finite rows (with a direction under cosine)."""
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
+    if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
+        raise ValueError(f"X must be real numeric, got dtype {X.dtype}")
+    check_rows(X, metric)
+    return X
 
 
 def _check_protocol(k: int, batch_size: Any, n_bootstrap: Any, ci_level: Any, n_jobs: Any, near_duplicate_tol: Any,

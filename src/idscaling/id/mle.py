@@ -13,7 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from idscaling.id.base import COMBS, DEFAULT_COMB, DEFAULT_K, check_distances, check_int, check_metric, combine
+from idscaling.id.base import (
+    COMBS,
+    DEFAULT_COMB,
+    DEFAULT_K,
+    check_distances,
+    check_int,
+    check_metric,
+    combine,
+)
 from idscaling.id.estimator import Estimator, Fit
 
 __all__ = ["MLE", "pointwise_mle"]

@@ -16,36 +16,44 @@ with the same estimator, batching and interval, with both metrics:
 * ``sequence_last`` -- one point per window: the state at its last position (the model's summary
   of the longest context it saw);
 * ``oracle`` -- latent corpora only, no model: ``sqrt`` of the Bayes posterior predictive
-  (:mod:`idscaling.oracle`) at the same sampled positions as ``token``, i.e. a perfect model's
+  (:mod:`idscaling.latent.oracle`) at the same sampled positions as ``token``, i.e. a perfect model's
   predictions (euclidean distance between them = Hellinger distance times sqrt 2), given the
   document's words so far;
 * ``oracle_window`` -- latent corpora only, no model: one point per embedded window, ``sqrt`` of
   the Bayes predictive at the window's last position given only the window's own words (what the
   model sees): ``sequence_last`` of a perfect model. Token-level oracle points come in runs along
-  each document's trajectory of posteriors (measured: ID ~1-3 at small neighbour ranks whatever
-  k), one point per window does not.
+  each document's trajectory of posteriors (a low ID at small neighbour ranks whatever k:
+  BENCHMARKS.md), one point per window does not.
+
+Each point set is a builder in :data:`POINT_SETS` (name -> function of the checkpoint's
+:class:`PointSetInputs`); the names are :data:`idscaling.id.registry.PROTOCOLS`, the schema's
+``id.protocols`` enum (the README's recipe for a new one: a builder, an entry in both, the enum).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-__all__ = [
-    "PROTOCOLS", "ORACLE_PROTOCOLS", "DEFAULT_PROTOCOLS", "MODEL_PROTOCOLS", "token_ids_at", "centre_by_token",
-    "completed_words", "documents_completed_words", "oracle_positions", "document_word_ids", "oracle_points", "window_oracle_points", "protocol_point_sets", "protocol_ids",
-    "read_whole_documents", "protocol_inputs", "id_protocols_table", "ID_PROTOCOL_COLUMNS", "id_scale_table", "ID_SCALE_COLUMNS",
-]
+from idscaling.corpus.tokens import load_token_file
+from idscaling.id.batching import estimate_id, settings_for_estimator
+from idscaling.id.registry import ORACLE_PROTOCOLS, PROTOCOLS
+from idscaling.latent.documents import pseudo_words
+from idscaling.latent.oracle_points import oracle_points, window_oracle_points
+from idscaling.latent.teachers import teacher_for_source
+from idscaling.latent.words import (
+    document_word_ids,
+    documents_completed_words,
+    oracle_positions,
+    read_whole_documents,
+)
 
-PROTOCOLS = ("token", "token_centred", "sequence_mean", "sequence_last", "oracle", "oracle_window")
-ORACLE_PROTOCOLS = ("oracle", "oracle_window")  # latent corpora only: computed from the teacher
-DEFAULT_PROTOCOLS = ("token",)
-MODEL_PROTOCOLS = PROTOCOLS[:4]  # the ones computed from a model's hidden states
+__all__ = ["POINT_SETS", "PointSetInputs", "token_ids_at", "centre_by_token", "protocol_point_sets",
+           "protocol_ids", "protocol_inputs"]
 
 
 def token_ids_at(tokens: np.ndarray, positions: np.ndarray) -> np.ndarray:
@@ -74,136 +82,53 @@ def centre_by_token(X: np.ndarray, token_ids: np.ndarray, min_token_count: int =
     return centred[keep], keep
 
 
-def completed_words(pieces: Sequence[str], text: str) -> np.ndarray:
-    """For each token of a document (its decoded ``pieces``, which must join to ``text``, words
-    separated by single spaces), the number of words completed once that token is read: a word is
-    complete when the text after the token starts with a space or ends. The Bayes predictive a model
-    state at that token corresponds to is the one after that many words."""
-    if "".join(pieces) != text:
-        raise ValueError("the decoded tokens do not spell the document's text")
-    chars = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    spaces = np.concatenate([[0], np.cumsum(chars == ord(" "))])  # spaces in text[:i]
-    ends = np.cumsum([len(piece) for piece in pieces])
-    nxt = np.append(chars, ord(" "))[ends]  # the character after each token (a space at the end)
-    prev = chars[np.maximum(ends - 1, 0)]
-    done = (nxt == ord(" ")) & (prev != ord(" ")) & (ends > 0)
-    return spaces[ends] + done
+@dataclass
+class PointSetInputs:
+    """A checkpoint's embedding outputs that the point sets are made of (the oracles' are None
+    unless requested: they are computed from the latent teacher)."""
+
+    final: np.ndarray | None = None
+    token_ids: np.ndarray | None = None
+    window_mean: np.ndarray | None = None
+    window_last: np.ndarray | None = None
+    oracle: np.ndarray | None = None
+    oracle_window: np.ndarray | None = None
+    min_token_count: int = 2
 
 
-def documents_completed_words(val: Any, texts: Sequence[str], tokenizer: Any) -> list[np.ndarray]:
-    """:func:`completed_words` of every document of a token file (``val``, end-of-text excluded),
-    its tokens decoded one by one with ``tokenizer``."""
-    if len(texts) != val.n_documents:
-        raise ValueError(f"{len(texts)} texts but {val.n_documents} documents in the token file")
-    pieces: dict[int, str] = {}
-    out = []
-    for i, text in enumerate(texts):
-        ids = np.asarray(val.document(i)[:-1]).tolist()
-        for t in set(ids) - pieces.keys():
-            pieces[t] = tokenizer.decode([t])
-        out.append(completed_words([pieces[t] for t in ids], text))
-    return out
+def _given(name: str, points: np.ndarray | None) -> tuple[np.ndarray, str]:
+    if points is None:
+        raise ValueError(f"ID protocol {name!r}: its input points were not given")
+    return np.asarray(points), ""
 
 
-def oracle_positions(positions: np.ndarray, doc_starts: np.ndarray, completed: Sequence[np.ndarray]) -> np.ndarray:
-    """(document, t) for each embedded point: the oracle predictive after words ``0..t`` matches
-    the model state at that token (``t = completed words - 1``; -1 where no word is complete yet)."""
-    positions = np.asarray(positions, dtype=np.int64)
-    token_in_doc = positions[:, 1] - np.asarray(doc_starts)[positions[:, 0]] + positions[:, 2]
-    t = np.array([completed[d][j] for d, j in zip(positions[:, 0], token_in_doc)], dtype=np.int64) - 1
-    return np.stack([positions[:, 0], t], 1)
+def _token_centred(c: PointSetInputs) -> tuple[np.ndarray, str]:
+    _given("token_centred", c.final)
+    if c.token_ids is None:
+        raise ValueError("ID protocol 'token_centred' needs the token id of every point")
+    X, keep = centre_by_token(c.final, c.token_ids, c.min_token_count)
+    dropped = int((~keep).sum())
+    return X, (f"{dropped} points dropped: token seen fewer than {c.min_token_count} times, or every point "
+               "of the token the same state" if dropped else "")
 
 
-def document_word_ids(texts: Iterable[str], vocabulary: Sequence[str]) -> list[np.ndarray]:
-    """The word ids of each latent document (its text split on single spaces)."""
-    index = {w: i for i, w in enumerate(vocabulary)}
-    out = []
-    for d, text in enumerate(texts):
-        words = text.split(" ")
-        try:
-            out.append(np.fromiter((index[w] for w in words), dtype=np.int64, count=len(words)))
-        except KeyError as err:
-            raise ValueError(f"validation document {d}: {err.args[0]!r} is not a word of the teacher's vocabulary") from None
-    return out
+# Protocol -> its builder (the names and their order: idscaling.id.registry.PROTOCOLS).
+POINT_SETS: dict[str, Callable[[PointSetInputs], tuple[np.ndarray, str]]] = {
+    "token": lambda c: _given("token", c.final),
+    "token_centred": _token_centred,
+    "sequence_mean": lambda c: _given("sequence_mean", c.window_mean),
+    "sequence_last": lambda c: _given("sequence_last", c.window_last),
+    "oracle": lambda c: _given("oracle", c.oracle),
+    "oracle_window": lambda c: _given("oracle_window", c.oracle_window),
+}
 
 
-def oracle_points(teacher: Any, documents: Sequence[np.ndarray], points: np.ndarray, *, max_points: int,
-                  seed: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
-    """``sqrt`` of the posterior predictive after each point's prefix, for the points (rows:
-    document, last complete word t) of the first documents in their order of appearance until
-    ``max_points`` are reached (the oracle's cost is per document); points before the first
-    complete word (t = -1) are left out. Returns the points and a dict with the number of
-    documents, of points left out and the effective sample sizes of the particle weights."""
-    from idscaling.latent.oracle import oracle_predictives
-
-    points = np.asarray(points, dtype=np.int64)
-    docs, first, counts = np.unique(points[:, 0], return_index=True, return_counts=True)
-    order = np.argsort(first)  # documents in their order of appearance
-    docs, counts = docs[order], counts[order]
-    chosen = docs[np.cumsum(counts) - counts < max_points]  # until max_points are reached
-    rows = np.flatnonzero(np.isin(points[:, 0], chosen) & (points[:, 1] >= 0))
-    q, ess = oracle_predictives(teacher, documents, points[rows], seed=seed)
-    return np.sqrt(q), {"n_documents": len(chosen), "n_before_first_word": int(np.isin(points[:, 0], chosen).sum() - len(rows)),
-                        "ess_median": float(np.median(ess)), "ess_min": float(ess.min())}
-
-
-def window_oracle_points(teacher: Any, documents: Sequence[np.ndarray], windows: np.ndarray, doc_starts: np.ndarray,
-                         completed: Sequence[np.ndarray], *, max_points: int,
-                         seed: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
-    """``sqrt`` of the posterior predictive at the last position of each of the first
-    ``max_points`` embedded ``windows`` (rows: document, window start in the stream, positions),
-    given the words completed inside the window only -- the model's own context. Windows without
-    a complete word are left out. Returns the points and a dict like :func:`oracle_points`'."""
-    from idscaling.latent.oracle import oracle_predictives
-
-    windows = np.asarray(windows, dtype=np.int64)[:max_points]
-    contexts, rows = [], []
-    for d, start, n in windows:
-        first = int(start - doc_starts[d])  # the window's first token, within its document
-        before = int(completed[d][first - 1]) if first > 0 else 0  # words completed before the window
-        words = documents[d][before:int(completed[d][first + n - 1])]
-        if len(words):
-            contexts.append(words)
-            rows.append((len(contexts) - 1, len(words) - 1))
-    if not rows:
-        raise ValueError("oracle_window: no embedded window holds a complete word")
-    q, ess = oracle_predictives(teacher, contexts, np.asarray(rows), seed=seed)
-    return np.sqrt(q), {"n_windows": len(rows), "n_without_a_word": int(len(windows) - len(rows)),
-                        "words_median": float(np.median([len(c) for c in contexts])),
-                        "ess_median": float(np.median(ess)), "ess_min": float(ess.min())}
-
-
-def protocol_point_sets(
-    protocols: Sequence[str],
-    *,
-    final: np.ndarray | None = None,
-    token_ids: np.ndarray | None = None,
-    window_mean: np.ndarray | None = None,
-    window_last: np.ndarray | None = None,
-    oracle: np.ndarray | None = None,
-    oracle_window: np.ndarray | None = None,
-    min_token_count: int = 2,
-) -> dict[str, tuple[np.ndarray, str]]:
+def protocol_point_sets(protocols: Sequence[str], inputs: PointSetInputs) -> dict[str, tuple[np.ndarray, str]]:
     """Protocol -> (points, note) for each requested protocol, from the embedding outputs."""
-    unknown = [p for p in protocols if p not in PROTOCOLS]
+    unknown = [p for p in protocols if p not in POINT_SETS]
     if unknown:
         raise ValueError(f"unknown ID protocol(s) {unknown} (expected some of {list(PROTOCOLS)})")
-    needs = {"token": final, "token_centred": final, "sequence_mean": window_mean, "sequence_last": window_last,
-             "oracle": oracle, "oracle_window": oracle_window}
-    sets: dict[str, tuple[np.ndarray, str]] = {}
-    for p in protocols:
-        if needs[p] is None:
-            raise ValueError(f"ID protocol {p!r}: its input points were not given")
-        if p == "token_centred":
-            if token_ids is None:
-                raise ValueError("ID protocol 'token_centred' needs the token id of every point")
-            X, keep = centre_by_token(final, token_ids, min_token_count)
-            dropped = int((~keep).sum())
-            sets[p] = (X, f"{dropped} points dropped: token seen fewer than {min_token_count} times, or every point "
-                          "of the token the same state" if dropped else "")
-        else:
-            sets[p] = (np.asarray(needs[p]), "")
-    return sets
+    return {p: POINT_SETS[p](inputs) for p in protocols}
 
 
 SCALE_RANGE_MAX = 64  # the largest neighbour rank of the scale curves (n1 = 1, 2, ..., 32)
@@ -217,8 +142,6 @@ def protocol_ids(point_sets: Mapping[str, tuple[np.ndarray, str]], metrics: Sequ
     GRIDE scale curve of the same points (``scale_curve``: ID at neighbour ranks n1 = 1, 2, 4, ...
     up to ``scale_range_max``, same batching), which shows at which scale the estimate changes
     (e.g. where neighbourhoods leave a token's cluster)."""
-    from idscaling.id import estimate_id, settings_for_estimator
-
     rows = []
     for protocol, (X, note) in point_sets.items():
         for metric in metrics:
@@ -241,21 +164,6 @@ def protocol_ids(point_sets: Mapping[str, tuple[np.ndarray, str]], metrics: Sequ
     return rows
 
 
-def read_whole_documents(path: str | Path) -> tuple[list[str], list[int]]:
-    """The texts of a prepared split and their documents' indices in the source's order, refusing
-    chunked documents (a chunk's prefix is not its document's prefix, so the oracle's posterior
-    would be wrong)."""
-    texts, indices = [], []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            record = json.loads(line)
-            if record.get("part", 0) > 0:
-                raise ValueError(f"{path}: documents were chunked (split.chunk_chars); the oracle protocol needs whole documents")
-            texts.append(record["text"])
-            indices.append(int(record["doc"]))
-    return texts, indices
-
-
 def protocol_inputs(
     protocols: Sequence[str],
     *,
@@ -273,15 +181,12 @@ def protocol_inputs(
     """The point sets of one checkpoint's embedding outputs (:func:`protocol_point_sets`), the
     oracle's computed from the latent ``source`` and the validation texts when it is requested.
     Returns the sets and the oracle's diagnostics (None without it)."""
-    from idscaling.corpus.tokens import load_token_file
-
     val = load_token_file(val_bin)
     oracle, oracle_window, info = None, None, None
     if set(protocols) & set(ORACLE_PROTOCOLS):
         if source.get("kind") != "latent" or val_texts is None or tokenizer is None:
             raise ValueError("the oracle protocols need a latent source, its validation texts and the tokenizer")
-        from idscaling.latent.documents import pseudo_words
-        from idscaling.latent.teachers import teacher_for_source
+        # (the oracle's particle filter: only latent corpora need it)
 
         teacher = teacher_for_source(dict(source))
         texts, _ = read_whole_documents(val_texts)
@@ -298,56 +203,8 @@ def protocol_inputs(
             oracle_window, info["oracle_window"] = window_oracle_points(
                 teacher, documents, windows, val.doc_starts, completed, max_points=int(settings["oracle_points"]),
                 seed=int(settings["seed"]))
-    sets = protocol_point_sets(
-        protocols, final=points, token_ids=token_ids_at(val.tokens, positions), window_mean=window_mean,
+    sets = protocol_point_sets(protocols, PointSetInputs(
+        final=points, token_ids=token_ids_at(val.tokens, positions), window_mean=window_mean,
         window_last=window_last, oracle=oracle, oracle_window=oracle_window,
-        min_token_count=int(settings["min_token_count"]),
-    )
+        min_token_count=int(settings["min_token_count"])))
     return sets, info
-
-
-ID_PROTOCOL_COLUMNS = [
-    "dataset", "model", "n_tokens", "seed", "protocol", "metric", "id", "id_ci_low", "id_ci_high", "n_points",
-    "estimator", "k", "comb", "n_batches", "note",
-]
-
-
-def id_protocols_table(paths: Iterable[str | Path]) -> pd.DataFrame:
-    """One row per (checkpoint, protocol, metric) from the protocols.json files."""
-    rows = []
-    for path in paths:
-        r = json.loads(Path(path).read_text())
-        for e in r["protocols"]:
-            rows.append({
-                "dataset": r["dataset"], "model": r["model"], "n_tokens": r["n_tokens"], "seed": r["seed"],
-                "protocol": e["protocol"], "metric": e["metric"], "id": e["dimension"], "id_ci_low": e["ci_low"],
-                "id_ci_high": e["ci_high"], "n_points": e["n_points"], "estimator": e.get("estimator"),
-                "k": e.get("k"), "comb": e.get("comb"), "n_batches": e.get("n_batches"), "note": e["note"],
-            })
-    return _in_protocol_order(pd.DataFrame(rows, columns=ID_PROTOCOL_COLUMNS), [])
-
-
-ID_SCALE_COLUMNS = ["dataset", "model", "n_tokens", "seed", "protocol", "metric", "n1", "n2", "id", "id_error",
-                    "scale", "n_ratios"]
-
-
-def id_scale_table(paths: Iterable[str | Path]) -> pd.DataFrame:
-    """One row per (checkpoint, protocol, metric, neighbour rank n1) of the GRIDE scale curves in
-    the protocols.json files: ``id`` +- ``id_error`` at rank n1 (n2 = 2 n1), ``scale`` the mean
-    distance to those neighbours."""
-    rows = []
-    for path in paths:
-        r = json.loads(Path(path).read_text())
-        for e in r["protocols"]:
-            for c in e.get("scale_curve") or []:
-                rows.append({"dataset": r["dataset"], "model": r["model"], "n_tokens": r["n_tokens"], "seed": r["seed"],
-                             "protocol": e["protocol"], "metric": e["metric"], "n1": c["n1"], "n2": c["n2"],
-                             "id": c["dimension"], "id_error": c["error"], "scale": c["scale"],
-                             "n_ratios": c["n_ratios"]})
-    return _in_protocol_order(pd.DataFrame(rows, columns=ID_SCALE_COLUMNS), ["n1"])
-
-
-def _in_protocol_order(table: pd.DataFrame, extra: list[str]) -> pd.DataFrame:
-    table = table.assign(_order=table["protocol"].map({p: i for i, p in enumerate(PROTOCOLS)}))
-    keys = ["dataset", "model", "n_tokens", "seed", "_order", "metric"] + extra
-    return table.sort_values(keys, kind="mergesort").drop(columns="_order").reset_index(drop=True)

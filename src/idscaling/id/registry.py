@@ -1,4 +1,4 @@
-"""The intrinsic-dimension estimators by name (``id.estimator`` in the config, ``--estimator`` of
+"""The intrinsic-dimension estimators and the ID protocols by name (``id.estimator`` in the config, ``--estimator`` of
 the CLI): name -> "module:class", imported when used, so that reading the names (the CLI's choices,
 the schema check) loads no numerical library.
 
@@ -12,7 +12,13 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["ESTIMATORS", "estimator_class"]
+__all__ = ["ESTIMATORS", "estimator_class", "PROTOCOLS", "ORACLE_PROTOCOLS", "MODEL_PROTOCOLS", "DEFAULT_PROTOCOLS"]
+
+# The ID protocols: which points an ID is estimated on (builders: idscaling.id.protocols.POINT_SETS).
+PROTOCOLS = ("token", "token_centred", "sequence_mean", "sequence_last", "oracle", "oracle_window")
+ORACLE_PROTOCOLS = ("oracle", "oracle_window")  # latent corpora only: computed from the teacher
+DEFAULT_PROTOCOLS = ("token",)
+MODEL_PROTOCOLS = PROTOCOLS[:4]  # the ones computed from a model's hidden states
 
 ESTIMATORS: dict[str, str] = {
     "mle": "idscaling.id.mle:MLE",

@@ -28,7 +28,16 @@ from typing import Any
 
 import numpy as np
 
-from idscaling.id.base import COMBS, DEFAULT_COMB, DEFAULT_K, check_distances, check_int, check_metric, combine, combine_checked
+from idscaling.id.base import (
+    COMBS,
+    DEFAULT_COMB,
+    DEFAULT_K,
+    check_distances,
+    check_int,
+    check_metric,
+    combine,
+    combine_checked,
+)
 from idscaling.id.estimator import Estimator, Fit, reject_inapplicable
 from idscaling.id.knn import neighbour_pair_distances
 

@@ -28,8 +28,23 @@ from typing import Any
 
 import numpy as np
 
+from idscaling.corpus.tokens import load_token_file
 from idscaling.latent.documents import document_latents as replay_latents
-from idscaling.latent.teachers import latent_settings, teacher_from_settings
+from idscaling.latent.documents import pseudo_words
+from idscaling.latent.oracle import posterior_predictive
+from idscaling.latent.teachers import (
+    latent_settings,
+    teacher_for_source,
+    teacher_from_settings,
+)
+from idscaling.latent.words import (
+    document_word_ids,
+    documents_completed_words,
+    oracle_positions,
+    read_whole_documents,
+)
+from idscaling.lm.inference import token_losses
+from idscaling.lm.model import load_for_inference
 
 __all__ = ["document_latents", "token_words", "word_losses", "bayes_word_losses", "loss_gap_by_position",
            "probe_r2", "model_token_losses", "diagnose", "DIAGNOSTIC_DOCUMENTS"]
@@ -67,8 +82,6 @@ def word_losses(token_nll: np.ndarray, words_of_tokens: np.ndarray, n_words: int
 
 def bayes_word_losses(teacher: Any, words: np.ndarray, seed: int) -> np.ndarray:
     """``-log q_{t-1}(w_t)`` for t = 1..T-1 (NaN for t = 0): the Bayes loss of each word."""
-    from idscaling.latent.oracle import posterior_predictive
-
     words = np.asarray(words, dtype=np.int64)
     out = np.full(len(words), np.nan)
     if len(words) > 1:
@@ -120,8 +133,6 @@ def model_token_losses(model: Any, device: Any, val: Any, docs: Sequence[int], c
                        batch_size: int = 32) -> list[np.ndarray]:
     """Per document of ``docs``: the model's loss of each of its first ``context`` tokens (end-of-
     text excluded) given the tokens before it in the document (NaN for the first)."""
-    from idscaling.lm.inference import token_losses
-
     rows = [np.asarray(val.document(int(d))[:-1], dtype=np.int64)[:context] for d in docs]
     x = np.zeros((len(rows), context), dtype=np.int64)
     y = np.full((len(rows), context), -100, dtype=np.int64)
@@ -139,16 +150,6 @@ def diagnose(model_path: str, *, val_bin: str, val_texts: str, tokenizer: Any, p
     final-layer ``points`` (at the embedding ``positions``) in the first and second half of the
     documents, and the loss gap to the Bayes loss by word position over the first ``n_documents``
     validation documents. Returns a JSON-ready dict."""
-    from idscaling.id.protocols import (
-        document_word_ids,
-        documents_completed_words,
-        oracle_positions,
-        read_whole_documents,
-    )
-    from idscaling.latent.documents import pseudo_words
-    from idscaling.lm.model import load_for_inference
-    from idscaling.latent.teachers import teacher_for_source
-    from idscaling.corpus.tokens import load_token_file
 
     val = load_token_file(val_bin)
     texts, indices = read_whole_documents(val_texts)

@@ -33,11 +33,11 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from idscaling.config import latent_datasets  # noqa: F401  (re-exported)
-from idscaling.latent.teachers import latent_settings
-from idscaling.latent.documents import source_points, teacher_entropy
-from idscaling.latent.teachers import teacher_for_source
 from idscaling.fit.predict import alpha_data, predict_with_ci
 from idscaling.fit.protocol_exponents import primary_rows
+from idscaling.id.batching import estimate_id, settings_for_estimator
+from idscaling.latent.documents import source_points, teacher_entropy
+from idscaling.latent.teachers import latent_settings, teacher_for_source
 
 __all__ = ["KNOWN_DIMENSION_COLUMNS", "RECOMMENDED", "latent_datasets", "source_id", "known_dimension_table",
            "diagnostics_tables", "protocol_agreement"]
@@ -62,8 +62,6 @@ SOURCE_POINTS = 3600
 
 def source_id(teacher: Any, id_settings: Mapping[str, Any], metric: str) -> float:
     """The configured estimator on ``SOURCE_POINTS`` points of the source manifold, one batch, no bootstrap."""
-    from idscaling.id import estimate_id, settings_for_estimator
-
     settings = dict(id_settings) | {"metric": metric, "n_bootstrap": 1, "batch_size": SOURCE_POINTS}
     return float(estimate_id(source_points(teacher, SOURCE_POINTS), **settings_for_estimator(settings))["dimension"])
 

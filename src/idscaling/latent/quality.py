@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from idscaling.id.protocols import MODEL_PROTOCOLS
+from idscaling.id.registry import MODEL_PROTOCOLS
 
 __all__ = ["QUALITY_COLUMNS", "EXTRAPOLATED_COLUMNS", "quality_table", "oracle_ids", "extrapolate_to_zero_gap",
            "read_quality_inputs"]

@@ -16,9 +16,9 @@ import numpy as np
 import torch
 
 from idscaling.atomic import save_npy, write_json
+from idscaling.corpus.tokens import TokenFile
 from idscaling.lm.model import autocast, load_for_inference, max_context
 from idscaling.runlog import Progress
-from idscaling.corpus.tokens import TokenFile
 
 log = logging.getLogger(__name__)
 

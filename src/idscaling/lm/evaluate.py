@@ -63,8 +63,9 @@ def validation_losses(
 ) -> dict:
     """Per-token validation losses of a causal LM (our checkpoint folder or a HF id): ``losses``
     (float64, the loss of predicting token j + 1 of the stream at j), ``context`` and ``device``."""
-    from idscaling.lm.model import load_for_inference, max_context
+    # (torch: rule evaluate only bootstraps the saved losses, and starts without it)
     from idscaling.lm.inference import token_losses, windows
+    from idscaling.lm.model import load_for_inference, max_context
 
     model, dev = load_for_inference(model_path, device, threads)
     context = block_size or max_context(model.config)

@@ -18,6 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
+from idscaling.lm.train_job import run
+
 __all__ = ["n_processes", "torchrun_command", "run_training"]
 
 RDZV_PORT = 29500
@@ -62,8 +64,6 @@ def run_training(args: Mapping[str, Any], nproc: int) -> dict:
     processes; returns the training summary. Several processes: ``torchrun`` in a child process whose
     stdout/stderr are this process's ``sys.stdout``/``sys.stderr`` (the job's log file in a
     Snakemake job), not the file descriptors 1/2 it inherited."""
-    from idscaling.lm.train_job import run
-
     if nproc == 1:
         return run(args)
     out_dir = Path(args["out_dir"])

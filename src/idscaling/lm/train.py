@@ -33,10 +33,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from idscaling.lm.checkpoint import TrainState, fingerprint, load_checkpoint, save_model, write_checkpoint
+from idscaling.lm.checkpoint import (
+    TrainState,
+    fingerprint,
+    load_checkpoint,
+    save_model,
+    write_checkpoint,
+)
 from idscaling.lm.distributed import Distributed
 from idscaling.lm.inference import mean_loss, windows
-from idscaling.lm.model import autocast, build_model, count_params, flops_per_token, gpt2_config, pick_device
+from idscaling.lm.model import (
+    autocast,
+    build_model,
+    count_params,
+    flops_per_token,
+    gpt2_config,
+    pick_device,
+)
 from idscaling.lm.progress import LiveCsv, TrainReporter, peak_flops
 from idscaling.lm.settings import (
     COOLDOWN_EVALUATIONS,

@@ -11,10 +11,10 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from idscaling.runlog import log_to
 from idscaling.corpus.tokens import load_token_file
 from idscaling.lm.settings import TrainSettings
 from idscaling.lm.train import train
+from idscaling.runlog import log_to
 
 __all__ = ["run"]
 

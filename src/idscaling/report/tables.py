@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from idscaling.id.registry import PROTOCOLS
+
 POINT_COLUMNS = [
     "dataset", "model", "n_params", "n_params_nonembedding", "n_tokens", "seed",
     "val_loss", "val_loss_ci_low", "val_loss_ci_high", "train_flops",
@@ -104,3 +106,50 @@ def pretrained_points(sources: Iterable[dict], evals: Iterable[dict], ids: Itera
             "layer": r.get("layer"),
         })
     return pd.DataFrame(rows, columns=PRETRAINED_COLUMNS).sort_values(["dataset", "suite", "n_params"]).reset_index(drop=True)
+
+
+ID_PROTOCOL_COLUMNS = [
+    "dataset", "model", "n_tokens", "seed", "protocol", "metric", "id", "id_ci_low", "id_ci_high", "n_points",
+    "estimator", "k", "comb", "n_batches", "note",
+]
+
+
+def id_protocols_table(paths: Iterable[str | Path]) -> pd.DataFrame:
+    """One row per (checkpoint, protocol, metric) from the protocols.json files."""
+    rows = []
+    for path in paths:
+        r = json.loads(Path(path).read_text())
+        for e in r["protocols"]:
+            rows.append({
+                "dataset": r["dataset"], "model": r["model"], "n_tokens": r["n_tokens"], "seed": r["seed"],
+                "protocol": e["protocol"], "metric": e["metric"], "id": e["dimension"], "id_ci_low": e["ci_low"],
+                "id_ci_high": e["ci_high"], "n_points": e["n_points"], "estimator": e.get("estimator"),
+                "k": e.get("k"), "comb": e.get("comb"), "n_batches": e.get("n_batches"), "note": e["note"],
+            })
+    return _in_protocol_order(pd.DataFrame(rows, columns=ID_PROTOCOL_COLUMNS), [])
+
+
+ID_SCALE_COLUMNS = ["dataset", "model", "n_tokens", "seed", "protocol", "metric", "n1", "n2", "id", "id_error",
+                    "scale", "n_ratios"]
+
+
+def id_scale_table(paths: Iterable[str | Path]) -> pd.DataFrame:
+    """One row per (checkpoint, protocol, metric, neighbour rank n1) of the GRIDE scale curves in
+    the protocols.json files: ``id`` +- ``id_error`` at rank n1 (n2 = 2 n1), ``scale`` the mean
+    distance to those neighbours."""
+    rows = []
+    for path in paths:
+        r = json.loads(Path(path).read_text())
+        for e in r["protocols"]:
+            for c in e.get("scale_curve") or []:
+                rows.append({"dataset": r["dataset"], "model": r["model"], "n_tokens": r["n_tokens"], "seed": r["seed"],
+                             "protocol": e["protocol"], "metric": e["metric"], "n1": c["n1"], "n2": c["n2"],
+                             "id": c["dimension"], "id_error": c["error"], "scale": c["scale"],
+                             "n_ratios": c["n_ratios"]})
+    return _in_protocol_order(pd.DataFrame(rows, columns=ID_SCALE_COLUMNS), ["n1"])
+
+
+def _in_protocol_order(table: pd.DataFrame, extra: list[str]) -> pd.DataFrame:
+    table = table.assign(_order=table["protocol"].map({p: i for i, p in enumerate(PROTOCOLS)}))
+    keys = ["dataset", "model", "n_tokens", "seed", "_order", "metric"] + extra
+    return table.sort_values(keys, kind="mergesort").drop(columns="_order").reset_index(drop=True)

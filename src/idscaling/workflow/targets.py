@@ -13,6 +13,7 @@ from idscaling.config import (
     layer_names,
     protocol_datasets,
 )
+from idscaling.id.registry import MODEL_PROTOCOLS
 
 __all__ = ["Targets", "checkpoint_ident", "final_layer"]
 
@@ -152,8 +153,6 @@ class Targets:
         """The protocols one checkpoint's comparison runs: the dataset's, but on a checkpoint that is
         not an embedding checkpoint (one of the ID-vs-quality sweep's) only those computed from the
         model, since the oracles need no model and run on the embedding checkpoints."""
-        from idscaling.id.protocols import MODEL_PROTOCOLS  # (numpy and pandas: not at import, as config's)
-
         protocols = dataset_protocols(self.config, w.dataset)
         if (w.model, int(w.n)) == (self.embedding_model, embedding_n_tokens(self.config, w.dataset)):
             return protocols

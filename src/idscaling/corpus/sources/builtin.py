@@ -18,6 +18,7 @@ from typing import Any, Iterator
 
 from idscaling.corpus.sources.common import CorpusError, CorpusStats
 from idscaling.corpus.sources.files import read_text_files
+from idscaling.corpus.sources.stories import generate_stories
 
 __all__ = ["BUILTIN_NAMES", "iter_documents", "is_synthetic", "token_upper_bound", "wiki_articles", "clean_wiki_text",
            "newsgroup_posts", "stdlib_files"]
@@ -47,8 +48,6 @@ def iter_documents(source: dict, stats: CorpusStats) -> Iterator[str]:
     if name == "python_stdlib":
         return read_text_files(stdlib_files(), stats)
     if name == "synthetic_stories":
-        from idscaling.corpus.sources.stories import generate_stories
-
         n_documents = source.get("n_documents", 2000)
         seed = source.get("seed", 0)
         for key, value in (("n_documents", n_documents), ("seed", seed)):

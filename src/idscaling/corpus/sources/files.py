@@ -13,7 +13,12 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from idscaling.corpus.sources.common import CorpusError, CorpusStats, decode_utf8, first_line
+from idscaling.corpus.sources.common import (
+    CorpusError,
+    CorpusStats,
+    decode_utf8,
+    first_line,
+)
 
 __all__ = ["FILE_FORMATS", "COMPRESSED_OPENERS", "iter_documents", "token_upper_bound", "resolve_globs",
            "read_text_files", "dataset_texts"]

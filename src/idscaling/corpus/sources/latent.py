@@ -16,7 +16,9 @@ SYNTHETIC = True
 
 def iter_documents(source: dict, stats: CorpusStats) -> Iterator[str]:
     """The teacher's documents; the teacher is built (and checked) before this returns."""
-    from idscaling.latent.documents import generate_documents  # (numpy's generator: data env only)
+    from idscaling.latent.documents import (
+        generate_documents,  # (numpy's generator: data env only)
+    )
 
     try:
         raw = generate_documents(**latent_settings(source))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -18,7 +17,6 @@ from idscaling.report.figures.style import (
     save,
     style,
 )
-
 
 AXIS_MARKER = {"data": "o", "data_envelope": "^", "model": "s"}
 AXIS_NAME = {"data": r"data, one shape  ($\alpha_D$)", "data_envelope": r"data, envelope  ($\alpha_D$)",

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
-from idscaling.report.figures.style import empty, error_bars, grid, human, ordered_unique, save, style
-
+from idscaling.report.figures.style import (
+    empty,
+    error_bars,
+    grid,
+    human,
+    ordered_unique,
+    save,
+    style,
+)
 
 ID_ANALYSIS_GID = "id_analysis"
 ID_PANELS = (

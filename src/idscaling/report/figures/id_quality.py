@@ -9,8 +9,15 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from idscaling.report.figures.style import PROTOCOL_STYLE, empty, finite, grid, legend_below, save, style
-
+from idscaling.report.figures.style import (
+    PROTOCOL_STYLE,
+    empty,
+    finite,
+    grid,
+    legend_below,
+    save,
+    style,
+)
 
 ID_QUALITY_GID = "id_quality"
 

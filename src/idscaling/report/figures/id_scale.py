@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from idscaling.report.figures.style import PANEL_H, PANEL_W, PROTOCOL_STYLE, empty, error_bars, save, style
-
+from idscaling.report.figures.style import (
+    PANEL_H,
+    PANEL_W,
+    PROTOCOL_STYLE,
+    empty,
+    error_bars,
+    save,
+    style,
+)
 
 ID_SCALE_GID = "id_scale"
 

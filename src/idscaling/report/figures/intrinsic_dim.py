@@ -10,7 +10,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from idscaling.report.figures.style import empty, error_bars, human, ordered_unique, save, style
+from idscaling.report.figures.style import (
+    empty,
+    error_bars,
+    human,
+    ordered_unique,
+    save,
+    style,
+)
 
 
 def layer_label(layer) -> str:

@@ -10,8 +10,15 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from idscaling.report.figures.style import PANEL_H, PANEL_W, PROTOCOL_STYLE, empty, error_bars, save, style
-
+from idscaling.report.figures.style import (
+    PANEL_H,
+    PANEL_W,
+    PROTOCOL_STYLE,
+    empty,
+    error_bars,
+    save,
+    style,
+)
 
 KNOWN_ID_GID = "id_vs_k"
 KNOWN_ALPHA_GID = "alpha_vs_predicted"

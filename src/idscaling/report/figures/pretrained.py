@@ -3,13 +3,13 @@ the ID, against parameters."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from idscaling.report.figures.scaling import finish_loss_panel
 from idscaling.report.figures.style import (
     PANEL_H,
     PANEL_W,
@@ -25,8 +25,6 @@ from idscaling.report.figures.style import (
     scaling_lines,
     style,
 )
-from idscaling.report.figures.scaling import finish_loss_panel
-
 
 PRETRAINED_ID_GID = "pretrained_id"
 

@@ -3,7 +3,6 @@ size) and model scaling (Fig. 3: loss vs parameters at the largest data size).""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure

@@ -20,7 +20,6 @@ from matplotlib.ticker import (
     NullLocator,
 )
 
-
 DPI = 150
 PANEL_W = 5.0  # inches per panel
 PANEL_H = 4.2
