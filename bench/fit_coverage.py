@@ -78,7 +78,7 @@ def main() -> int:
         prefactor_for_excess,
         simulate_coverage,
     )
-    from idscaling.fit.exponents import SATURATING_RESAMPLE
+    from idscaling.fit.exponents import FitSettings
 
     noises = [(float(v), args.lack_of_fit) for v in args.noise.split(",")]
     if args.points:
@@ -89,7 +89,7 @@ def main() -> int:
         lof_sd = float(np.sqrt(np.mean(lof**2))) if len(lof) else 0.0
         noises = [(pooled_noise_sd(table, method), lof_sd)]
         print(f"noise from {args.points}: {method}, pooled SD {noises[0][0]:.4f}, lack of fit {lof_sd:.4f}\n")
-    schemes = args.resample.split(",") if args.resample else [SATURATING_RESAMPLE]
+    schemes = args.resample.split(",") if args.resample else [FitSettings.resample]
     truths = [tuple(float(v) for v in t.split(":")) for t in args.truths.split(",")]
 
     print(f"{args.replicates} replicates per row, nominal 95% intervals, 1 thread; "

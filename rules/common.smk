@@ -20,6 +20,7 @@ from idscaling.workflow.params import (
     fit_params,
     id_params,
     id_protocol_params,
+    latent_params,
     model_shape,
     result_config,
     train_params,

@@ -9,6 +9,7 @@ rule latent_diagnostics:
     params:
         source=lambda w: config["datasets"][w.dataset]["source"],
         block_size=config["train"]["block_size"],
+        latent=latent_params(config, "latent_diagnostics"),
     log:
         "logs/latent_diagnostics/{dataset}_{model}_n{n}_seed{seed}.log",
     benchmark:
@@ -43,6 +44,7 @@ rule known_dimension_table:
         sources={d: config["datasets"][d]["source"] for d in targets.latent_datasets},
         id_settings=id_params(config),
         beta=config["fit"]["beta"],
+        latent=latent_params(config, "known_dimension_table"),
     log:
         "logs/known_dimension_table.log",
     benchmark:

@@ -17,6 +17,8 @@ table = exponents_table(
     ci_level=fit["ci_level"],
     params_column=fit["params"],
     data_axis_model=fit["data_axis_model"],
+    n_bootstrap=fit["n_bootstrap"],
+    resample=fit["resample"],
 )
 if "protocols" in snakemake.input.keys():  # the predictions from every ID protocol x metric, too
     table = with_protocol_predictions(table, pd.read_csv(snakemake.input.protocols), metric=snakemake.params.id_metric,

@@ -15,6 +15,7 @@ table = joint_fits_table(
     beta=fit["beta"],
     ci_level=fit["ci_level"],
     params_column=fit["params"],
+    n_bootstrap=fit["n_bootstrap"],
     processes=snakemake.threads,  # bootstrap refits in parallel: the same numbers
 )
 stamp_frame(table, provenance_of(snakemake)).to_csv(snakemake.output[0], index=False)

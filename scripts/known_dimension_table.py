@@ -23,6 +23,7 @@ table = known_dimension_table(
     id_settings=p.id_settings,
     beta=p.beta,
     diagnostics=per_dataset,
+    source_points=p.latent["source_points"],
 )
 stamp = provenance_of(snakemake)
 stamp_frame(table, stamp).to_csv(snakemake.output.table, index=False)

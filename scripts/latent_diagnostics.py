@@ -24,6 +24,7 @@ result = diagnose(
     context=snakemake.params.block_size,
     device=snakemake.config["train"]["device"],
     threads=snakemake.threads,
+    n_documents=snakemake.params.latent["diagnostic_documents"],
 )
 out = checkpoint_ident(snakemake.wildcards) | result
 Path(snakemake.output[0]).write_text(json.dumps(out | provenance_of(snakemake), indent=2) + "\n")

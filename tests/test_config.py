@@ -47,7 +47,9 @@ def test_minimal_config_gets_paper_defaults():
     assert cfg["id"] == {"estimator": "mle", "k": 20, "metric": "cosine", "comb": None, "batch_size": 3600,
                          "n_bootstrap": 1000, "ci_level": 0.95, "seed": 0, "discard_fraction": 0.1,
                          "protocols": ["token"], "protocol_metrics": ["cosine", "euclidean"], "min_token_count": 2,
-                         "oracle_points": 3600}
+                         "oracle_points": 3600, "scale_range_max": 64}
+    assert (cfg["fit"]["n_bootstrap"], cfg["fit"]["resample"]) == (1000, "points")
+    assert cfg["latent"] == {"diagnostic_documents": 200, "source_points": 3600}
     assert cfg["datasets"]["d"]["split"]["seed"] == 2357
 
 

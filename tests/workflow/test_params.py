@@ -20,6 +20,7 @@ from idscaling.workflow.params import (
     id_params,
     id_protocol_params,
     inference_batch_size,
+    latent_params,
     result_config,
     result_settings,
     train_params,
@@ -47,6 +48,8 @@ def every_selection(config: dict) -> dict:
         "exponents": fit_params(config, "exponents"),
         "joint_fit": fit_params(config, "joint_fit"),
         "pretrained_tables": fit_params(config, "pretrained_tables"),
+        "latent_diagnostics": latent_params(config, "latent_diagnostics"),
+        "known_dimension_table": latent_params(config, "known_dimension_table"),
         "archive": result_config(config),
     }
 
@@ -74,7 +77,9 @@ READERS = {
     "evaluate": lambda key: {"evaluate", "evaluate_pretrained"},
     "embed": lambda key: {"embed", "embed_pretrained"},
     "id": lambda key: {"id_protocols"} if key in ID_PROTOCOL_KEYS else {"estimate_id", "id_protocols"},
-    "fit": lambda key: {"exponents"} if key == "data_axis_model" else {"exponents", "joint_fit", "pretrained_tables"},
+    "fit": lambda key: {"data_axis_model": {"exponents"}, "resample": {"exponents", "pretrained_tables"}}.get(
+        key, {"exponents", "joint_fit", "pretrained_tables"}),
+    "latent": lambda key: {"diagnostic_documents": {"latent_diagnostics"}, "source_points": {"known_dimension_table"}}[key],
 }
 
 

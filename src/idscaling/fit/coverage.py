@@ -6,7 +6,7 @@ under-cover. Whether a sweep's own design is good enough is a simulation questio
 here with the pipeline's own fit: :func:`simulate_coverage` draws sweeps from a known curve
 ``E + A N^-alpha`` with a noise model measured from real runs (:func:`measure_noise`), fits
 each with :func:`idscaling.fit.fit_saturating_power_law` under exactly the settings of
-:mod:`idscaling.exponents` (``SATURATING_BOOTSTRAP`` resamples, ``SATURATING_RESAMPLE``), and
+:mod:`idscaling.fit.exponents` (``fit.n_bootstrap`` resamples of the ``fit.resample`` scheme), and
 counts the intervals that hold the truth, with an exact binomial interval on that count.
 
 Noise model, in log loss (relative errors, as the fit's residuals): each point is
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from idscaling.fit.exponents import SATURATING_BOOTSTRAP, SATURATING_RESAMPLE
+from idscaling.fit.exponents import FitSettings
 from idscaling.fit.resample import SATURATING_RESAMPLING
 from idscaling.fit.saturating import fit_saturating_power_law
 
@@ -66,8 +66,8 @@ def simulate_coverage(
     lack_of_fit_sd: float = 0.0,
     replicates: int = 400,
     ci_level: float = 0.95,
-    resample: str = SATURATING_RESAMPLE,
-    n_bootstrap: int = SATURATING_BOOTSTRAP,
+    resample: str = FitSettings.resample,
+    n_bootstrap: int = FitSettings.n_bootstrap,
     seed: int = 0,
 ) -> dict[str, Any]:
     """Coverage of the saturating fit's intervals on alpha and E for one sweep design.
@@ -87,8 +87,8 @@ def simulate_coverage(
     ci_level : float
         Nominal level of the fit's intervals (the pipeline's ``fit.ci_level``); the binomial
         interval on the coverage is at 95%.
-    resample, n_bootstrap : as in :func:`idscaling.fit.fit_saturating_power_law`
-        Default: the pipeline's (:mod:`idscaling.exponents`). Other values compare schemes.
+    resample, n_bootstrap : as in :func:`idscaling.fit.saturating.fit_saturating_power_law`
+        Default: the pipeline's (``fit.resample``, ``fit.n_bootstrap``). Other values compare schemes.
     seed : int
         Seed of the noise; replicate r bootstraps with seed r (the pipeline fixes one seed per
         sweep, which is the same thing across independent sweeps).
@@ -108,24 +108,7 @@ def simulate_coverage(
         Fewer than 3 distinct positive sizes, ``seeds`` < 1, negative noise, non-positive truth,
         ``replicates`` < 1, ``ci_level`` outside (0, 1) or an unknown ``resample``.
     """
-    grid = np.asarray(sizes, dtype=np.float64)
-    if grid.ndim != 1 or np.unique(grid).size != grid.size or grid.size < 3 or not np.all(grid > 0):
-        raise ValueError(f"sizes must be at least 3 distinct positive numbers, got {list(sizes)!r}")
-    if isinstance(seeds, bool) or not isinstance(seeds, (int, np.integer)) or seeds < 1:
-        raise ValueError(f"seeds must be an integer >= 1, got {seeds!r}")
-    if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)) or replicates < 1:
-        raise ValueError(f"replicates must be an integer >= 1, got {replicates!r}")
-    if not (seed_sd >= 0 and lack_of_fit_sd >= 0):
-        raise ValueError(f"noise SDs must be >= 0, got seed_sd={seed_sd!r}, lack_of_fit_sd={lack_of_fit_sd!r}")
-    if not (E >= 0 and A > 0 and alpha > 0):
-        raise ValueError(f"need E >= 0, A > 0, alpha > 0; got E={E!r}, A={A!r}, alpha={alpha!r}")
-    if not 0.0 < ci_level < 1.0:
-        raise ValueError(f"ci_level must be in (0, 1), got {ci_level!r}")
-    if resample not in SATURATING_RESAMPLING:
-        raise ValueError(f"resample must be one of {SATURATING_RESAMPLING}, got {resample!r}")
-    if seeds < 2 and (resample.startswith("within_x") or resample == "groups"):
-        raise ValueError(f"resample={resample!r} resamples seeds: it needs seeds >= 2, got {seeds}")
-
+    grid = _checked_design(sizes, seeds, replicates, seed_sd, lack_of_fit_sd, E, A, alpha, ci_level, resample)
     x = np.repeat(np.sort(grid), seeds)
     size_of = np.repeat(np.arange(grid.size), seeds)
     group = np.tile(np.arange(seeds), grid.size)
@@ -182,6 +165,29 @@ def simulate_coverage(
     out["median_alpha_error"] = float(np.median(errors)) if errors else math.nan
     out["seconds"] = time.perf_counter() - start
     return out
+
+
+def _checked_design(sizes: Sequence[float], seeds: Any, replicates: Any, seed_sd: float, lack_of_fit_sd: float,
+                    E: float, A: float, alpha: float, ci_level: float, resample: str) -> np.ndarray:
+    """The design's sizes as an array, every input checked (see the Raises of the simulation)."""
+    grid = np.asarray(sizes, dtype=np.float64)
+    if grid.ndim != 1 or np.unique(grid).size != grid.size or grid.size < 3 or not np.all(grid > 0):
+        raise ValueError(f"sizes must be at least 3 distinct positive numbers, got {list(sizes)!r}")
+    if isinstance(seeds, bool) or not isinstance(seeds, (int, np.integer)) or seeds < 1:
+        raise ValueError(f"seeds must be an integer >= 1, got {seeds!r}")
+    if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)) or replicates < 1:
+        raise ValueError(f"replicates must be an integer >= 1, got {replicates!r}")
+    if not (seed_sd >= 0 and lack_of_fit_sd >= 0):
+        raise ValueError(f"noise SDs must be >= 0, got seed_sd={seed_sd!r}, lack_of_fit_sd={lack_of_fit_sd!r}")
+    if not (E >= 0 and A > 0 and alpha > 0):
+        raise ValueError(f"need E >= 0, A > 0, alpha > 0; got E={E!r}, A={A!r}, alpha={alpha!r}")
+    if not 0.0 < ci_level < 1.0:
+        raise ValueError(f"ci_level must be in (0, 1), got {ci_level!r}")
+    if resample not in SATURATING_RESAMPLING:
+        raise ValueError(f"resample must be one of {SATURATING_RESAMPLING}, got {resample!r}")
+    if seeds < 2 and (resample.startswith("within_x") or resample == "groups"):
+        raise ValueError(f"resample={resample!r} resamples seeds: it needs seeds >= 2, got {seeds}")
+    return grid
 
 
 def _fit_residual_sd(x: np.ndarray, y: np.ndarray) -> tuple[float, int]:

@@ -19,6 +19,7 @@ Kaplan's ``4 / d`` beside them (``alpha_predicted_sk*``).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -71,13 +72,16 @@ COLUMNS = [
     *HELDOUT_COLUMNS,
 ]
 
-SATURATING_BOOTSTRAP = 1000
-# Bootstrap scheme of the saturating fit, for one seed per size and for several alike: the pairs
-# bootstrap over runs. Resampling seeds within each size covered the true alpha less often in
-# simulation at the latent sweep's design and measured noise (and fails to see any deviation of
-# the curve from the law shared by a size's seeds); whole seed curves, with 3 seeds, far less.
-# Measured: idscaling.fit.fit_saturating_power_law's docstring, bench/fit_coverage.py.
-SATURATING_RESAMPLE = "points"
+@dataclass(frozen=True)
+class FitSettings:
+    """How the fits of one table are made (the config's ``fit`` section): interval level, the
+    bootstrap's seed, replicates and scheme (``resample``: pairs over runs by default, which
+    covered the true alpha best in simulation: :mod:`idscaling.fit.resample`)."""
+
+    ci_level: float = 0.95
+    seed: int = 0
+    n_bootstrap: int = 1000
+    resample: str = "points"
 
 
 def _require(frame: pd.DataFrame, columns: list[str], name: str) -> None:
@@ -117,27 +121,27 @@ def _saturating_columns(fit: dict | None, note: str = "") -> dict:
     return row | {"saturating_note": "; ".join(notes)}
 
 
-def _fit_saturating(sub: pd.DataFrame, xcol: str, ci_level: float, seed: int) -> dict:
-    """The saturating fit's columns for the points of ``sub`` (pairs bootstrap)."""
+def _fit_saturating(sub: pd.DataFrame, xcol: str, fs: FitSettings) -> dict:
+    """The saturating fit's columns for the points of ``sub``."""
     try:
         fit = fit_saturating_power_law(
-            sub[xcol].to_numpy(), sub["val_loss"].to_numpy(), ci_level=ci_level,
-            n_bootstrap=SATURATING_BOOTSTRAP, seed=seed, resample=SATURATING_RESAMPLE,
+            sub[xcol].to_numpy(), sub["val_loss"].to_numpy(), ci_level=fs.ci_level,
+            n_bootstrap=fs.n_bootstrap, seed=fs.seed, resample=fs.resample,
         )
     except ValueError as err:
         return _saturating_columns(None, str(err))
     return _saturating_columns(fit)
 
 
-def _heldout(sub: pd.DataFrame, xcol: str, ci_level: float, seed: int) -> dict:
-    return heldout_fixed(sub[xcol].to_numpy(), sub["val_loss"].to_numpy(), ci_level=ci_level,
-                         n_bootstrap=SATURATING_BOOTSTRAP, seed=seed, resample=SATURATING_RESAMPLE)
+def _heldout(sub: pd.DataFrame, xcol: str, fs: FitSettings) -> dict:
+    return heldout_fixed(sub[xcol].to_numpy(), sub["val_loss"].to_numpy(), ci_level=fs.ci_level,
+                         n_bootstrap=fs.n_bootstrap, seed=fs.seed, resample=fs.resample)
 
 
-def _envelope_fits(sub: pd.DataFrame, ci_level: float, seed: int) -> tuple[str, dict, dict, dict]:
+def _envelope_fits(sub: pd.DataFrame, fs: FitSettings) -> tuple[str, dict, dict, dict]:
     """The data_envelope row's held_fixed, pure fit, saturating columns (with envelope_models) and
     held-out columns."""
-    env = fit_envelope(sub, ci_level=ci_level, n_bootstrap=SATURATING_BOOTSTRAP, seed=seed)
+    env = fit_envelope(sub, ci_level=fs.ci_level, n_bootstrap=fs.n_bootstrap, seed=fs.seed)
     table = env["envelope"]
     models = " ".join(f"{_fmt(n)}:{m}" for n, m in zip(table["n_tokens"], table["model"]))
     held_fixed = f"best of {sub['model'].nunique()} models per size"
@@ -154,6 +158,8 @@ def exponents_table(
     params_column: str = "n_params",
     data_axis_model: str | None = None,
     seed: int = 0,
+    n_bootstrap: int = 1000,
+    resample: str = "points",
 ) -> pd.DataFrame:
     """Fit observed exponents and put them next to the ID-predicted ones.
 
@@ -175,8 +181,9 @@ def exponents_table(
     data_axis_model : str, optional
         Model whose data sweep gives the data exponent; default the model with
         the most parameters (``params_column``) in each dataset.
-    seed : int
-        Seed of the saturating fits' bootstrap.
+    seed, n_bootstrap, resample : int, int, str
+        The saturating and envelope fits' bootstrap: seed, replicates and scheme
+        (:func:`idscaling.fit.saturating.fit_saturating_power_law`).
 
     Returns
     -------
@@ -210,76 +217,61 @@ def exponents_table(
     if duplicated:
         raise ValueError(f"ids has several rows for dataset(s) {duplicated}")
     id_by_dataset = ids.set_index("dataset")[["id", "id_ci_low", "id_ci_high"]].astype(float)
-
+    fs = FitSettings(ci_level=float(ci_level), seed=int(seed), n_bootstrap=int(n_bootstrap), resample=resample)
     rows: list[dict] = []
     for dataset in sorted(points["dataset"].unique(), key=str):
         sub = points[points["dataset"] == dataset]
-        models = sub["model"].unique()
-
-        if data_axis_model is None:
-            size = sub.groupby("model")[params_column].max()
-            model = size.idxmax()
-        else:
-            model = data_axis_model
-            if model not in set(models):
-                raise ValueError(
-                    f"data_axis_model {model!r} has no points in dataset {dataset!r}; "
-                    f"models there: {sorted(map(str, models))}"
-                )
-        on_model = sub[sub["model"] == model]
-        fits = [("data", f"model={model}", _fit(on_model, "n_tokens", ci_level, dataset, "data"),
-                 _fit_saturating(on_model, "n_tokens", ci_level, seed), _heldout(on_model, "n_tokens", ci_level, seed))]
-
-        if len(models) > 1:
-            if sub["n_tokens"].nunique() >= 2:
-                held_fixed, pure, saturating, heldout = _envelope_fits(sub, ci_level, seed)
-                fits.append(("data_envelope", held_fixed, pure, saturating, heldout))
-            n_max = sub["n_tokens"].max()
-            at_max = sub[sub["n_tokens"] == n_max]
-            fits.append(("model", f"n_tokens={_fmt(n_max)}", _fit(at_max, params_column, ci_level, dataset, "model"),
-                         _fit_saturating(at_max, params_column, ci_level, seed),
-                         _heldout(at_max, params_column, ci_level, seed)))
-
-        if dataset in id_by_dataset.index:
-            d, d_low, d_high = (float(v) for v in id_by_dataset.loc[dataset])
-        else:
-            d = d_low = d_high = math.nan
-
-        for axis, held_fixed, fit, saturating, heldout in fits:
-            pred = pred_low = pred_high = math.nan
-            sk = sk_low = sk_high = math.nan
-            if not math.isnan(d):
-                pred, pred_low, pred_high = predict_with_ci(d, d_low, d_high, beta=beta, axis=axis_theorem(axis))
-                if axis == "model":
-                    sk, sk_low, sk_high = predict_with_ci(d, d_low, d_high, axis=axis, theory="sharma_kaplan")
-            rows.append(
-                {
-                    "dataset": dataset,
-                    "axis": axis,
-                    "held_fixed": held_fixed,
-                    "n_points": fit["n_points"],
-                    "alpha_observed": fit["alpha"],
-                    "alpha_ci_low": fit["alpha_ci_low"],
-                    "alpha_ci_high": fit["alpha_ci_high"],
-                    "prefactor": fit["prefactor"],
-                    "r2": fit["r2"],
-                    "id": d,
-                    "id_ci_low": d_low,
-                    "id_ci_high": d_high,
-                    "beta": float(beta),
-                    "alpha_predicted": pred,
-                    "alpha_predicted_ci_low": pred_low,
-                    "alpha_predicted_ci_high": pred_high,
-                    "ci_level": float(ci_level),
-                    "alpha_predicted_sk": sk,
-                    "alpha_predicted_sk_ci_low": sk_low,
-                    "alpha_predicted_sk_ci_high": sk_high,
-                    "envelope_models": "",
-                }
-                | saturating
-                | heldout
-            )
+        d = tuple(float(v) for v in id_by_dataset.loc[dataset]) if dataset in id_by_dataset.index else (math.nan,) * 3
+        for axis, held_fixed, fit, saturating, heldout in _dataset_fits(sub, dataset, params_column, data_axis_model, fs):
+            rows.append(_row(dataset, axis, held_fixed, fit, d, beta, fs.ci_level) | saturating | heldout)
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _dataset_fits(sub: pd.DataFrame, dataset: object, params_column: str, data_axis_model: str | None,
+                  fs: FitSettings) -> list[tuple]:
+    """One dataset's fits: (axis, held_fixed, pure fit, saturating columns, held-out columns) for
+    the data axis on one shape and, with several shapes, the envelope and the model axis."""
+    models = sub["model"].unique()
+    if data_axis_model is None:
+        model = sub.groupby("model")[params_column].max().idxmax()
+    else:
+        model = data_axis_model
+        if model not in set(models):
+            raise ValueError(
+                f"data_axis_model {model!r} has no points in dataset {dataset!r}; "
+                f"models there: {sorted(map(str, models))}"
+            )
+    on_model = sub[sub["model"] == model]
+    fits = [("data", f"model={model}", _fit(on_model, "n_tokens", fs.ci_level, dataset, "data"),
+             _fit_saturating(on_model, "n_tokens", fs), _heldout(on_model, "n_tokens", fs))]
+    if len(models) > 1:
+        if sub["n_tokens"].nunique() >= 2:
+            held_fixed, pure, saturating, heldout = _envelope_fits(sub, fs)
+            fits.append(("data_envelope", held_fixed, pure, saturating, heldout))
+        n_max = sub["n_tokens"].max()
+        at_max = sub[sub["n_tokens"] == n_max]
+        fits.append(("model", f"n_tokens={_fmt(n_max)}", _fit(at_max, params_column, fs.ci_level, dataset, "model"),
+                     _fit_saturating(at_max, params_column, fs), _heldout(at_max, params_column, fs)))
+    return fits
+
+
+def _row(dataset: object, axis: str, held_fixed: str, fit: dict, d: tuple[float, float, float], beta: float,
+         ci_level: float) -> dict:
+    """A row's observed pure law and the exponents predicted from the dataset's ID ``d``
+    (estimate, low, high; NaN without one)."""
+    pred = sk = (math.nan,) * 3
+    if not math.isnan(d[0]):
+        pred = predict_with_ci(*d, beta=beta, axis=axis_theorem(axis))
+        if axis == "model":
+            sk = predict_with_ci(*d, axis=axis, theory="sharma_kaplan")
+    return {
+        "dataset": dataset, "axis": axis, "held_fixed": held_fixed, "n_points": fit["n_points"],
+        "alpha_observed": fit["alpha"], "alpha_ci_low": fit["alpha_ci_low"], "alpha_ci_high": fit["alpha_ci_high"],
+        "prefactor": fit["prefactor"], "r2": fit["r2"], "id": d[0], "id_ci_low": d[1], "id_ci_high": d[2],
+        "beta": float(beta), "alpha_predicted": pred[0], "alpha_predicted_ci_low": pred[1],
+        "alpha_predicted_ci_high": pred[2], "ci_level": float(ci_level), "alpha_predicted_sk": sk[0],
+        "alpha_predicted_sk_ci_low": sk[1], "alpha_predicted_sk_ci_high": sk[2], "envelope_models": "",
+    }
 
 
 JOINT_COLUMNS = [
@@ -418,6 +410,8 @@ def pretrained_exponents_table(
     ci_level: float = 0.95,
     params_column: str = "n_params",
     seed: int = 0,
+    n_bootstrap: int = 1000,
+    resample: str = "points",
 ) -> pd.DataFrame:
     """Model-axis exponents of pretrained suites (``summary.pretrained_points``), one row per
     (dataset, suite) with the columns of :data:`COLUMNS` (axis "model") and ``suite`` last.
@@ -437,7 +431,7 @@ def pretrained_exponents_table(
         else:
             fit = {"n_points": len(sub), "alpha": math.nan, "alpha_ci_low": math.nan, "alpha_ci_high": math.nan,
                    "prefactor": math.nan, "r2": math.nan}
-        saturating = _fit_saturating(sub, params_column, ci_level, seed)
+        saturating = _fit_saturating(sub, params_column, FitSettings(ci_level=float(ci_level), seed=int(seed), n_bootstrap=int(n_bootstrap), resample=resample))
         pred = sk = (math.nan,) * 3
         if not math.isnan(d):
             pred = predict_with_ci(d, d_low, d_high, beta=beta, axis="model")

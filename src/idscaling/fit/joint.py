@@ -204,18 +204,8 @@ def fit_joint_scaling_law(
     if set(grid) != set(keys) or any(len(grid[k]) == 0 for k in keys):
         raise ValueError(f"grid must map each of {keys} to a non-empty sequence, got keys {sorted(grid)}")
 
-    big_n, big_d, big_l = positive_arrays((("n_params", n_params), ("n_tokens", n_tokens), ("loss", loss)))
-    n = int(big_n.size)
-    if n < 6:
-        raise ValueError(f"need at least 6 points to fit the joint law (5 parameters), got {n}")
-    check_values((("n_params", big_n), ("n_tokens", big_d), ("loss", big_l)), "the joint fit")
-    log_n, log_d, log_l = np.log(big_n), np.log(big_d), np.log(big_l)
-    design = np.column_stack([np.ones(n), log_n - log_n.mean(), log_d - log_d.mean()])
-    if np.linalg.matrix_rank(design, tol=1e-8 * max(1.0, float(np.abs(design).max()))) < 3:
-        raise ValueError(
-            "log n_params and log n_tokens are collinear (or one is constant): "
-            "alpha and beta cannot be separated; vary N and D independently"
-        )
+    log_n, log_d, log_l = _checked_logs(n_params, n_tokens, loss)
+    n = int(log_n.size)
 
     starts = [np.array(s, dtype=np.float64) for s in itertools.product(*(grid[k] for k in keys))]
     results = [_joint_minimize(s, log_n, log_d, log_l, delta) for s in starts]
@@ -254,6 +244,23 @@ def fit_joint_scaling_law(
     if return_replicates:
         out["replicates"] = raw
     return out
+
+
+def _checked_logs(n_params: Any, n_tokens: Any, loss: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """log N, log D, log L, refusing too few points or N and D that cannot be told apart."""
+    big_n, big_d, big_l = positive_arrays((("n_params", n_params), ("n_tokens", n_tokens), ("loss", loss)))
+    n = int(big_n.size)
+    if n < 6:
+        raise ValueError(f"need at least 6 points to fit the joint law (5 parameters), got {n}")
+    check_values((("n_params", big_n), ("n_tokens", big_d), ("loss", big_l)), "the joint fit")
+    log_n, log_d, log_l = np.log(big_n), np.log(big_d), np.log(big_l)
+    design = np.column_stack([np.ones(n), log_n - log_n.mean(), log_d - log_d.mean()])
+    if np.linalg.matrix_rank(design, tol=1e-8 * max(1.0, float(np.abs(design).max()))) < 3:
+        raise ValueError(
+            "log n_params and log n_tokens are collinear (or one is constant): "
+            "alpha and beta cannot be separated; vary N and D independently"
+        )
+    return log_n, log_d, log_l
 
 
 def _natural(theta: np.ndarray) -> np.ndarray:

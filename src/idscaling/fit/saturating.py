@@ -80,16 +80,13 @@ def fit_saturating_power_law(
         point; default estimated with the fit (:func:`_fit_and_scale`), kept
         fixed in the bootstrap refits. Not used for ``loss="linear"``.
     n_starts : int, default=8
-        Starting alphas, each with three starting E values
-        (:func:`idscaling.fit.solver.starting_grid`); the lowest cost wins.
+        Starting alphas, three starting E each (:func:`~idscaling.fit.solver.starting_grid`).
     n_bootstrap : int, default=1000
         Bootstrap resamples (``resample`` says how they are drawn), each
         refitted from the full-data optimum (a resample is a perturbation of
         the data: one warm start suffices). 0: no intervals (NaN).
-    ci_level : float, default=0.95
-        Level of the percentile intervals.
-    seed : int, default=0
-        Seed of the resampling.
+    ci_level, seed : float, int
+        Level of the percentile intervals (default 0.95); seed of the resampling (default 0).
     alpha_max : float, default=5.0
         Upper bound on alpha (see the comment on the bounds in the code).
     resample : str, default="points"
@@ -100,13 +97,11 @@ def fit_saturating_power_law(
     groups : array-like, optional
         Group label (e.g. seed) of each point; only for ``resample="groups"``.
     replicates : (idx, y_boot), optional
-        Bootstrap replicates made by the caller instead of ``resample``: two
-        arrays of shape (B, m); replicate b is the points
-        ``(x[idx[b]], y_boot[b])`` (e.g. the envelope's, whose y values are
-        re-estimated from resampled seeds). ``n_bootstrap`` is then B.
+        The caller's bootstrap replicates instead of ``resample`` (e.g. the
+        envelope's): (B, m) arrays, replicate b being ``(x[idx[b]], y_boot[b])``.
     return_replicates : bool, default=False
-        Also return ``replicates``: the (B, 3) array of the refits' alpha, E
-        and A (NaN rows where a refit failed), e.g. for prediction intervals.
+        Also return ``replicates``: the refits' (alpha, E, A), (B, 3), NaN rows
+        where a refit failed (e.g. for prediction intervals).
 
     Returns
     -------
@@ -161,14 +156,8 @@ def fit_saturating_power_law(
     if n_boot:
         idx, boot_log_y = (bootstrap_resamples(x, log_y, group_codes, resample, n_boot, seed) if given is None
                            else (given[0], np.log(given[1])))
-        thetas, usable = _refit(x, log_u, idx, boot_log_y, theta_hat, loss, scale, alpha_max)
-        n_failed = int(np.count_nonzero(~usable))
-        for k, i in enumerate(np.flatnonzero(usable)):
-            if not np.all(np.isfinite(thetas[k])):
-                n_failed += 1
-                continue
-            boots[i] = _natural(thetas[k], log_x_ref)
-            n_at_bound += bool(_bound_names(thetas[k], float(y.min()), alpha_max))
+        boots, n_failed, n_at_bound = _replicates(x, log_u, idx, boot_log_y, theta_hat, loss, scale, alpha_max,
+                                                  log_x_ref, float(y.min()))
     for j, name in enumerate(("alpha", "E", "A")):
         out[f"{name}_ci_low"], out[f"{name}_ci_high"] = percentile_ci(boots[:, j], level)
         out[f"{name}_se"] = sd(boots[:, j])
@@ -178,6 +167,23 @@ def fit_saturating_power_law(
     if return_replicates:
         out["replicates"] = boots
     return out
+
+
+def _replicates(x: np.ndarray, log_u: np.ndarray, idx: np.ndarray, boot_log_y: np.ndarray, theta_hat: np.ndarray,
+                loss: str, scale: float, alpha_max: float, log_x_ref: float,
+                y_min: float) -> tuple[np.ndarray, int, int]:
+    """The refits' (alpha, E, A) (NaN rows where unusable or failed), the number that failed and
+    the number at a bound."""
+    boots = np.full((len(idx), 3), np.nan)
+    thetas, usable = _refit(x, log_u, idx, boot_log_y, theta_hat, loss, scale, alpha_max)
+    n_failed, n_at_bound = int(np.count_nonzero(~usable)), 0
+    for k, i in enumerate(np.flatnonzero(usable)):
+        if not np.all(np.isfinite(thetas[k])):
+            n_failed += 1
+            continue
+        boots[i] = _natural(thetas[k], log_x_ref)
+        n_at_bound += bool(_bound_names(thetas[k], y_min, alpha_max))
+    return boots, n_failed, n_at_bound
 
 
 def _natural(theta: np.ndarray, log_x_ref: float) -> tuple[float, float, float]:

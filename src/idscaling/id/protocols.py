@@ -131,11 +131,8 @@ def protocol_point_sets(protocols: Sequence[str], inputs: PointSetInputs) -> dic
     return {p: POINT_SETS[p](inputs) for p in protocols}
 
 
-SCALE_RANGE_MAX = 64  # the largest neighbour rank of the scale curves (n1 = 1, 2, ..., 32)
-
-
 def protocol_ids(point_sets: Mapping[str, tuple[np.ndarray, str]], metrics: Sequence[str],
-                 id_settings: Mapping[str, Any], scale_range_max: int | None = SCALE_RANGE_MAX) -> list[dict[str, Any]]:
+                 id_settings: Mapping[str, Any], scale_range_max: int | None = 64) -> list[dict[str, Any]]:
     """The configured estimator on every point set with every metric: one dict per (protocol,
     metric) with the estimate (``dimension``, ``ci_low``, ``ci_high``, ...) or, when a set is too
     small for it, NaN and the reason in ``note``; and, unless ``scale_range_max`` is None, the

@@ -47,9 +47,8 @@ from idscaling.lm.inference import token_losses
 from idscaling.lm.model import load_for_inference
 
 __all__ = ["document_latents", "token_words", "word_losses", "bayes_word_losses", "loss_gap_by_position",
-           "probe_r2", "model_token_losses", "diagnose", "DIAGNOSTIC_DOCUMENTS"]
+           "probe_r2", "model_token_losses", "diagnose"]
 
-DIAGNOSTIC_DOCUMENTS = 200  # validation documents whose losses are compared (the oracle's cost is per document)
 
 
 def document_latents(source: Mapping[str, Any], indices: Sequence[int]) -> np.ndarray:
@@ -145,7 +144,7 @@ def model_token_losses(model: Any, device: Any, val: Any, docs: Sequence[int], c
 
 def diagnose(model_path: str, *, val_bin: str, val_texts: str, tokenizer: Any, points: np.ndarray,
              positions: np.ndarray, source: Mapping[str, Any], context: int, device: str = "auto",
-             threads: int = 1, n_documents: int = DIAGNOSTIC_DOCUMENTS, seed: int = 0) -> dict[str, Any]:
+             threads: int = 1, n_documents: int = 200, seed: int = 0) -> dict[str, Any]:
     """The diagnostics of one checkpoint (see the module docstring): probe R^2 of z from its
     final-layer ``points`` (at the embedding ``positions``) in the first and second half of the
     documents, and the loss gap to the Bayes loss by word position over the first ``n_documents``

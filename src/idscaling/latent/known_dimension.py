@@ -57,13 +57,12 @@ KNOWN_DIMENSION_COLUMNS = [
 
 DIAGNOSTIC_COLUMNS = ["probe_r2_late", "probe_r2_early", "loss_gap_late", "model_loss_late", "bayes_loss_late"]
 
-SOURCE_POINTS = 3600
 
 
-def source_id(teacher: Any, id_settings: Mapping[str, Any], metric: str) -> float:
-    """The configured estimator on ``SOURCE_POINTS`` points of the source manifold, one batch, no bootstrap."""
-    settings = dict(id_settings) | {"metric": metric, "n_bootstrap": 1, "batch_size": SOURCE_POINTS}
-    return float(estimate_id(source_points(teacher, SOURCE_POINTS), **settings_for_estimator(settings))["dimension"])
+def source_id(teacher: Any, id_settings: Mapping[str, Any], metric: str, n_points: int = 3600) -> float:
+    """The configured estimator on ``n_points`` points of the source manifold, one batch, no bootstrap."""
+    settings = dict(id_settings) | {"metric": metric, "n_bootstrap": 1, "batch_size": n_points}
+    return float(estimate_id(source_points(teacher, n_points), **settings_for_estimator(settings))["dimension"])
 
 
 def known_dimension_table(
@@ -75,6 +74,7 @@ def known_dimension_table(
     beta: float = 1.0,
     recommended: tuple[str, str] = RECOMMENDED,
     diagnostics: pd.DataFrame | None = None,
+    source_points: int = 3600,
 ) -> pd.DataFrame:
     """One row per (latent dataset, protocol, metric) (columns :data:`KNOWN_DIMENSION_COLUMNS`).
 
@@ -90,6 +90,7 @@ def known_dimension_table(
     recommended : the (protocol, metric) flagged in ``recommended``.
     diagnostics : per (dataset, seed) diagnostics (:func:`diagnostics_tables`), averaged over seeds
         into the last columns; None leaves them NaN.
+    source_points : points of the source manifold behind ``id_source`` (one batch).
     """
     exponents = primary_rows(exponents)
     data = exponents[exponents["axis"] == "data"].set_index("dataset") if len(exponents) else pd.DataFrame()
@@ -113,7 +114,7 @@ def known_dimension_table(
                        teacher_entropy=entropy, alpha_predicted_from_k=float(alpha_data(k, beta)))
             if id_settings is not None:
                 if metric not in source_ids:
-                    source_ids[metric] = source_id(teacher, id_settings, metric)
+                    source_ids[metric] = source_id(teacher, id_settings, metric, source_points)
                 row["id_source"] = source_ids[metric]
             if math.isfinite(d):
                 pred, pred_lo, pred_hi = predict_with_ci(d, lo, hi, beta=beta, axis="data")

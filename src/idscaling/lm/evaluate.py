@@ -64,8 +64,8 @@ def validation_losses(
     """Per-token validation losses of a causal LM (our checkpoint folder or a HF id): ``losses``
     (float64, the loss of predicting token j + 1 of the stream at j), ``context`` and ``device``."""
     # (torch: rule evaluate only bootstraps the saved losses, and starts without it)
-    from idscaling.lm.inference import token_losses, windows
-    from idscaling.lm.model import load_for_inference, max_context
+    from idscaling.lm.inference import token_losses, windows  # (torch)
+    from idscaling.lm.model import load_for_inference, max_context  # (torch)
 
     model, dev = load_for_inference(model_path, device, threads)
     context = block_size or max_context(model.config)

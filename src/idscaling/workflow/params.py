@@ -27,6 +27,7 @@ __all__ = [
     "id_params",
     "id_protocol_params",
     "fit_params",
+    "latent_params",
 ]
 
 # Per config section, the settings that change only how a job runs, never what it writes (up to
@@ -46,13 +47,13 @@ EXECUTION_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 # Settings of the id section that only the protocol comparison (rule id_protocols) reads.
-ID_PROTOCOL_KEYS = ("protocols", "protocol_metrics", "min_token_count", "oracle_points")
+ID_PROTOCOL_KEYS = ("protocols", "protocol_metrics", "min_token_count", "oracle_points", "scale_range_max")
 
 # The fit settings each fitting rule reads.
 _FIT_KEYS: dict[str, tuple[str, ...]] = {
-    "exponents": ("beta", "ci_level", "params", "data_axis_model"),
-    "joint_fit": ("beta", "ci_level", "params"),
-    "pretrained_tables": ("beta", "ci_level", "params"),
+    "exponents": ("beta", "ci_level", "params", "data_axis_model", "n_bootstrap", "resample"),
+    "joint_fit": ("beta", "ci_level", "params", "n_bootstrap"),
+    "pretrained_tables": ("beta", "ci_level", "params", "n_bootstrap", "resample"),
 }
 
 
@@ -127,10 +128,22 @@ def id_params(config: Mapping[str, Any]) -> dict:
 
 def id_protocol_params(config: Mapping[str, Any]) -> dict:
     """A protocol comparison job's settings besides its protocol and metric lists (which its rule
-    passes on their own): the estimator's, ``min_token_count`` and ``oracle_points``."""
-    return id_params(config) | {k: config["id"][k] for k in ("min_token_count", "oracle_points")}
+    passes on their own): the estimator's, ``min_token_count``, ``oracle_points`` and ``scale_range_max``."""
+    return id_params(config) | {k: config["id"][k] for k in ("min_token_count", "oracle_points", "scale_range_max")}
 
 
 def fit_params(config: Mapping[str, Any], rule: str) -> dict:
     """The fit settings the fitting rule ``rule`` reads (exponents, joint_fit, pretrained_tables)."""
     return {k: config["fit"][k] for k in _FIT_KEYS[rule]}
+
+
+# The latent-section settings each rule of the controlled test reads.
+_LATENT_KEYS: dict[str, tuple[str, ...]] = {
+    "latent_diagnostics": ("diagnostic_documents",),
+    "known_dimension_table": ("source_points",),
+}
+
+
+def latent_params(config: Mapping[str, Any], rule: str) -> dict:
+    """The settings of the ``latent`` section that rule ``rule`` reads."""
+    return {k: config["latent"][k] for k in _LATENT_KEYS[rule]}
