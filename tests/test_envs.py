@@ -71,32 +71,25 @@ ENVS = sorted(p.name for p in (REPO / "envs").glob("*.yaml"))
 # Snakemake process) call. An own-module entry also stops the scan following that import. Each
 # entry must still match something (test_allowlist_is_current).
 NOT_RUN_BY_RULES = {
-    **{(env, "src/idscaling/corpus.py", func, mod): "corpus sources are read by prepare_corpus only (data "
-       "env); analysis and torch rules import idscaling.corpus for latent_settings and _probe_hub"
-       for env in ("analysis", "torch")
-       for func, mod in (("_files", "datasets"), ("_huggingface", "datasets"), ("_hf_offline_mode", "datasets"),
-                         ("wiki_articles", "gensim.corpora.wikicorpus"))},
-    ("data", "src/idscaling/config.py", "dataset_protocols", "idscaling.id.protocols"):
-        "dataset_protocols is called by the workflow itself (rules/common.smk, idscaling.workflow) to plan "
-        "jobs, never by a data-env script (subsample imports config for check_sizes_available)",
-    ("torch", "src/idscaling/id/knn.py", "import_faiss", "faiss"):
-        "torch-env rules reach idscaling.id only through latent_diagnostics -> id_protocols' document and "
-        "word helpers; neighbour searches (knn: faiss) run in estimate_id / id_protocols (analysis env)",
+    **{("torch", f"src/idscaling/corpus/sources/{module}.py", func, "datasets"):
+       "corpus sources are read by prepare_corpus only (data env); torch rules reach these modules through "
+       "idscaling.lm.pretrained, for probe_hub before fetching a pretrained model"
+       for module, func in (("huggingface", "iter_documents"), ("huggingface", "hf_offline_mode"), ("files", "iter_documents"))},
 }
 
 # Every subprocess call site in the modules an env's scripts reach -> the check that runs it in
 # the env (a site with no entry fails the test: a new command needs a check).
 COMMANDS = {
     ("scripts/archive.py", "<module>"): "snakemake --report",
-    ("src/idscaling/launch.py", "run_training"): "torchrun",
+    ("src/idscaling/lm/launch.py", "run_training"): "torchrun",
     ("src/idscaling/provenance.py", "code_version"): "git describe",
-    ("src/idscaling/tokenizer.py", "fetch_gpt2_ranks"): "pip",
+    ("src/idscaling/corpus/tokenizer.py", "fetch_gpt2_ranks"): "pip",
 }
 
 _DDP_JOB = """
 import os, sys
 import torch, torch.distributed as dist
-import idscaling.train_job  # what the real job (-m idscaling.train_job) loads in each process
+import idscaling.lm.train_job  # what the real job (-m idscaling.lm.train_job) loads in each process
 dist.init_process_group("gloo")
 t = torch.ones(1)
 dist.all_reduce(t)
@@ -157,11 +150,11 @@ def _check_command(kind: str, py: Path, env: dict, tmp: Path) -> str:
         return ("python -m snakemake --report report.html --nolock -s Snakefile --configfile config.yaml "
                 "(one-rule workflow, after running it); python -m snakemake -n -s <repo>/Snakefile")
     if kind == "torchrun":
-        # The launcher command idscaling.launch builds (its torch.distributed.run prefix), on 2
+        # The launcher command idscaling.lm.launch builds (its torch.distributed.run prefix), on 2
         # processes with a gloo all_reduce in place of the training job.
         job = tmp / "ddp_job.py"
         job.write_text(_DDP_JOB)
-        out = _run([py, "-c", "import json; from idscaling.launch import torchrun_command; "
+        out = _run([py, "-c", "import json; from idscaling.lm.launch import torchrun_command; "
                               "print(json.dumps(torchrun_command(2, 'ARGS', env={})))"], env, tmp)
         cmd = json.loads(out.stdout.strip().splitlines()[-1])
         assert cmd[1:3] == ["-m", "torch.distributed.run"] and cmd[-3:] == ["-m", "idscaling.lm.train_job", "ARGS"], cmd
@@ -169,7 +162,7 @@ def _check_command(kind: str, py: Path, env: dict, tmp: Path) -> str:
         run = cmd[:-3] + [str(job)]
         proc = _run(run, env | {"OMP_NUM_THREADS": "1"}, tmp)
         assert proc.stdout.count("all_reduce 2.0") == 2, proc.stdout
-        return " ".join(["python"] + run[1:-1] + ["<2-process gloo all_reduce job importing idscaling.train_job>"])
+        return " ".join(["python"] + run[1:-1] + ["<2-process gloo all_reduce job importing idscaling.lm.train_job>"])
     if kind == "git describe":
         # git is not from the env (a system tool; no env lists it): provenance.code_version runs it
         # and falls back to "idscaling <version> (no git)" without it. Checked: it runs in the env.
@@ -361,21 +354,22 @@ def test_scan_follows_own_imports_at_every_depth(tmp_path):
     assert scan.calls == [("subprocess.run", "src/pkg/top.py:5", "f")]
 
 
-def test_a_venv_without_pandas_cannot_run_the_torch_rules(tmp_path):
-    """What the env check would catch: torch.yaml without pandas (as it once was) -> the venv has
-    no pandas and idscaling.id_protocols, which latent_diagnostics loads, fails to import. The venv
-    also holds nothing from .venv beyond the env's closure (no sklearn in the data env)."""
+def test_a_venv_without_scipy_cannot_run_the_torch_rules(tmp_path):
+    """What the env check would catch: torch.yaml without scipy -> the venv has no scipy and
+    idscaling.latent.diagnostics, which latent_diagnostics loads (its oracle needs scipy), fails to
+    import. The venv also holds nothing from .venv beyond the env's closure (no sklearn in the data
+    env)."""
     lock = ec.parse_lock(REPO / "requirements.lock")
     spec = ec.parse_env(REPO / "envs" / "torch.yaml")
-    pins = [name for name in spec.pip if name != "pandas"]
+    pins = [name for name in spec.pip if name not in ("scipy", "scikit-learn")]  # (scikit-learn requires scipy)
     dists = ec.closure(pins, SITE, lock)
-    assert "pandas" not in dists
+    assert "scipy" not in dists
     py = ec.build_venv(tmp_path / "venv", dists)
     env = ec.clean_env(tmp_path / "venv", REPO / "src")
-    results = ec.check_imports(py, ["import pandas", "import idscaling.id_protocols", "import sklearn", "import yaml"], env)
-    assert results["import pandas"].startswith("ModuleNotFoundError")
-    assert "pandas" in results["import idscaling.id_protocols"]
-    assert results["import sklearn"] is None and results["import yaml"] is None
+    results = ec.check_imports(py, ["import scipy", "import idscaling.latent.diagnostics", "import torch", "import yaml"], env)
+    assert results["import scipy"].startswith("ModuleNotFoundError")
+    assert "scipy" in results["import idscaling.latent.diagnostics"]
+    assert results["import torch"] is None and results["import yaml"] is None
     data = ec.closure(list(ec.parse_env(REPO / "envs" / "data.yaml").pip), SITE, lock)
     py = ec.build_venv(tmp_path / "data", data)
     results = ec.check_imports(py, ["import sklearn", "import torch"], ec.clean_env(tmp_path / "data", REPO / "src"))
