@@ -23,8 +23,9 @@ def smk(*args, targets=(), cwd=REPO, check=True, timeout=900, env=None):
     """Run the workflow's `snakemake` as a user would; targets go first, since --configfile and
     --quiet take several values and would swallow them."""
     cmd = [SNAKEMAKE, *targets, "-s", str(REPO / "Snakefile"), "--cores", "2", *args]
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          env=None if env is None else os.environ | env)
+    proc = subprocess.run(
+        cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=None if env is None else os.environ | env
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc

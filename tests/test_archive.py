@@ -41,7 +41,10 @@ def test_tampering_is_detected(tmp_path):
         extra.size = 1
         dst.addfile(extra, io.BytesIO(b"!"))
     problems = verify_archive(tmp_path / "bad.tar.gz")
-    assert problems == ["a.csv: sha256 or size differs from the manifest", "sneaked.txt: in the archive but not in the manifest"]
+    assert problems == [
+        "a.csv: sha256 or size differs from the manifest",
+        "sneaked.txt: in the archive but not in the manifest",
+    ]
     with pytest.raises(ValueError, match="written by the archive"):
         build_archive({MANIFEST: tmp_path / "a.csv"}, tmp_path / "x.tar.gz", {})
 

@@ -39,15 +39,37 @@ def test_default_config_is_valid_and_defaults_are_filled():
 
 
 def test_minimal_config_gets_paper_defaults():
-    cfg = check({"datasets": {"d": {"source": {"kind": "builtin", "name": "python_stdlib"}, "n_tokens": [1000]}},
-                 "models": {"m": {"n_layer": 1, "n_head": 1, "n_embd": 8}}})
+    cfg = check(
+        {
+            "datasets": {"d": {"source": {"kind": "builtin", "name": "python_stdlib"}, "n_tokens": [1000]}},
+            "models": {"m": {"n_layer": 1, "n_head": 1, "n_embd": 8}},
+        }
+    )
     t = cfg["train"]
     assert (t["lr"], t["min_lr"], t["beta2"], t["weight_decay"], t["grad_clip"], t["warmup_steps"]) == (
-        6e-4, 6e-5, 0.95, 0.1, 1.0, 2000)
-    assert cfg["id"] == {"estimator": "mle", "k": 20, "metric": "cosine", "comb": None, "batch_size": 3600,
-                         "n_bootstrap": 1000, "ci_level": 0.95, "seed": 0, "discard_fraction": 0.1,
-                         "protocols": ["token"], "protocol_metrics": ["cosine", "euclidean"], "min_token_count": 2,
-                         "oracle_points": 3600, "scale_range_max": 64}
+        6e-4,
+        6e-5,
+        0.95,
+        0.1,
+        1.0,
+        2000,
+    )
+    assert cfg["id"] == {
+        "estimator": "mle",
+        "k": 20,
+        "metric": "cosine",
+        "comb": None,
+        "batch_size": 3600,
+        "n_bootstrap": 1000,
+        "ci_level": 0.95,
+        "seed": 0,
+        "discard_fraction": 0.1,
+        "protocols": ["token"],
+        "protocol_metrics": ["cosine", "euclidean"],
+        "min_token_count": 2,
+        "oracle_points": 3600,
+        "scale_range_max": 64,
+    }
     assert (cfg["fit"]["n_bootstrap"], cfg["fit"]["resample"]) == (1000, "points")
     assert cfg["latent"] == {"diagnostic_documents": 200, "source_points": 3600}
     assert cfg["datasets"]["d"]["split"]["seed"] == 2357
@@ -61,7 +83,10 @@ def test_unknown_keys_are_errors():
 
 
 def test_negative_zero_and_small_sizes():
-    bad(lambda c: c["datasets"]["code"].update(n_tokens=[1000, -5]), r"datasets.code.n_tokens\[1\]: -5 is less than the minimum of 1")
+    bad(
+        lambda c: c["datasets"]["code"].update(n_tokens=[1000, -5]),
+        r"datasets.code.n_tokens\[1\]: -5 is less than the minimum of 1",
+    )
     bad(lambda c: c["datasets"]["code"].update(n_tokens=[]), r"datasets.code.n_tokens: \[\] should be non-empty")
     bad(lambda c: c["datasets"]["code"].update(n_tokens=[50]), "50 tokens is not more than train.block_size")
 
@@ -70,16 +95,23 @@ def test_oversized_n_against_tokenized_corpus(tmp_path):
     meta = tmp_path / "train.json"
     biggest = max(DEFAULT["datasets"]["prose"]["n_tokens"])
     meta.write_text(json.dumps({"n_tokens": biggest - 1}))
-    bad(lambda c: None, rf"datasets.prose.n_tokens: {biggest} is larger than the {biggest - 1} training tokens",
-        tokens_meta=lambda ds: meta)
+    bad(
+        lambda c: None,
+        rf"datasets.prose.n_tokens: {biggest} is larger than the {biggest - 1} training tokens",
+        tokens_meta=lambda ds: meta,
+    )
     check(DEFAULT, tokens_meta=lambda ds: tmp_path / "absent.json")  # not tokenized yet: nothing to check
 
 
 def test_missing_files_and_other_semantics():
-    bad(lambda c: c["datasets"]["code"].update(source={"kind": "files", "paths": ["no/such/*.txt"]}),
-        r"datasets.code.source.paths: no file matches 'no/such/\*.txt'")
-    bad(lambda c: c["datasets"]["code"].update(source={"kind": "builtin", "name": "wikipedia"}),
-        r"datasets.code.source.name: 'wikipedia' is not one of")
+    bad(
+        lambda c: c["datasets"]["code"].update(source={"kind": "files", "paths": ["no/such/*.txt"]}),
+        r"datasets.code.source.paths: no file matches 'no/such/\*.txt'",
+    )
+    bad(
+        lambda c: c["datasets"]["code"].update(source={"kind": "builtin", "name": "wikipedia"}),
+        r"datasets.code.source.name: 'wikipedia' is not one of",
+    )
     bad(lambda c: c["models"]["w64"].update(n_head=3), "n_embd \\(64\\) must be divisible by n_head \\(3\\)")
     bad(lambda c: c["embed"].update(model="huge"), "embed.model: unknown model 'huge'")
     bad(lambda c: c["embed"].update(layers=[7]), "layer 7 does not exist in a 2-layer model")
@@ -102,7 +134,9 @@ def test_command_line_strings_are_coerced():
 def test_oversized_n_caught_before_tokenization_by_a_size_bound(tmp_path):
     (tmp_path / "a.txt").write_text("x" * 1000)
     cfg = copy.deepcopy(DEFAULT)
-    cfg["datasets"] = {"tiny": {"source": {"kind": "files", "paths": [str(tmp_path / "*.txt")]}, "n_tokens": [5000, 7000]}}
+    cfg["datasets"] = {
+        "tiny": {"source": {"kind": "files", "paths": [str(tmp_path / "*.txt")]}, "n_tokens": [5000, 7000]}
+    }
     with pytest.raises(ConfigError, match=r"datasets.tiny.n_tokens: 7000 is larger than the at most 6001 tokens"):
         check(cfg)
     cfg["datasets"]["tiny"]["n_tokens"] = [5000]
@@ -127,8 +161,18 @@ def test_latent_source_teacher_keys():
     def latent(**source):
         return lambda c: c["datasets"]["code"].update(source={"kind": "latent", **source})
 
-    holder = {"kind": "latent", "k": 2, "teacher": "holder", "smoothness": 0.8, "channels": 8, "octaves": 6,
-              "features_per_octave": 64, "frequency_scale": 1.0, "logit_scale": 2.0, "vocab": 64}
+    holder = {
+        "kind": "latent",
+        "k": 2,
+        "teacher": "holder",
+        "smoothness": 0.8,
+        "channels": 8,
+        "octaves": 6,
+        "features_per_octave": 64,
+        "frequency_scale": 1.0,
+        "logit_scale": 2.0,
+        "vocab": 64,
+    }
     cfg = copy.deepcopy(DEFAULT)
     cfg["datasets"]["code"]["source"] = holder
     assert check(cfg)["datasets"]["code"]["source"] == holder  # no defaults filled: latent_settings does
@@ -140,7 +184,10 @@ def test_latent_source_teacher_keys():
     bad(latent(k=2, teacher="features", octaves=3), r"datasets.code.source.octaves: .*holder teacher only")
     bad(latent(k=2, teacher="holder", smoothness=2), r"datasets.code.source.smoothness: 2 is greater than or equal")
     bad(latent(k=2, teacher="holder", smoothness=0), r"datasets.code.source.smoothness: 0 is less than or equal")
-    bad(latent(k=2, teacher="holder", frequency_scale=0), r"datasets.code.source.frequency_scale: 0 is less than or equal")
+    bad(
+        latent(k=2, teacher="holder", frequency_scale=0),
+        r"datasets.code.source.frequency_scale: 0 is less than or equal",
+    )
     bad(latent(k=2, teacher="holder", channels=0), r"datasets.code.source.channels: 0 is less than the minimum of 1")
 
 

@@ -96,17 +96,26 @@ def test_no_import_cycle():
 
 
 def test_no_import_of_another_modules_private_names():
-    private = [(name, target, n) for name, imports in IMPORTS.items() for _, target, names, _ in imports
-               for n in names if n.startswith("_") and target != name]
+    private = [
+        (name, target, n)
+        for name, imports in IMPORTS.items()
+        for _, target, names, _ in imports
+        for n in names
+        if n.startswith("_") and target != name
+    ]
     assert private == []
 
 
 def test_modules_and_functions_are_of_a_readable_size():
     long_modules = {name: len(MODULES[name].read_text().splitlines()) for name in MODULES}
     assert {n: c for n, c in long_modules.items() if c > MAX_MODULE_LINES} == {}
-    long_functions = [(name, node.name, node.end_lineno - node.lineno + 1) for name, tree in TREES.items()
-                      for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-                      and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
+    long_functions = [
+        (name, node.name, node.end_lineno - node.lineno + 1)
+        for name, tree in TREES.items()
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
     assert long_functions == []
 
 
@@ -124,3 +133,19 @@ def test_function_level_imports_of_own_code_say_why():
             if "#" not in "\n".join(lines[node.lineno - 1 : node.end_lineno]) and not before.startswith("#"):
                 silent.append(f"{name}:{node.lineno}: {here.strip()}")
     assert sorted(set(silent)) == []
+
+
+def test_tests_mirror_the_package():
+    """A subpackage's tests live in tests/<subpackage>/ (plus tests/workflow for the Snakemake side
+    and tests/bench for the benchmark harnesses), top-level modules' tests in tests/; basenames are
+    unique, since the test folders are not packages (pytest imports each file by its name)."""
+    tests = REPO / "tests"
+    subpackages = {p.name for p in SRC.iterdir() if (p / "__init__.py").exists()}
+    folders = {p.name for p in tests.iterdir() if p.is_dir() and any(p.glob("test_*.py"))}
+    assert folders <= subpackages | {"bench"}, folders - subpackages
+    files = sorted(tests.rglob("test_*.py"))
+    names = [p.name for p in files]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+    modules = {p.stem for p in SRC.glob("*.py")} - {"__init__"}
+    top = {p.stem.removeprefix("test_") for p in tests.glob("test_*.py")}
+    assert top - modules <= {"layout", "registries"}, top - modules  # the two tests of the whole tree

@@ -22,8 +22,11 @@ ID = SCHEMA["properties"]["id"]["properties"]
 
 def test_estimators_match_the_schema_and_the_cli():
     assert list(ESTIMATORS) == ID["estimator"]["enum"]
-    est = next(a for a in build_parser()._subparsers._group_actions[0].choices["estimate-id"]._actions
-               if "--estimator" in a.option_strings)
+    est = next(
+        a
+        for a in build_parser()._subparsers._group_actions[0].choices["estimate-id"]._actions
+        if "--estimator" in a.option_strings
+    )
     assert list(est.choices) == list(ESTIMATORS)
     for name in ESTIMATORS:
         cls = estimator_class(name)
@@ -37,7 +40,11 @@ def test_corpus_source_kinds_and_teachers_match_the_schema():
     latent = next(b for b in source["oneOf"] if b["properties"]["kind"].get("const") == "latent")
     assert list(TEACHERS) == latent["properties"]["teacher"]["enum"]
     keys = set(latent["properties"]) - {"kind", "k", "teacher", "max_documents"}
-    assert keys == set().union(*(defaults for _, defaults in TEACHERS.values())) | {"n_documents", "document_tokens", "seed"}
+    assert keys == set().union(*(defaults for _, defaults in TEACHERS.values())) | {
+        "n_documents",
+        "document_tokens",
+        "seed",
+    }
 
 
 def test_point_sets_match_the_schema():
@@ -49,7 +56,7 @@ def test_every_figure_a_rule_writes_is_registered_and_importable():
 
     written = set()
     for smk in (REPO / "rules").glob("*.smk"):
-        written |= set(re.findall(r'figures/(\w+)\.png', smk.read_text()))
+        written |= set(re.findall(r"figures/(\w+)\.png", smk.read_text()))
     assert written == set(FIGURES)
     for name, (module, function) in FIGURES.items():
         assert callable(getattr(importlib.import_module(f"idscaling.report.figures.{module}"), function)), name

@@ -122,6 +122,7 @@ def test_equals_dadapy_live(name):
 # the likelihood's known answers
 # ------------------------------------------------------------------------------------------
 
+
 def _beta_ratios(d: float, n1: int, n2: int, size: int, seed: int) -> np.ndarray:
     """Ratios drawn from GRIDE's own model: (r_n1 / r_n2)^d ~ Beta(n1, n2 - n1)."""
     return stats.beta(n1, n2 - n1).rvs(size=size, random_state=np.random.default_rng(seed)) ** (-1.0 / d)
@@ -135,7 +136,8 @@ def test_n1_1_n2_2_is_the_closed_form_pareto_estimate():
     assert gride_mle(mu, 1, 2, unbiased=False, outlier_filter=False) == len(mu) / x_sum
     assert gride_mle(mu, 1, 2, outlier_filter=False) == (len(mu) - 1) / x_sum
     assert gride_mle(mu, 1, 2, outlier_filter=False) == pytest.approx(
-        twonn_dimension(mu, discard_fraction=0.0, method="mle"), rel=1e-12)
+        twonn_dimension(mu, discard_fraction=0.0, method="mle"), rel=1e-12
+    )
     # the Pareto error at the MLE: d / sqrt(N)
     d = len(mu) / x_sum
     assert gride_error(d, mu, 1, 2) == pytest.approx(d / np.sqrt(len(mu)), rel=1e-12)
@@ -147,13 +149,17 @@ def test_likelihood_is_a_density_and_the_estimate_maximises_it(n1, n2):
     mass, _ = integrate.quad(lambda m: np.exp(gride_loglik(d, [m], n1, n2)), 1.0, np.inf)
     assert mass == pytest.approx(1.0, abs=1e-7)
     mu = _beta_ratios(d, n1, n2, 400, seed=n1)
-    best = optimize.minimize_scalar(lambda t: -gride_loglik(t, mu, n1, n2), bounds=(0.1, 50.0),
-                                    method="bounded", options={"xatol": 1e-10})
+    best = optimize.minimize_scalar(
+        lambda t: -gride_loglik(t, mu, n1, n2), bounds=(0.1, 50.0), method="bounded", options={"xatol": 1e-10}
+    )
     assert gride_mle(mu, n1, n2, unbiased=False, outlier_filter=False) == pytest.approx(best.x, rel=1e-7)
     # the observed Fisher information is minus the curvature of the log-likelihood at the maximum
     h = 1e-3 * best.x
-    curvature = (gride_loglik(best.x + h, mu, n1, n2) - 2 * gride_loglik(best.x, mu, n1, n2)
-                 + gride_loglik(best.x - h, mu, n1, n2)) / h**2
+    curvature = (
+        gride_loglik(best.x + h, mu, n1, n2)
+        - 2 * gride_loglik(best.x, mu, n1, n2)
+        + gride_loglik(best.x - h, mu, n1, n2)
+    ) / h**2
     assert gride_error(best.x, mu, n1, n2) == pytest.approx((-curvature) ** -0.5, rel=1e-5)
 
 
@@ -175,6 +181,7 @@ def gride_from_distances_like(mu: np.ndarray, n1: int, n2: int) -> tuple[float, 
 # ------------------------------------------------------------------------------------------
 # data of known dimension
 # ------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(("d", "tol"), [(2, 0.15), (5, 0.4)])
 def test_sphere_dimension(d, tol):
@@ -205,8 +212,9 @@ def test_cosine_halves_the_dimension_exactly_on_unit_rows():
     euclid = GRIDE(range_max=32, outlier_filter=False).fit(X)
     cosine = GRIDE(range_max=32, metric="cosine", outlier_filter=False).fit(X)
     assert cosine.dimension_ == pytest.approx(euclid.dimension_ / 2, rel=1e-9)
-    np.testing.assert_allclose([c["dimension"] for c in cosine.scale_curve_],
-                               [c["dimension"] / 2 for c in euclid.scale_curve_], rtol=1e-9)
+    np.testing.assert_allclose(
+        [c["dimension"] for c in cosine.scale_curve_], [c["dimension"] / 2 for c in euclid.scale_curve_], rtol=1e-9
+    )
 
 
 def test_estimator_agrees_with_its_functions_and_other_ranks():
@@ -226,6 +234,7 @@ def test_estimator_agrees_with_its_functions_and_other_ranks():
 # ------------------------------------------------------------------------------------------
 # the scale curve's reason to exist
 # ------------------------------------------------------------------------------------------
+
 
 def _noisy_plane(noise: float, seed: int) -> np.ndarray:
     """4,000 points uniform on a 10 x 10 square in R^10, plus isotropic Gaussian noise."""
@@ -256,13 +265,15 @@ def test_scale_curve_moves_from_the_noise_dimension_to_the_plane():
 # the batched protocol
 # ------------------------------------------------------------------------------------------
 
+
 def test_estimate_id_gride_is_the_mean_of_the_batches():
     """estimate_id(estimator="gride"): GRIDE on each batch of the protocol, averaged; the scale
     curve averaged point by point with the error of a mean of independent estimates; the
     interval the Wald interval from those errors."""
     X = _sphere(2500, 3, 12, seed=6, rotate=True)
-    out = estimate_id(X, estimator="gride", metric="euclidean", batch_size=1000, gride_n1=2,
-                      gride_range_max=32, seed=3, n_jobs=1)
+    out = estimate_id(
+        X, estimator="gride", metric="euclidean", batch_size=1000, gride_n1=2, gride_range_max=32, seed=3, n_jobs=1
+    )
     batches, _ = batch_indices(X, batch_size=1000, k=32, seed=3, metric="euclidean")
     assert out["n_batches"] == len(batches) == 3 and out["n_points_used"] == 2500  # last batch of 500 kept
     fits = [GRIDE(n1=2, range_max=32).fit(X[rows]) for rows in batches]
@@ -271,7 +282,8 @@ def test_estimate_id_gride_is_the_mean_of_the_batches():
     assert out["dimension"] == pytest.approx(3.0, abs=0.15)
     se = np.sqrt(sum(g.dimension_err_**2 for g in fits)) / 3
     assert (out["ci_low"], out["ci_high"]) == pytest.approx(
-        (out["dimension"] - stats.norm.ppf(0.975) * se, out["dimension"] + stats.norm.ppf(0.975) * se), rel=1e-12)
+        (out["dimension"] - stats.norm.ppf(0.975) * se, out["dimension"] + stats.norm.ppf(0.975) * se), rel=1e-12
+    )
     assert [c["n1"] for c in out["scale_curve"]] == [1, 2, 4, 8, 16]
     for i, point in enumerate(out["scale_curve"]):
         batch_points = [g.scale_curve_[i] for g in fits]
@@ -279,26 +291,45 @@ def test_estimate_id_gride_is_the_mean_of_the_batches():
         assert point["scale"] == pytest.approx(np.mean([p["scale"] for p in batch_points]), rel=1e-12)
         assert point["error"] == pytest.approx(np.sqrt(sum(p["error"] ** 2 for p in batch_points)) / 3, rel=1e-12)
         assert point["n_ratios"] == 2500
-    assert (out["k"], out["gride_n1"], out["gride_range_max"], out["comb"], out["n_bootstrap"]) == (32, 2, 32, None, None)
+    assert (out["k"], out["gride_n1"], out["gride_range_max"], out["comb"], out["n_bootstrap"]) == (
+        32,
+        2,
+        32,
+        None,
+        None,
+    )
     assert "scale_curve" not in estimate_id(X, estimator="mle", metric="euclidean", n_bootstrap=0)
     json.dumps(out, allow_nan=False)
 
 
 def test_settings_for_gride_pass_its_ranks_and_no_k():
-    settings = {"estimator": "gride", "metric": "euclidean", "batch_size": 3600, "n_bootstrap": 0,
-                "ci_level": 0.9, "seed": 1, "k": 20, "comb": None, "discard_fraction": 0.1, "gride_n1": 4}
+    settings = {
+        "estimator": "gride",
+        "metric": "euclidean",
+        "batch_size": 3600,
+        "n_bootstrap": 0,
+        "ci_level": 0.9,
+        "seed": 1,
+        "k": 20,
+        "comb": None,
+        "discard_fraction": 0.1,
+        "gride_n1": 4,
+    }
     kwargs = settings_for_estimator(settings)
     assert kwargs["gride_n1"] == 4 and "k" not in kwargs and "comb" not in kwargs
     assert "gride_range_max" not in kwargs and "discard_fraction" not in kwargs
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"k": 20}, "k does not apply to gride"),
-    ({"comb": "mle"}, "comb does not apply to gride"),
-    ({"gride_n1": 0}, "gride_n1 must be an integer >= 1"),
-    ({"gride_range_max": 1}, "gride_range_max must be an integer >= 2"),
-    ({"gride_range_max": 200}, "batch_size must be an integer > k=200"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"k": 20}, "k does not apply to gride"),
+        ({"comb": "mle"}, "comb does not apply to gride"),
+        ({"gride_n1": 0}, "gride_n1 must be an integer >= 1"),
+        ({"gride_range_max": 1}, "gride_range_max must be an integer >= 2"),
+        ({"gride_range_max": 200}, "batch_size must be an integer > k=200"),
+    ],
+)
 def test_estimate_id_gride_bad_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):
         estimate_id(_sphere(300, 2, 3, 0), estimator="gride", batch_size=150, **kwargs)
@@ -308,14 +339,18 @@ def test_estimate_id_gride_bad_settings(kwargs, message):
 # bad input
 # ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("params", "message"), [
-    ({"n1": 0}, "n1 must be an integer >= 1"),
-    ({"n1": 2, "n2": 2}, "n2 must be larger than n1"),
-    ({"n1": 1.5}, "n1 must be an integer"),
-    ({"range_max": 1}, "range_max must be an integer >= 2"),
-    ({"metric": "manhattan"}, "metric must be one of"),
-    ({"n1": 20}, "need more than n2=40 points"),
-])
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"n1": 0}, "n1 must be an integer >= 1"),
+        ({"n1": 2, "n2": 2}, "n2 must be larger than n1"),
+        ({"n1": 1.5}, "n1 must be an integer"),
+        ({"range_max": 1}, "range_max must be an integer >= 2"),
+        ({"metric": "manhattan"}, "metric must be one of"),
+        ({"n1": 20}, "need more than n2=40 points"),
+    ],
+)
 def test_bad_parameters(params, message):
     with pytest.raises(ValueError, match=message):
         GRIDE(**params).fit(_sphere(30, 2, 3, 0))

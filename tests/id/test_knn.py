@@ -65,6 +65,7 @@ def test_knn_more_neighbours_than_candidates() -> None:
 
 # --- cosine distances of close rows: accurate, and the same in every backend ---------------------
 
+
 @pytest.mark.parametrize("method", ALL_METHODS)
 def test_knn_cosine_distance_of_close_rows_is_accurate(method: str) -> None:
     # y = x + eps |x| e with e a unit vector orthogonal to x: 1 - cos = eps^2 / 2 - O(eps^4).
@@ -82,7 +83,7 @@ def test_knn_cosine_distance_of_close_rows_is_accurate(method: str) -> None:
     Y = X[:5] + eps * np.linalg.norm(X[:5], axis=1, keepdims=True) * e
     d, i = knn_distances(np.vstack([X, Y]), 4, "cosine", method=method)
     np.testing.assert_array_equal(i[400:, 0], np.arange(5))
-    np.testing.assert_allclose(d[400:, 0], eps ** 2 / 2, rtol=1e-5)
+    np.testing.assert_allclose(d[400:, 0], eps**2 / 2, rtol=1e-5)
 
 
 def test_knn_cosine_rows_equal_up_to_rounding_get_one_distance_from_every_method() -> None:
@@ -112,6 +113,7 @@ def _has_faiss() -> bool:
 
 
 # --- knn_method="faiss" and "torch": float32 ranking, float64 refinement, certificate -----------
+
 
 @pytest.mark.parametrize("method", ["faiss", "torch"])
 @pytest.mark.parametrize("metric", ["euclidean", "cosine"])
@@ -185,8 +187,17 @@ def test_knn_method_names_are_checked() -> None:
         estimate_id(X, knn_method="annoy")
     with pytest.raises(ValueError, match="method must be one of"):
         knn_distances(X, 5, "euclidean", method="annoy")
-    section = {"estimator": "mle", "k": 7, "metric": "euclidean", "comb": None, "batch_size": 300,
-               "n_bootstrap": 0, "ci_level": 0.9, "seed": 3, "discard_fraction": 0.2}
+    section = {
+        "estimator": "mle",
+        "k": 7,
+        "metric": "euclidean",
+        "comb": None,
+        "batch_size": 300,
+        "n_bootstrap": 0,
+        "ci_level": 0.9,
+        "seed": 3,
+        "discard_fraction": 0.2,
+    }
     assert "knn_method" not in settings_for_estimator(section)
     kwargs = settings_for_estimator(section | {"knn": "blas"})
     assert kwargs["knn_method"] == "blas" and estimate_id(X, **kwargs)["knn_method"] == "blas"

@@ -12,6 +12,7 @@ from idscaling.id.mle import MLE, pointwise_mle
 
 # --- agreement with scikit-dimension ---------------------------------------------------------
 
+
 @pytest.mark.parametrize("comb", ["mle", "mean", "median"])
 @pytest.mark.parametrize("k", [5, 20])
 def test_matches_skdim_euclidean(comb: str, k: int) -> None:
@@ -64,6 +65,7 @@ def test_mle_closed_form_on_four_points() -> None:
 
 # --- known dimension ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("d", [2, 5, 10])
 def test_known_dimension_sphere(d: int) -> None:
     X = sphere(2000, d)
@@ -111,6 +113,7 @@ def test_cosine_distance_halves_the_estimate_on_a_sphere(d: int) -> None:
 
 
 # --- degenerate inputs ----------------------------------------------------------------------
+
 
 def test_duplicates_raise_clear_error() -> None:
     X = cloud(200)

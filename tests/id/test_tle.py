@@ -51,6 +51,7 @@ def test_tle_errors_and_params() -> None:
 
 # --- cosine is refused: TLE's constructions assume Euclidean geometry ----------------------------
 
+
 def test_tle_euclidean_on_unit_rows_is_the_direction_dimension() -> None:
     # What the refusal points to: on S^5 (unit rows) the Euclidean TLE is ~5 (5.46 measured;
     # TLE runs 5-10% high on curved sets, see test_benchmark_manifolds). The cosine TLE gave
@@ -68,8 +69,17 @@ def test_tle_refuses_cosine_everywhere() -> None:
         estimate_id(X, estimator="tle", metric="cosine")
     with pytest.raises(ValueError, match=message):
         estimate_id(X, estimator="tle")  # the protocol's default metric is cosine
-    section = {"estimator": "tle", "k": 7, "metric": "cosine", "comb": None, "batch_size": 300,
-               "n_bootstrap": 0, "ci_level": 0.9, "seed": 0, "discard_fraction": 0.1}
+    section = {
+        "estimator": "tle",
+        "k": 7,
+        "metric": "cosine",
+        "comb": None,
+        "batch_size": 300,
+        "n_bootstrap": 0,
+        "ci_level": 0.9,
+        "seed": 0,
+        "discard_fraction": 0.1,
+    }
     with pytest.raises(ValueError, match=message):
         settings_for_estimator(section)
     assert settings_for_estimator(section | {"metric": "euclidean"})["metric"] == "euclidean"

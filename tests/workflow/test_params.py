@@ -78,13 +78,17 @@ READERS = {
     "embed": lambda key: {"embed", "embed_pretrained"},
     "id": lambda key: {"id_protocols"} if key in ID_PROTOCOL_KEYS else {"estimate_id", "id_protocols"},
     "fit": lambda key: {"data_axis_model": {"exponents"}, "resample": {"exponents", "pretrained_tables"}}.get(
-        key, {"exponents", "joint_fit", "pretrained_tables"}),
-    "latent": lambda key: {"diagnostic_documents": {"latent_diagnostics"}, "source_points": {"known_dimension_table"}}[key],
+        key, {"exponents", "joint_fit", "pretrained_tables"}
+    ),
+    "latent": lambda key: {"diagnostic_documents": {"latent_diagnostics"}, "source_points": {"known_dimension_table"}}[
+        key
+    ],
 }
 
 
-@pytest.mark.parametrize("section,key", [(s, k) for s in READERS for k in section_keys(s)
-                                         if k not in EXECUTION_KEYS.get(s, ())])
+@pytest.mark.parametrize(
+    "section,key", [(s, k) for s in READERS for k in section_keys(s) if k not in EXECUTION_KEYS.get(s, ())]
+)
 def test_a_result_setting_reaches_exactly_its_rules(section, key):
     before, after = every_selection(CONFIG), every_selection(changed(section, key))
     moved = {rule for rule in before if before[rule] != after[rule]}
@@ -98,8 +102,11 @@ def test_a_result_setting_reaches_exactly_its_rules(section, key):
 def test_pretrained_context_reaches_only_the_pretrained_jobs():
     after = every_selection(changed("pretrained", "context"))
     before = every_selection(CONFIG)
-    assert {rule for rule in before if before[rule] != after[rule]} == {"evaluate_pretrained", "embed_pretrained",
-                                                                       "archive"}
+    assert {rule for rule in before if before[rule] != after[rule]} == {
+        "evaluate_pretrained",
+        "embed_pretrained",
+        "archive",
+    }
 
 
 def test_selectors_split_each_section_exactly():

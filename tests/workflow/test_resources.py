@@ -11,8 +11,11 @@ from idscaling.config import load_schema, validate_config
 from idscaling.lm.model import build_model, count_params, gpt2_config
 from idscaling.workflow import resources
 
-CONFIG = validate_config(yaml.safe_load((REPO / "config.yaml").read_text()),
-                         load_schema(REPO / "schemas" / "config.schema.yaml"), base_dir=REPO)
+CONFIG = validate_config(
+    yaml.safe_load((REPO / "config.yaml").read_text()),
+    load_schema(REPO / "schemas" / "config.schema.yaml"),
+    base_dir=REPO,
+)
 
 
 def test_model_params_is_the_built_model_at_the_largest_vocabulary():
@@ -33,8 +36,15 @@ def test_training_memory_covers_weights_adam_a_best_copy_and_the_validation_pass
 def test_training_runtime_follows_the_flops_and_the_processes():
     config = copy.deepcopy(CONFIG)
     config["models"]["big"] = {"n_layer": 48, "n_head": 25, "n_embd": 1600}  # GPT-2 XL
-    config["train"].update(max_steps=600_000, batch_size=12, grad_accum=40, block_size=1024, eval_interval=2000,
-                           selection_tokens=2**20, processes=None)
+    config["train"].update(
+        max_steps=600_000,
+        batch_size=12,
+        grad_accum=40,
+        block_size=1024,
+        eval_interval=2000,
+        selection_tokens=2**20,
+        processes=None,
+    )
     n = resources.model_params(config, "big")
     tokens = 600_000 * 12 * 40 * 1024
     expected = 15 + int(2 * (6 * n * tokens + 2 * n * 300 * 2**20) / 20e12 / 60)
@@ -49,7 +59,8 @@ def test_evaluation_runtime_from_the_token_file_or_a_guess():
     n = resources.model_params(CONFIG, "w64")
     assert resources.evaluate_runtime(CONFIG, "w64", 2 * 10**12) == 10 + int(2 * 2 * n * 10**12 / 20e12 / 60)
     assert resources.evaluate_runtime(CONFIG, "w64", None) == resources.evaluate_runtime(
-        CONFIG, "w64", 2 * resources.VAL_TOKENS_GUESS)
+        CONFIG, "w64", 2 * resources.VAL_TOKENS_GUESS
+    )
 
 
 def test_embedding_memory_grows_with_points_and_layers():

@@ -31,8 +31,9 @@ def test_the_default_grid():
     assert "res/prose/models/w64/n100000/seed0/train_summary.json" in t.train_summaries()
     # the largest shape at the largest size, every layer; the final layer is "final"
     assert t.embedding_model == "w64" and t.final_layer == "final"
-    assert sorted(t.id_jsons()) == sorted(f"res/{d}/id/w64/n100000/seed0/layer_{layer}.json"
-                                          for d in ("prose", "code") for layer in ("0", "1", "final"))
+    assert sorted(t.id_jsons()) == sorted(
+        f"res/{d}/id/w64/n100000/seed0/layer_{layer}.json" for d in ("prose", "code") for layer in ("0", "1", "final")
+    )
     # Fig. 4: the other shapes' final layer at the same size
     assert "res/code/id/w16/n100000/seed0/layer_final.json" in t.analysis_id_jsons()
     assert "res/code/id/w16/n100000/seed0/layer_0.json" not in t.analysis_id_jsons()
@@ -88,4 +89,5 @@ def test_id_against_quality_adds_every_shape_and_size_of_the_first_seed_with_mod
     everything = t.checkpoint_protocols(SimpleNamespace(dataset="toy", model="w64", n="2000", seed="4"))
     assert {"oracle", "oracle_window"} <= set(everything)
     assert t.checkpoint_protocols(SimpleNamespace(dataset="toy", model="w16", n="2000", seed="3")) == [
-        p for p in everything if not p.startswith("oracle")]
+        p for p in everything if not p.startswith("oracle")
+    ]
