@@ -31,6 +31,6 @@ include: "rules/archive.smk"
 
 
 rule all:
+    default_target: True
     input:
         targets.all_outputs(),
-    default_target: True

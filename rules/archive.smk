@@ -5,18 +5,18 @@ rule archive:
         envs=ENV_FILES,
     output:
         f"{RESULTS}/archive/idscaling-results.tar.gz",
-    params:
-        config=result_config(config),
-        snakefile=workflow.main_snakefile,
     log:
         "logs/archive.log",
     benchmark:
         "benchmarks/archive.tsv"
+    conda:
+        "../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        "../envs/analysis.yaml"
+    params:
+        config=result_config(config),
+        snakefile=workflow.main_snakefile,
     script:
         "../scripts/archive.py"

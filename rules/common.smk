@@ -10,9 +10,16 @@ from snakemake.exceptions import WorkflowError
 SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
 # (Set here, not read: the envvars directive is for variables the user must provide.)
-os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p))
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
+)
 
-from idscaling.config import ConfigError, dataset_protocols, load_schema, validate_config
+from idscaling.config import (
+    ConfigError,
+    dataset_protocols,
+    load_schema,
+    validate_config,
+)
 from idscaling.workflow import resources
 from idscaling.workflow.params import (
     embed_params,

@@ -7,17 +7,17 @@ rule evaluate:
         val_meta=f"{RESULTS}/{{dataset}}/tokens/val.json",
     output:
         f"{RESULTS}/{{dataset}}/eval/{{model}}/n{{n}}/seed{{seed}}.json",
-    params:
-        settings=evaluate_params(config),
     log:
         "logs/evaluate/{dataset}_{model}_n{n}_seed{seed}.log",
     benchmark:
         "benchmarks/evaluate/{dataset}_{model}_n{n}_seed{seed}.tsv"
+    conda:
+        "../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/analysis.yaml"
+    params:
+        settings=evaluate_params(config),
     script:
         "../scripts/evaluate.py"

@@ -12,12 +12,12 @@ rule scaling_points:
         "logs/scaling_points.log",
     benchmark:
         "benchmarks/scaling_points.tsv"
+    conda:
+        "../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/analysis.yaml"
     script:
         "../scripts/scaling_points.py"
 
@@ -35,12 +35,12 @@ rule id_table:
         "logs/id_table.log",
     benchmark:
         "benchmarks/id_table.tsv"
+    conda:
+        "../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/analysis.yaml"
     script:
         "../scripts/id_table.py"
 
@@ -54,19 +54,19 @@ rule exponents:
             caption="../report/exponents_table.rst",
             category="Tables",
         ),
-    params:
-        fit=fit_params(config, "exponents"),
-        id_metric=config["id"]["metric"],
     log:
         "logs/exponents.log",
     benchmark:
         "benchmarks/exponents.tsv"
+    conda:
+        "../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/analysis.yaml"
+    params:
+        fit=fit_params(config, "exponents"),
+        id_metric=config["id"]["metric"],
     script:
         "../scripts/exponents.py"
 
@@ -81,17 +81,17 @@ rule joint_fit:
             caption="../report/joint_fit.rst",
             category="Tables",
         ),
-    params:
-        fit=fit_params(config, "joint_fit"),
     log:
         "logs/joint_fit.log",
     benchmark:
         "benchmarks/joint_fit.tsv"
+    conda:
+        "../envs/analysis.yaml"
     threads: 2  # the bootstrap refits in parallel (the same numbers with any count)
     resources:
         mem_mb=1000,
         runtime=20,
-    conda:
-        "../envs/analysis.yaml"
+    params:
+        fit=fit_params(config, "joint_fit"),
     script:
         "../scripts/joint_fit.py"

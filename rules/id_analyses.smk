@@ -7,19 +7,19 @@ rule id_by_position:
         positions=f"{RESULTS}/{{dataset}}/embeddings/{{model}}/n{{n}}/seed{{seed}}/positions.npy",
     output:
         f"{RESULTS}/{{dataset}}/id/{{model}}/n{{n}}/seed{{seed}}/by_position.json",
-    params:
-        settings=id_params(config),
-        bins=config["id_analyses"]["position_bins"],
     log:
         "logs/id_by_position/{dataset}_{model}_n{n}_seed{seed}.log",
     benchmark:
         "benchmarks/id_by_position/{dataset}_{model}_n{n}_seed{seed}.tsv"
+    conda:
+        "../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=120,
-    conda:
-        "../envs/analysis.yaml"
+    params:
+        settings=id_params(config),
+        bins=config["id_analyses"]["position_bins"],
     script:
         "../scripts/id_by_position.py"
 
@@ -35,18 +35,18 @@ rule id_analyses:
             caption="../report/id_analyses_table.rst",
             category="Intrinsic dimension",
         ),
-    params:
-        embedding_model=targets.embedding_model,
     log:
         "logs/id_analyses.log",
     benchmark:
         "benchmarks/id_analyses.tsv"
+    conda:
+        "../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/analysis.yaml"
+    params:
+        embedding_model=targets.embedding_model,
     script:
         "../scripts/id_analyses.py"
 
@@ -64,11 +64,11 @@ rule plot_id_analyses:
         "logs/plot_id_analyses.log",
     benchmark:
         "benchmarks/plot_id_analyses.tsv"
+    conda:
+        "../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/analysis.yaml"
     script:
         "../scripts/plot_id_analyses.py"

@@ -6,20 +6,20 @@ rule latent_diagnostics:
         unpack(targets.latent_diagnostic_inputs),
     output:
         f"{RESULTS}/{{dataset}}/diagnostics/{{model}}/n{{n}}/seed{{seed}}.json",
-    params:
-        source=lambda w: config["datasets"][w.dataset]["source"],
-        block_size=config["train"]["block_size"],
-        latent=latent_params(config, "latent_diagnostics"),
     log:
         "logs/latent_diagnostics/{dataset}_{model}_n{n}_seed{seed}.log",
     benchmark:
         "benchmarks/latent_diagnostics/{dataset}_{model}_n{n}_seed{seed}.tsv"
+    conda:
+        "../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=embed_mem_mb,
         runtime=60,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        source=lambda w: config["datasets"][w.dataset]["source"],
+        block_size=config["train"]["block_size"],
+        latent=latent_params(config, "latent_diagnostics"),
     script:
         "../scripts/latent_diagnostics.py"
 
@@ -40,21 +40,21 @@ rule known_dimension_table:
             caption="../report/latent_diagnostics_table.rst",
             category="Known latent dimension",
         ),
+    log:
+        "logs/known_dimension_table.log",
+    benchmark:
+        "benchmarks/known_dimension_table.tsv"
+    conda:
+        "../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
     params:
         sources={d: config["datasets"][d]["source"] for d in targets.latent_datasets},
         id_settings=id_params(config),
         beta=config["fit"]["beta"],
         latent=latent_params(config, "known_dimension_table"),
-    log:
-        "logs/known_dimension_table.log",
-    benchmark:
-        "benchmarks/known_dimension_table.tsv"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=30,
-    conda:
-        "../envs/analysis.yaml"
     script:
         "../scripts/known_dimension_table.py"
 
@@ -73,12 +73,12 @@ rule plot_known_dimension:
         "logs/plot_known_dimension.log",
     benchmark:
         "benchmarks/plot_known_dimension.tsv"
+    conda:
+        "../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/analysis.yaml"
     script:
         "../scripts/plot_known_dimension.py"
 
@@ -98,18 +98,18 @@ rule id_quality:
             caption="../report/id_extrapolated_table.rst",
             category="Known latent dimension",
         ),
-    params:
-        ci_level=config["id"]["ci_level"],
     log:
         "logs/id_quality.log",
     benchmark:
         "benchmarks/id_quality.tsv"
+    conda:
+        "../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/analysis.yaml"
+    params:
+        ci_level=config["id"]["ci_level"],
     script:
         "../scripts/id_quality.py"
 
@@ -128,11 +128,11 @@ rule plot_id_quality:
         "logs/plot_id_quality.log",
     benchmark:
         "benchmarks/plot_id_quality.tsv"
+    conda:
+        "../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/analysis.yaml"
     script:
         "../scripts/plot_id_quality.py"

@@ -18,18 +18,18 @@ rule plot_scaling:
             caption="../report/exponents.rst",
             category="Scaling",
         ),
-    params:
-        params_column=config["fit"]["params"],
     log:
         "logs/plot_scaling.log",
     benchmark:
         "benchmarks/plot_scaling.tsv"
+    conda:
+        "../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/analysis.yaml"
+    params:
+        params_column=config["fit"]["params"],
     script:
         "../scripts/plot_scaling.py"
 
@@ -47,11 +47,11 @@ rule plot_intrinsic_dim:
         "logs/plot_intrinsic_dim.log",
     benchmark:
         "benchmarks/plot_intrinsic_dim.tsv"
+    conda:
+        "../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/analysis.yaml"
     script:
         "../scripts/plot_intrinsic_dim.py"

@@ -1,12 +1,13 @@
-# Pretrained suites (config pretrained.models): fetched once, then tokenized, evaluated, embedded
-# and ID-estimated per dataset by the same rules (and scripts) as trained checkpoints.
+# Pretrained suites (config pretrained.models): fetched once, then tokenized, embedded and
+# ID-estimated per dataset by the trained checkpoints' rules (the `use rule ... as *_pretrained`
+# beside each of them: tokenize.smk, embed.smk, intrinsic_dim.smk); here only what is theirs alone.
 
 
+# Only the pretrained-suite results (no training): snakemake pretrained
 rule pretrained:
-    """Only the pretrained-suite results (no training): snakemake pretrained"""
-    localrule: True
     input:
         targets.pretrained_outputs(),
+    localrule: True
 
 
 rule fetch_pretrained:
@@ -14,34 +15,20 @@ rule fetch_pretrained:
         source=f"{RESULTS}/pretrained/{{pretrained}}/source.json",
         tokenizer=f"{RESULTS}/pretrained/{{pretrained}}/tokenizer/meta.json",
         config=f"{RESULTS}/pretrained/{{pretrained}}/model/config.json",
-    params:
-        spec=lambda w: config["pretrained"]["models"][w.pretrained],
     log:
         "logs/fetch_pretrained/{pretrained}.log",
     benchmark:
         "benchmarks/fetch_pretrained/{pretrained}.tsv"
+    conda:
+        "../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=120,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        spec=lambda w: config["pretrained"]["models"][w.pretrained],
     script:
         "../scripts/fetch_pretrained.py"
-
-
-use rule tokenize as tokenize_pretrained with:
-    input:
-        docs=f"{RESULTS}/{{dataset}}/corpus/{{split}}.jsonl",
-        tokenizer=f"{RESULTS}/pretrained/{{pretrained}}/tokenizer/meta.json",
-    output:
-        bin=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/tokens/{{split}}.bin",
-        docs=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/tokens/{{split}}.docs.npy",
-        meta=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/tokens/{{split}}.json",
-    log:
-        "logs/tokenize_pretrained/{dataset}_{pretrained}_{split}.log",
-    benchmark:
-        "benchmarks/tokenize_pretrained/{dataset}_{pretrained}_{split}.tsv"
 
 
 rule evaluate_pretrained:
@@ -52,60 +39,20 @@ rule evaluate_pretrained:
         val_meta=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/tokens/val.json",
     output:
         f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/eval.json",
-    params:
-        settings=evaluate_params(config, pretrained=True),
     log:
         "logs/evaluate_pretrained/{dataset}_{pretrained}.log",
     benchmark:
         "benchmarks/evaluate_pretrained/{dataset}_{pretrained}.tsv"
+    conda:
+        "../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=config["pretrained"]["mem_mb"],
         runtime=config["pretrained"]["runtime"],
-    conda:
-        "../envs/torch.yaml"
+    params:
+        settings=evaluate_params(config, pretrained=True),
     script:
         "../scripts/evaluate_pretrained.py"
-
-
-use rule embed as embed_pretrained with:
-    input:
-        config=f"{RESULTS}/pretrained/{{pretrained}}/model/config.json",
-        source=f"{RESULTS}/pretrained/{{pretrained}}/source.json",
-        val=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/tokens/val.bin",
-        val_meta=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/tokens/val.json",
-    output:
-        arrays=expand(
-            f"{RESULTS}/{{{{dataset}}}}/pretrained/{{{{pretrained}}}}/embeddings/layer_{{layer}}.npy",
-            layer=LAYERS,
-        ),
-        positions=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/embeddings/positions.npy",
-        window_mean=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/embeddings/window_mean.npy",
-        window_last=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/embeddings/window_last.npy",
-        windows=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/embeddings/windows.npy",
-        meta=f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/embeddings/meta.json",
-    params:
-        settings=embed_params(config, pretrained=True),
-        layers=LAYERS,
-        pool_layer=FINAL_LAYER,
-    log:
-        "logs/embed_pretrained/{dataset}_{pretrained}.log",
-    benchmark:
-        "benchmarks/embed_pretrained/{dataset}_{pretrained}.tsv"
-    resources:
-        mem_mb=config["pretrained"]["mem_mb"],
-        runtime=config["pretrained"]["runtime"],
-
-
-use rule estimate_id as estimate_id_pretrained with:
-    input:
-        f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/embeddings/layer_{{layer}}.npy",
-    output:
-        f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/id/layer_{{layer}}.json",
-    log:
-        "logs/estimate_id_pretrained/{dataset}_{pretrained}_layer_{layer}.log",
-    benchmark:
-        "benchmarks/estimate_id_pretrained/{dataset}_{pretrained}_layer_{layer}.tsv"
 
 
 rule pretrained_tables:
@@ -124,18 +71,18 @@ rule pretrained_tables:
             caption="../report/pretrained_exponents.rst",
             category="Pretrained suites",
         ),
-    params:
-        fit=fit_params(config, "pretrained_tables"),
     log:
         "logs/pretrained_tables.log",
     benchmark:
         "benchmarks/pretrained_tables.tsv"
+    conda:
+        "../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/analysis.yaml"
+    params:
+        fit=fit_params(config, "pretrained_tables"),
     script:
         "../scripts/pretrained_tables.py"
 
@@ -150,68 +97,17 @@ rule plot_pretrained:
             caption="../report/pretrained_scaling.rst",
             category="Pretrained suites",
         ),
-    params:
-        params_column=config["fit"]["params"],
     log:
         "logs/plot_pretrained.log",
     benchmark:
         "benchmarks/plot_pretrained.tsv"
+    conda:
+        "../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/analysis.yaml"
+    params:
+        params_column=config["fit"]["params"],
     script:
         "../scripts/plot_pretrained.py"
-
-
-use rule id_protocols as id_protocols_pretrained with:
-    input:
-        unpack(targets.pretrained_protocol_inputs),
-    output:
-        f"{RESULTS}/{{dataset}}/pretrained/{{pretrained}}/id/protocols.json",
-    params:
-        protocols=lambda w: dataset_protocols(config, w.dataset),
-        metrics=config["id"]["protocol_metrics"],
-        settings=id_protocol_params(config),
-        source=lambda w: config["datasets"][w.dataset]["source"],
-    log:
-        "logs/id_protocols_pretrained/{dataset}_{pretrained}.log",
-    benchmark:
-        "benchmarks/id_protocols_pretrained/{dataset}_{pretrained}.tsv"
-
-
-use rule id_protocols_table as pretrained_protocols_table with:
-    input:
-        targets.pretrained_protocol_jsons(),
-    output:
-        ids=report(
-            f"{RESULTS}/summary/pretrained_id_protocols.csv",
-            caption="../report/id_protocols_table.rst",
-            category="Pretrained suites",
-        ),
-        scale=report(
-            f"{RESULTS}/summary/pretrained_id_scale.csv",
-            caption="../report/id_scale_table.rst",
-            category="Pretrained suites",
-        ),
-    log:
-        "logs/pretrained_protocols_table.log",
-    benchmark:
-        "benchmarks/pretrained_protocols_table.tsv"
-
-
-use rule plot_id_scale as plot_pretrained_id_scale with:
-    input:
-        f"{RESULTS}/summary/pretrained_id_scale.csv",
-    output:
-        report(
-            f"{RESULTS}/figures/pretrained_id_scale.png",
-            caption="../report/id_scale.rst",
-            category="Pretrained suites",
-        ),
-    log:
-        "logs/plot_pretrained_id_scale.log",
-    benchmark:
-        "benchmarks/plot_pretrained_id_scale.tsv"

@@ -11,11 +11,11 @@ rule subsample:
         "logs/subsample/{dataset}_seed{seed}_n{n}.log",
     benchmark:
         "benchmarks/subsample/{dataset}_seed{seed}_n{n}.tsv"
+    conda:
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=lambda w: 1000 + int(w.n) * 24 // 2**20,
         runtime=30,
-    conda:
-        "../envs/data.yaml"
     script:
         "../scripts/subsample.py"

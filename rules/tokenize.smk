@@ -3,18 +3,18 @@ rule train_tokenizer:
         train=f"{RESULTS}/{{dataset}}/corpus/train.jsonl",
     output:
         meta=f"{RESULTS}/{{dataset}}/tokenizer/meta.json",
-    params:
-        tokenizer=config["tokenizer"],
     log:
         "logs/train_tokenizer/{dataset}.log",
     benchmark:
         "benchmarks/train_tokenizer/{dataset}.tsv"
+    conda:
+        "../envs/data.yaml"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=120,
-    conda:
-        "../envs/data.yaml"
+    params:
+        tokenizer=config["tokenizer"],
     script:
         "../scripts/train_tokenizer.py"
 
@@ -24,19 +24,30 @@ rule tokenize:
         docs=f"{RESULTS}/{{dataset}}/corpus/{{split}}.jsonl",
         tokenizer=f"{RESULTS}/{{dataset}}/tokenizer/meta.json",
     output:
-        bin=f"{RESULTS}/{{dataset}}/tokens/{{split}}.bin",
-        docs=f"{RESULTS}/{{dataset}}/tokens/{{split}}.docs.npy",
-        meta=f"{RESULTS}/{{dataset}}/tokens/{{split}}.json",
+        **targets.token_outputs(),
     log:
         "logs/tokenize/{dataset}_{split}.log",
     benchmark:
         "benchmarks/tokenize/{dataset}_{split}.tsv"
+    conda:
+        "../envs/data.yaml"
     # tokenize.shards > 1: the training split in that many byte ranges, one process each
     threads: lambda w: max(2, config["tokenize"]["shards"]) if w.split == "train" else 2
     resources:
         mem_mb=4000,
         runtime=240,
-    conda:
-        "../envs/data.yaml"
     script:
         "../scripts/tokenize.py"
+
+
+# A pretrained suite's tokenizer on a dataset's splits (config pretrained.models).
+use rule tokenize as tokenize_pretrained with:
+    input:
+        docs=f"{RESULTS}/{{dataset}}/corpus/{{split}}.jsonl",
+        tokenizer=f"{RESULTS}/pretrained/{{pretrained}}/tokenizer/meta.json",
+    output:
+        **targets.token_outputs(pretrained=True),
+    log:
+        "logs/tokenize_pretrained/{dataset}_{pretrained}_{split}.log",
+    benchmark:
+        "benchmarks/tokenize_pretrained/{dataset}_{pretrained}_{split}.tsv"

@@ -13,18 +13,18 @@ rule train:
         summary=f"{RESULTS}/{{dataset}}/models/{{model}}/n{{n}}/seed{{seed}}/train_summary.json",
         # per-token validation losses of the selected checkpoint (the model is loaded here already)
         val_losses=f"{RESULTS}/{{dataset}}/models/{{model}}/n{{n}}/seed{{seed}}/val_losses.npz",
-    params:
-        shape=lambda w: model_shape(config, w.model),
-        settings=lambda w: train_params(config, w.model),
     log:
         "logs/train/{dataset}_{model}_n{n}_seed{seed}.log",
     benchmark:
         "benchmarks/train/{dataset}_{model}_n{n}_seed{seed}.tsv"
+    conda:
+        "../envs/torch.yaml"
     threads: config["train"]["threads"]
     resources:
         mem_mb=train_mem_mb,
         runtime=train_runtime,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        shape=lambda w: model_shape(config, w.model),
+        settings=lambda w: train_params(config, w.model),
     script:
         "../scripts/train.py"

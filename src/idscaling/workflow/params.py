@@ -10,7 +10,8 @@ is in the params of each rule whose outputs it changes, and of no other.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 __all__ = [
     "EXECUTION_KEYS",
@@ -40,7 +41,7 @@ EXECUTION_KEYS: dict[str, tuple[str, ...]] = {
     "evaluate": ("batch_size",),  # sequences per forward pass; the loss is summed over tokens
     "embed": ("batch_size",),
     "id": ("knn",),  # the exact neighbours, whichever library finds them
-    # merged shards are byte-identical to one serial job (tests/test_tokens.py)
+    # merged shards are byte-identical to one serial job (tests/corpus/test_tokens.py)
     "tokenize": ("shards",),
     # per-forward-pass batch, and the SLURM memory and time of a job
     "pretrained": ("batch_size", "mem_mb", "runtime"),

@@ -8,12 +8,20 @@ and double that estimate; any of them can be overridden with
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from idscaling.lm.param_count import gpt2_param_counts
 
-__all__ = ["ASSUMED_FLOPS_PER_S", "VOCAB_BOUND", "train_mem_mb", "train_runtime", "evaluate_mem_mb",
-           "evaluate_runtime", "embed_mem_mb"]
+__all__ = [
+    "ASSUMED_FLOPS_PER_S",
+    "VOCAB_BOUND",
+    "train_mem_mb",
+    "train_runtime",
+    "evaluate_mem_mb",
+    "evaluate_runtime",
+    "embed_mem_mb",
+]
 
 ASSUMED_FLOPS_PER_S = 20e12
 VOCAB_BOUND = 50257  # the largest vocabulary the pipeline builds (GPT-2's)
