@@ -17,9 +17,23 @@ with tempfile.TemporaryDirectory() as tmp:
     config_file.write_text(yaml.safe_dump(dict(snakemake.config), sort_keys=False))
     report = Path(tmp) / "report.html"
     # The report of this run's outputs, by Snakemake itself (read-only: no lock needed).
-    subprocess.run([sys.executable, "-m", "snakemake", "--report", str(report), "--nolock", "-s",
-                    snakemake.params.snakefile, "--configfile", str(config_file)], check=True,
-                   stdout=sys.stdout, stderr=sys.stderr)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--report",
+            str(report),
+            "--nolock",
+            "-s",
+            snakemake.params.snakefile,
+            "--configfile",
+            str(config_file),
+        ],
+        check=True,
+        stdout=sys.stdout,
+        stderr=sys.stderr,
+    )
     repo = Path(snakemake.params.snakefile).parent
     files = {"config.yaml": config_file, "report.html": report}
     files |= {str(Path(p).relative_to("results")): p for p in snakemake.input.results}

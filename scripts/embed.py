@@ -29,6 +29,7 @@ arrays, positions, meta = embed(
 paths = dict(zip(layers, snakemake.output.arrays)) | {
     name: snakemake.output[name] for name in ("window_mean", "window_last", "windows")
 }
-save_embeddings(arrays, positions, meta | provenance_of(snakemake), paths, snakemake.output.positions,
-                snakemake.output.meta)
+save_embeddings(
+    arrays, positions, meta | provenance_of(snakemake), paths, snakemake.output.positions, snakemake.output.meta
+)
 log.info("%d points of width %d from %d documents", meta["n_points"], meta["width"], meta["n_documents"])

@@ -21,7 +21,8 @@ table = exponents_table(
     resample=fit["resample"],
 )
 if "protocols" in snakemake.input.keys():  # the predictions from every ID protocol x metric, too
-    table = with_protocol_predictions(table, pd.read_csv(snakemake.input.protocols), metric=snakemake.params.id_metric,
-                                      beta=fit["beta"])
+    table = with_protocol_predictions(
+        table, pd.read_csv(snakemake.input.protocols), metric=snakemake.params.id_metric, beta=fit["beta"]
+    )
 stamp_frame(table, provenance_of(snakemake)).to_csv(snakemake.output[0], index=False)
 log.info("exponents:\n%s", table.to_string())

@@ -7,6 +7,11 @@ from idscaling.runlog import log_to
 
 log = log_to(snakemake.log[0], snakemake.threads)
 spec = snakemake.params.spec
-source = fetch_pretrained(snakemake.wildcards.pretrained, spec["id"], Path(snakemake.output.source).parent,
-                          revision=spec.get("revision"), suite=spec.get("suite"))
+source = fetch_pretrained(
+    snakemake.wildcards.pretrained,
+    spec["id"],
+    Path(snakemake.output.source).parent,
+    revision=spec.get("revision"),
+    suite=spec.get("suite"),
+)
 log.info("fetched %s", source)

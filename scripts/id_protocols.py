@@ -27,10 +27,22 @@ sets, oracle_info = protocol_inputs(
     source=p.source,
     settings=p.settings,
 )
-rows = protocol_ids(sets, p.metrics, p.settings | execution_settings(snakemake.config, "id"),
-                    scale_range_max=p.settings["scale_range_max"])
+rows = protocol_ids(
+    sets,
+    p.metrics,
+    p.settings | execution_settings(snakemake.config, "id"),
+    scale_range_max=p.settings["scale_range_max"],
+)
 result = checkpoint_ident(snakemake.wildcards) | {"protocols": rows, "oracle": oracle_info}
 Path(snakemake.output[0]).write_text(json.dumps(result | provenance_of(snakemake), indent=2) + "\n")
 for r in rows:
-    log.info("%s %s: %d points, ID %.3f [%.3f, %.3f] %s", r["protocol"], r["metric"], r["n_points"],
-             r["dimension"], r["ci_low"], r["ci_high"], r["note"])
+    log.info(
+        "%s %s: %d points, ID %.3f [%.3f, %.3f] %s",
+        r["protocol"],
+        r["metric"],
+        r["n_points"],
+        r["dimension"],
+        r["ci_low"],
+        r["ci_high"],
+        r["note"],
+    )

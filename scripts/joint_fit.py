@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from idscaling.fit.exponents import joint_fits_table
+from idscaling.fit.joint_table import joint_fits_table
 from idscaling.provenance import provenance_of, stamp_frame
 from idscaling.report.tables import dataset_ids
 from idscaling.runlog import log_to

@@ -28,5 +28,9 @@ result = diagnose(
 )
 out = checkpoint_ident(snakemake.wildcards) | result
 Path(snakemake.output[0]).write_text(json.dumps(out | provenance_of(snakemake), indent=2) + "\n")
-log.info("probe R2 (late) %.3f, (early) %.3f; loss gap (late) %.3f nats/word", result["probe_r2_late"],
-         result["probe_r2_early"], result["loss_gap_late"])
+log.info(
+    "probe R2 (late) %.3f, (early) %.3f; loss gap (late) %.3f nats/word",
+    result["probe_r2_late"],
+    result["probe_r2_early"],
+    result["loss_gap_late"],
+)

@@ -6,5 +6,6 @@ from idscaling.report.figures.known_dimension import plot_known_dimension
 from idscaling.runlog import log_to
 
 log_to(snakemake.log[0])
-plot_known_dimension(pd.read_csv(snakemake.input.table), snakemake.output[0],
-                     by_position=pd.read_csv(snakemake.input.by_position))
+plot_known_dimension(
+    pd.read_csv(snakemake.input.table), snakemake.output[0], by_position=pd.read_csv(snakemake.input.by_position)
+)

@@ -6,5 +6,9 @@ from idscaling.report.figures.pretrained import plot_pretrained
 from idscaling.runlog import log_to
 
 log_to(snakemake.log[0])
-plot_pretrained(pd.read_csv(snakemake.input.points), pd.read_csv(snakemake.input.exponents),
-                snakemake.output[0], params_column=snakemake.params.params_column)
+plot_pretrained(
+    pd.read_csv(snakemake.input.points),
+    pd.read_csv(snakemake.input.exponents),
+    snakemake.output[0],
+    params_column=snakemake.params.params_column,
+)

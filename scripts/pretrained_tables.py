@@ -18,7 +18,13 @@ def read(paths):
 points = pretrained_points(read(snakemake.input.sources), read(snakemake.input.evals), read(snakemake.input.ids))
 stamp_frame(points, provenance_of(snakemake)).to_csv(snakemake.output.points, index=False)
 fit = snakemake.params.fit
-exponents = pretrained_exponents_table(points, beta=fit["beta"], ci_level=fit["ci_level"], params_column=fit["params"],
-                                       n_bootstrap=fit["n_bootstrap"], resample=fit["resample"])
+exponents = pretrained_exponents_table(
+    points,
+    beta=fit["beta"],
+    ci_level=fit["ci_level"],
+    params_column=fit["params"],
+    n_bootstrap=fit["n_bootstrap"],
+    resample=fit["resample"],
+)
 stamp_frame(exponents, provenance_of(snakemake)).to_csv(snakemake.output.exponents, index=False)
 log.info("pretrained points:\n%s\nexponents:\n%s", points.to_string(), exponents.to_string())

@@ -10,6 +10,11 @@ stamp_frame(points, provenance_of(snakemake)).to_csv(snakemake.output[0], index=
 log.info("%d scaling points", len(points))
 cut = not_converged(points)
 if len(cut):
-    log.warning("%d of %d runs were stopped by train.max_steps while still improving (converged = False in %s): "
-                "raise max_steps, or use train.schedule: wsd; %s", len(cut), len(points), snakemake.output[0],
-                ", ".join(f"{r.dataset}/{r.model}/n{r.n_tokens}/seed{r.seed}" for r in cut.itertuples()))
+    log.warning(
+        "%d of %d runs were stopped by train.max_steps while still improving (converged = False in %s): "
+        "raise max_steps, or use train.schedule: wsd; %s",
+        len(cut),
+        len(points),
+        snakemake.output[0],
+        ", ".join(f"{r.dataset}/{r.model}/n{r.n_tokens}/seed{r.seed}" for r in cut.itertuples()),
+    )

@@ -31,13 +31,23 @@ args = {
 }
 nproc = n_processes(settings.get("processes"), snakemake.resources.get("gpu", 0))
 summary = run_training(args, nproc)
-log.info("best step %d, selection loss %.4f (%d processes, resumed from step %s)", summary["best_step"],
-         summary["best_selection_loss"], nproc, summary["resumed_from_step"])
+log.info(
+    "best step %d, selection loss %.4f (%d processes, resumed from step %s)",
+    summary["best_step"],
+    summary["best_selection_loss"],
+    nproc,
+    summary["resumed_from_step"],
+)
 # The validation forward pass here, where torch and the model are loaded already (a separate job
 # would spend longer starting up than computing): the checkpoint just written, read back from
 # disk exactly as any evaluation would read it.
-losses = validation_losses(str(out_dir), load_token_file(snakemake.input.val), block_size=settings["block_size"],
-                           batch_size=inference_batch_size(snakemake.config, "evaluate"), device=settings["device"],
-                           threads=snakemake.threads)
+losses = validation_losses(
+    str(out_dir),
+    load_token_file(snakemake.input.val),
+    block_size=settings["block_size"],
+    batch_size=inference_batch_size(snakemake.config, "evaluate"),
+    device=settings["device"],
+    threads=snakemake.threads,
+)
 save_validation_losses(snakemake.output.val_losses, losses)
 log.info("validation: %d token losses, mean %.4f", len(losses["losses"]), losses["losses"].mean())

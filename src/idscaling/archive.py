@@ -15,8 +15,9 @@ import io
 import json
 import os
 import tarfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = ["MANIFEST", "build_archive", "verify_archive"]
 
@@ -47,8 +48,11 @@ def build_archive(files: Mapping[str, str | Path], out_path: str | Path, provena
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(out_path.name + ".tmp")
-    with open(tmp, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz, \
-            tarfile.open(fileobj=gz, mode="w") as tar:
+    with (
+        open(tmp, "wb") as raw,
+        gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w") as tar,
+    ):
         _add(tar, MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
         for name, data in contents.items():
             _add(tar, name, data)

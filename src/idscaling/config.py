@@ -172,8 +172,10 @@ def _check_semantics(config: dict, base_dir: Path, tokens_meta) -> None:
         if ("lr" in shape or "min_lr" in shape) and min_lr > lr:
             raise ConfigError(f"config: models.{name}: min_lr ({min_lr}) is larger than lr ({lr}) for this shape")
     if train.get("schedule") == "wsd" and train["patience"] is None:
-        raise ConfigError("config: train.schedule: wsd needs train.patience (the evaluations without improvement "
-                          "that start the cooldown)")
+        raise ConfigError(
+            "config: train.schedule: wsd needs train.patience (the evaluations without improvement "
+            "that start the cooldown)"
+        )
     if "cooldown_fraction" in train and train.get("schedule") != "wsd":
         raise ConfigError("config: train.cooldown_fraction is a setting of train.schedule: wsd only")
     for key in ("model", "data_axis_model"):
@@ -210,7 +212,9 @@ def _check_semantics(config: dict, base_dir: Path, tokens_meta) -> None:
                 f"({train['block_size']}): no training window fits"
             )
         if config["embed"]["n_tokens"] is not None and config["embed"]["n_tokens"] not in sizes:
-            raise ConfigError(f"config: embed.n_tokens ({config['embed']['n_tokens']}) is not in datasets.{name}.n_tokens")
+            raise ConfigError(
+                f"config: embed.n_tokens ({config['embed']['n_tokens']}) is not in datasets.{name}.n_tokens"
+            )
         src = ds["source"]
         if src["kind"] == "files":
             for pattern in src["paths"]:

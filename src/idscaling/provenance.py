@@ -18,20 +18,40 @@ import hashlib
 import json
 import platform
 import subprocess
-from functools import lru_cache
+from collections.abc import Mapping
+from functools import cache
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from idscaling.workflow.params import result_config
 
 if TYPE_CHECKING:  # pandas only where a table is stamped: every job imports this module
     import pandas as pd
 
-__all__ = ["KEY_PACKAGES", "config_hash", "code_version", "package_versions", "provenance", "provenance_of", "stamp_frame"]
+__all__ = [
+    "KEY_PACKAGES",
+    "config_hash",
+    "code_version",
+    "package_versions",
+    "provenance",
+    "provenance_of",
+    "stamp_frame",
+]
 
-KEY_PACKAGES = ("idscaling", "torch", "transformers", "tokenizers", "tiktoken", "numpy", "scipy", "scikit-learn",
-                "pandas", "snakemake", "faiss-cpu")
+KEY_PACKAGES = (
+    "idscaling",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "tiktoken",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "pandas",
+    "snakemake",
+    "faiss-cpu",
+)
 PROVENANCE_COLUMNS = ("config_hash", "code_version", "versions")
 
 
@@ -40,12 +60,16 @@ def config_hash(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-@lru_cache(maxsize=None)
+@cache
 def code_version(repo_dir: str | None) -> str:
     if repo_dir is not None:
         try:
-            out = subprocess.run(["git", "-C", str(repo_dir), "describe", "--always", "--dirty", "--abbrev=12"],
-                                 capture_output=True, text=True, timeout=10)
+            out = subprocess.run(
+                ["git", "-C", str(repo_dir), "describe", "--always", "--dirty", "--abbrev=12"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
             if out.returncode == 0 and out.stdout.strip():
                 return out.stdout.strip()
         except (OSError, subprocess.TimeoutExpired):
@@ -60,7 +84,7 @@ def _version(name: str) -> str | None:
         return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _versions() -> tuple[tuple[str, str | None], ...]:
     return (("python", platform.python_version()),) + tuple((p, _version(p)) for p in KEY_PACKAGES)
 
@@ -70,8 +94,11 @@ def package_versions() -> dict[str, str | None]:
 
 
 def provenance(config: Mapping[str, Any], repo_dir: str | Path | None) -> dict[str, Any]:
-    return {"config_hash": config_hash(config), "code_version": code_version(None if repo_dir is None else str(repo_dir)),
-            "versions": package_versions()}
+    return {
+        "config_hash": config_hash(config),
+        "code_version": code_version(None if repo_dir is None else str(repo_dir)),
+        "versions": package_versions(),
+    }
 
 
 def provenance_of(smk: Any) -> dict[str, Any]:
@@ -79,7 +106,10 @@ def provenance_of(smk: Any) -> dict[str, Any]:
     return provenance(dict(smk.config), Path(smk.scriptdir).parent)
 
 
-def stamp_frame(frame: "pd.DataFrame", prov: Mapping[str, Any]) -> "pd.DataFrame":
+def stamp_frame(frame: pd.DataFrame, prov: Mapping[str, Any]) -> pd.DataFrame:
     """The table with the provenance columns appended to every row (versions as compact JSON)."""
-    return frame.assign(config_hash=prov["config_hash"], code_version=prov["code_version"],
-                        versions=json.dumps(prov["versions"], sort_keys=True, separators=(",", ":")))
+    return frame.assign(
+        config_hash=prov["config_hash"],
+        code_version=prov["code_version"],
+        versions=json.dumps(prov["versions"], sort_keys=True, separators=(",", ":")),
+    )

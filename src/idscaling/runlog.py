@@ -7,7 +7,7 @@ import math
 import os
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 def log_to(path: str, threads: int | None = None) -> logging.Logger:
@@ -22,7 +22,9 @@ def log_to(path: str, threads: int | None = None) -> logging.Logger:
         os.environ["OMP_NUM_THREADS"] = str(threads)
     stream = open(path, "a", buffering=1, encoding="utf-8")
     sys.stdout = sys.stderr = stream
-    logging.basicConfig(stream=stream, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", force=True)
+    logging.basicConfig(
+        stream=stream, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", force=True
+    )
     return logging.getLogger("idscaling")
 
 
@@ -45,8 +47,17 @@ class Progress:
     ``total=None``: unknown, time-based lines only, no percentage or ETA); ``counts`` are what the
     line reports (the first one also gives the rate)."""
 
-    def __init__(self, logger: logging.Logger, what: str, total: float | None = None, *, fraction: float = 0.1,
-                 min_gap_s: float = 5.0, max_gap_s: float = 120.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        logger: logging.Logger,
+        what: str,
+        total: float | None = None,
+        *,
+        fraction: float = 0.1,
+        min_gap_s: float = 5.0,
+        max_gap_s: float = 120.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.logger, self.what, self.total = logger, what, total
         self.fraction, self.min_gap_s, self.max_gap_s, self.clock = fraction, min_gap_s, max_gap_s, clock
         self.start = self.last = clock()

@@ -11,6 +11,7 @@ from typing import Any
 
 from idscaling.cli.common import CLIError
 
+
 def run_verify_archive(args: argparse.Namespace) -> dict[str, Any]:
     # (imported here: the CLI starts without numpy and the libraries behind it)
     from idscaling.archive import verify_archive
@@ -69,16 +70,30 @@ def run_estimate_id(args: argparse.Namespace) -> dict[str, Any]:
     # (imported here: the CLI starts without numpy and the libraries behind it)
     from idscaling.id.batching import estimate_id
 
-    gride = {key: value for key, value in (("gride_n1", args.gride_n1), ("gride_range_max", args.gride_range_max))
-             if value is not None}
+    gride = {
+        key: value
+        for key, value in (("gride_n1", args.gride_n1), ("gride_range_max", args.gride_range_max))
+        if value is not None
+    }
     if gride and args.estimator != "gride":
         raise CLIError(f"--{next(iter(gride)).replace('_', '-')} applies to --estimator gride only")
     try:
         result = estimate_id(
-            np.asarray(X), estimator=args.estimator, k=args.k, metric=args.metric, comb=args.comb,
-            batch_size=args.batch_size, n_bootstrap=args.bootstrap, ci_level=args.ci, seed=args.seed,
-            unbiased=args.unbiased, discard_fraction=args.discard_fraction, twonn_method=args.twonn_method,
-            epsilon=args.epsilon, knn_method=args.knn, **gride,
+            np.asarray(X),
+            estimator=args.estimator,
+            k=args.k,
+            metric=args.metric,
+            comb=args.comb,
+            batch_size=args.batch_size,
+            n_bootstrap=args.bootstrap,
+            ci_level=args.ci,
+            seed=args.seed,
+            unbiased=args.unbiased,
+            discard_fraction=args.discard_fraction,
+            twonn_method=args.twonn_method,
+            epsilon=args.epsilon,
+            knn_method=args.knn,
+            **gride,
         )
     except (ValueError, ImportError) as err:
         raise CLIError(f"{path}: {err}") from None
@@ -137,15 +152,31 @@ def run_fit_envelope(args: argparse.Namespace) -> dict[str, Any]:
 
     frame = _read_points(args.points, [args.x, args.y, args.envelope], args.where)
     try:
-        fit = fit_envelope(frame, x=args.x, y=args.y, model=args.envelope, ci_level=args.ci, seed=args.seed,
-                           n_bootstrap=FitSettings.n_bootstrap if args.bootstrap is None else args.bootstrap)
+        fit = fit_envelope(
+            frame,
+            x=args.x,
+            y=args.y,
+            model=args.envelope,
+            ci_level=args.ci,
+            seed=args.seed,
+            n_bootstrap=FitSettings.n_bootstrap if args.bootstrap is None else args.bootstrap,
+        )
     except ValueError as err:
         raise CLIError(f"{args.points}: envelope of {args.y} vs {args.x} over {args.envelope}: {err}") from None
     if args.law == "saturating" and fit["saturating"] is None:
         raise CLIError(f"{args.points}: envelope of {args.y} vs {args.x}: {fit['saturating_note']}")
     result = fit["pure"] if args.law == "power" else fit["saturating"]
-    return {**result, **fit["heldout"], "envelope": fit["envelope"].to_dict("records"), "law": args.law, "x": args.x,
-            "y": args.y, "over": args.envelope, "where": args.where, "input": str(args.points)}
+    return {
+        **result,
+        **fit["heldout"],
+        "envelope": fit["envelope"].to_dict("records"),
+        "law": args.law,
+        "x": args.x,
+        "y": args.y,
+        "over": args.envelope,
+        "where": args.where,
+        "input": str(args.points),
+    }
 
 
 def run_fit(args: argparse.Namespace) -> dict[str, Any]:
@@ -164,8 +195,16 @@ def run_fit(args: argparse.Namespace) -> dict[str, Any]:
         # (imported here: the CLI starts without numpy and the libraries behind it)
         from idscaling.fit.heldout import heldout_fixed
 
-        extra.update(heldout_fixed(x, y, ci_level=args.ci, seed=args.seed, resample=args.resample or FitSettings.resample,
-                                   n_bootstrap=FitSettings.n_bootstrap if args.bootstrap is None else args.bootstrap))
+        extra.update(
+            heldout_fixed(
+                x,
+                y,
+                ci_level=args.ci,
+                seed=args.seed,
+                resample=args.resample or FitSettings.resample,
+                n_bootstrap=FitSettings.n_bootstrap if args.bootstrap is None else args.bootstrap,
+            )
+        )
     try:
         if args.law == "power":
             # (imported here: the CLI starts without numpy and the libraries behind it)
@@ -193,13 +232,16 @@ def run_fit(args: argparse.Namespace) -> dict[str, Any]:
                 repeated = pairs[pairs.duplicated()]
                 if len(repeated):
                     first = repeated.iloc[0]
-                    raise CLIError(f"{path}: {len(repeated)} repeated ({args.x}, {args.group}) pair(s), first "
-                                   f"({first[args.x]}, {first[args.group]}): each seed should have one run per size")
+                    raise CLIError(
+                        f"{path}: {len(repeated)} repeated ({args.x}, {args.group}) pair(s), first "
+                        f"({first[args.x]}, {first[args.group]}): each seed should have one run per size"
+                    )
                 groups = frame[args.group].to_numpy() if resample == "groups" else None
                 extra["group"] = args.group
             n_boot = FitSettings.n_bootstrap if args.bootstrap is None else args.bootstrap
-            result = fit_saturating_power_law(x, y, ci_level=args.ci, n_bootstrap=n_boot, seed=args.seed,
-                                              resample=resample, groups=groups)
+            result = fit_saturating_power_law(
+                x, y, ci_level=args.ci, n_bootstrap=n_boot, seed=args.seed, resample=resample, groups=groups
+            )
     except ValueError as err:
         raise CLIError(f"{path}: {args.y} vs {args.x}: {err}") from None
     return {**result, "law": args.law, "x": args.x, "y": args.y, "where": args.where, **extra, "input": str(path)}
@@ -212,19 +254,32 @@ def run_fit_joint(args: argparse.Namespace) -> dict[str, Any]:
 
     try:
         result = fit_joint_scaling_law(
-            frame[args.n_params].to_numpy(), frame[args.n_tokens].to_numpy(), frame[args.loss].to_numpy(),
-            huber_delta=args.huber_delta, grid=EPOCH_JOINT_GRID if args.grid == "epoch" else JOINT_GRID,
-            n_bootstrap=args.bootstrap, ci_level=args.ci, seed=args.seed,
+            frame[args.n_params].to_numpy(),
+            frame[args.n_tokens].to_numpy(),
+            frame[args.loss].to_numpy(),
+            huber_delta=args.huber_delta,
+            grid=EPOCH_JOINT_GRID if args.grid == "epoch" else JOINT_GRID,
+            n_bootstrap=args.bootstrap,
+            ci_level=args.ci,
+            seed=args.seed,
         )
     except ValueError as err:
         raise CLIError(f"{args.points}: {err}") from None
-    return {**result, "n_params_column": args.n_params, "n_tokens_column": args.n_tokens, "loss_column": args.loss,
-            "grid": args.grid, "where": args.where, "input": str(args.points)}
+    return {
+        **result,
+        "n_params_column": args.n_params,
+        "n_tokens_column": args.n_tokens,
+        "loss_column": args.loss,
+        "grid": args.grid,
+        "where": args.where,
+        "input": str(args.points),
+    }
 
 
 def run_fit_coverage(args: argparse.Namespace) -> dict[str, Any]:
-    frame = _read_points(args.points, ["dataset", "model", "seed", args.x, args.y],
-                         [f"dataset={args.dataset}", *args.where])
+    frame = _read_points(
+        args.points, ["dataset", "model", "seed", args.x, args.y], [f"dataset={args.dataset}", *args.where]
+    )
     models = sorted(map(str, frame["model"].unique()))
     if args.model is None and len(models) > 1:
         raise CLIError(f"dataset {args.dataset!r} has several models ({', '.join(models)}): choose one with --model")
@@ -251,11 +306,26 @@ def run_fit_coverage(args: argparse.Namespace) -> dict[str, Any]:
         truth = fit_saturating_power_law(x, y, n_bootstrap=0)
         lack_of_fit = float(noise["lack_of_fit_sd"])
         result = simulate_coverage(
-            design_sizes, seeds, E=truth["E"], A=truth["A"], alpha=truth["alpha"], seed_sd=float(noise["noise_sd"]),
-            lack_of_fit_sd=lack_of_fit if math.isfinite(lack_of_fit) else 0.0, replicates=args.replicates,
-            ci_level=args.ci, seed=args.seed,
+            design_sizes,
+            seeds,
+            E=truth["E"],
+            A=truth["A"],
+            alpha=truth["alpha"],
+            seed_sd=float(noise["noise_sd"]),
+            lack_of_fit_sd=lack_of_fit if math.isfinite(lack_of_fit) else 0.0,
+            replicates=args.replicates,
+            ci_level=args.ci,
+            seed=args.seed,
         )
     except ValueError as err:
         raise CLIError(f"{args.points}: dataset {args.dataset!r}, model {model!r}: {err}") from None
-    return {**result, "noise_method": str(noise["method"]), "noise_dof": int(noise["dof"]),
-            "dataset": args.dataset, "model": model, "x": args.x, "y": args.y, "input": str(args.points)}
+    return {
+        **result,
+        "noise_method": str(noise["method"]),
+        "noise_dof": int(noise["dof"]),
+        "dataset": args.dataset,
+        "model": model,
+        "x": args.x,
+        "y": args.y,
+        "input": str(args.points),
+    }

@@ -39,36 +39,63 @@ def _add_estimate_id(sub: Any) -> None:
         "are null).",
     )
     est.add_argument("embeddings", metavar="EMB.npy", help="2-D float array, one embedding per row")
-    est.add_argument("--estimator", choices=list(ESTIMATORS), default="mle",
-                     help="mle: Levina-Bickel (the paper's, default); twonn: Facco et al.; "
-                     "tle: tight local estimator (Amsaleg et al.); gride: generalised ratios (Denti et al.), "
-                     "with the dimension as a function of scale in scale_curve")
-    est.add_argument("--k", type=int, default=None,
-                     help="nearest neighbours for mle and tle (default 20); twonn uses 2")
+    est.add_argument(
+        "--estimator",
+        choices=list(ESTIMATORS),
+        default="mle",
+        help="mle: Levina-Bickel (the paper's, default); twonn: Facco et al.; "
+        "tle: tight local estimator (Amsaleg et al.); gride: generalised ratios (Denti et al.), "
+        "with the dimension as a function of scale in scale_curve",
+    )
+    est.add_argument(
+        "--k", type=int, default=None, help="nearest neighbours for mle and tle (default 20); twonn uses 2"
+    )
     est.add_argument("--metric", choices=["cosine", "euclidean"], default="cosine", help="default cosine (1 - cos)")
-    est.add_argument("--comb", choices=["mle", "mean", "median"], default=None,
-                     help="combination of pointwise estimates: default mle (= 1/mean(1/m)) for the mle "
-                     "estimator, mean for tle; not for twonn")
+    est.add_argument(
+        "--comb",
+        choices=["mle", "mean", "median"],
+        default=None,
+        help="combination of pointwise estimates: default mle (= 1/mean(1/m)) for the mle "
+        "estimator, mean for tle; not for twonn",
+    )
     est.add_argument("--unbiased", action="store_true", help="mle only: k-2 instead of k-1 in the numerator")
-    est.add_argument("--discard-fraction", type=fraction_0_1, default=0.1,
-                     help="twonn only: fraction of largest ratios r2/r1 dropped (default 0.1)")
-    est.add_argument("--twonn-method", choices=["linear", "mle"], default="linear",
-                     help="twonn only: regression on the empirical CDF (default) or closed-form MLE")
+    est.add_argument(
+        "--discard-fraction",
+        type=fraction_0_1,
+        default=0.1,
+        help="twonn only: fraction of largest ratios r2/r1 dropped (default 0.1)",
+    )
+    est.add_argument(
+        "--twonn-method",
+        choices=["linear", "mle"],
+        default="linear",
+        help="twonn only: regression on the empirical CDF (default) or closed-form MLE",
+    )
     est.add_argument("--epsilon", type=float, default=1e-4, help="tle only: measurement threshold (default 1e-4)")
-    est.add_argument("--gride-n1", type=int, default=None,
-                     help="gride only: the estimate uses the ratio of the 2*n1-th to the n1-th neighbour "
-                     "distance (default 1)")
-    est.add_argument("--gride-range-max", type=int, default=None,
-                     help="gride only: largest neighbour rank of the scale curve, n1 = 1, 2, 4, ... while "
-                     "2*n1 <= it (default 64)")
+    est.add_argument(
+        "--gride-n1",
+        type=int,
+        default=None,
+        help="gride only: the estimate uses the ratio of the 2*n1-th to the n1-th neighbour distance (default 1)",
+    )
+    est.add_argument(
+        "--gride-range-max",
+        type=int,
+        default=None,
+        help="gride only: largest neighbour rank of the scale curve, n1 = 1, 2, 4, ... while 2*n1 <= it (default 64)",
+    )
     est.add_argument("--batch-size", type=int, default=3600, help="points per batch (default 3600)")
     est.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates, 0 = none (default 1000)")
     est.add_argument("--ci", type=unit_interval, default=0.95, help="interval level (default 0.95)")
     est.add_argument("--seed", type=int, default=0, help="shuffle and bootstrap seed (default 0)")
-    est.add_argument("--knn", choices=["auto", "sklearn", "blas", "faiss", "torch"], default="auto",
-                     help="exact neighbour search: auto (default: torch with a CUDA device, else sklearn), sklearn, "
-                     "blas (float32 BLAS, ~2x faster), faiss (needs faiss-cpu) or torch (GPU matmul + topk); "
-                     "the same neighbours and estimate")
+    est.add_argument(
+        "--knn",
+        choices=["auto", "sklearn", "blas", "faiss", "torch"],
+        default="auto",
+        help="exact neighbour search: auto (default: torch with a CUDA device, else sklearn), sklearn, "
+        "blas (float32 BLAS, ~2x faster), faiss (needs faiss-cpu) or torch (GPU matmul + topk); "
+        "the same neighbours and estimate",
+    )
     est.set_defaults(func=commands.run_estimate_id)
 
 
@@ -85,27 +112,55 @@ def _add_fit(sub: Any) -> None:
     fit.add_argument("--x", required=True, help="column for x (e.g. n_tokens)")
     fit.add_argument("--y", required=True, help="column for y (e.g. val_loss)")
     fit.add_argument("--ci", type=unit_interval, default=0.95, help="interval level (default 0.95)")
-    fit.add_argument("--where", action="append", default=[], metavar="COL=VALUE",
-                     help="keep only rows with COL equal to VALUE (repeatable; all must hold)")
-    fit.add_argument("--law", choices=["power", "saturating"], default="power",
-                     help="power: y = A x^-alpha (default); saturating: y = E + A x^-alpha")
-    fit.add_argument("--bootstrap", type=non_negative_int, default=None,
-                     help="bootstrap resamples (saturating: default 1000, the pipeline's; power: default 0, "
-                     "a pairs-bootstrap interval beside the Student-t one when > 0)")
-    fit.add_argument("--resample", default=None, metavar="SCHEME",
-                     help="saturating only: bootstrap scheme, one of points (default, the pipeline's: pairs over "
-                     "runs), within_x_pooled, within_x, within_x_unscaled (seeds resampled within each x), groups "
-                     "(whole seed curves; needs --group); see fit_saturating_power_law")
-    fit.add_argument("--group", default=None, metavar="COL",
-                     help="saturating only: column naming each point's seed; required by --resample groups "
-                     "(whole seed curves); with other schemes it checks that no (x, seed) pair repeats")
+    fit.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="COL=VALUE",
+        help="keep only rows with COL equal to VALUE (repeatable; all must hold)",
+    )
+    fit.add_argument(
+        "--law",
+        choices=["power", "saturating"],
+        default="power",
+        help="power: y = A x^-alpha (default); saturating: y = E + A x^-alpha",
+    )
+    fit.add_argument(
+        "--bootstrap",
+        type=non_negative_int,
+        default=None,
+        help="bootstrap resamples (saturating: default 1000, the pipeline's; power: default 0, "
+        "a pairs-bootstrap interval beside the Student-t one when > 0)",
+    )
+    fit.add_argument(
+        "--resample",
+        default=None,
+        metavar="SCHEME",
+        help="saturating only: bootstrap scheme, one of points (default, the pipeline's: pairs over "
+        "runs), within_x_pooled, within_x, within_x_unscaled (seeds resampled within each x), groups "
+        "(whole seed curves; needs --group); see fit_saturating_power_law",
+    )
+    fit.add_argument(
+        "--group",
+        default=None,
+        metavar="COL",
+        help="saturating only: column naming each point's seed; required by --resample groups "
+        "(whole seed curves); with other schemes it checks that no (x, seed) pair repeats",
+    )
     fit.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    fit.add_argument("--envelope", default=None, metavar="COL",
-                     help="fit the envelope instead: at each x the lowest mean y over the groups of COL (e.g. model; "
-                     "rows of one group at one x are its seeds), with the bootstrap over seeds and groups of the "
-                     "pipeline's data_envelope rows; the output adds the envelope table and the held-out extrapolation")
-    fit.add_argument("--heldout", action="store_true",
-                     help="also refit without the largest x and predict it (heldout_* keys; always on with --envelope)")
+    fit.add_argument(
+        "--envelope",
+        default=None,
+        metavar="COL",
+        help="fit the envelope instead: at each x the lowest mean y over the groups of COL (e.g. model; "
+        "rows of one group at one x are its seeds), with the bootstrap over seeds and groups of the "
+        "pipeline's data_envelope rows; the output adds the envelope table and the held-out extrapolation",
+    )
+    fit.add_argument(
+        "--heldout",
+        action="store_true",
+        help="also refit without the largest x and predict it (heldout_* keys; always on with --envelope)",
+    )
     fit.set_defaults(func=commands.run_fit)
 
 
@@ -122,13 +177,22 @@ def _add_fit_joint(sub: Any) -> None:
     joint.add_argument("--n-params", required=True, metavar="COL", help="column for model size N")
     joint.add_argument("--n-tokens", required=True, metavar="COL", help="column for training tokens D")
     joint.add_argument("--loss", required=True, metavar="COL", help="column for the loss L")
-    joint.add_argument("--where", action="append", default=[], metavar="COL=VALUE",
-                       help="keep only rows with COL equal to VALUE (repeatable; all must hold)")
+    joint.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="COL=VALUE",
+        help="keep only rows with COL equal to VALUE (repeatable; all must hold)",
+    )
     joint.add_argument("--bootstrap", type=non_negative_int, default=1000, help="bootstrap refits (default 1000)")
     joint.add_argument("--ci", type=unit_interval, default=0.95, help="interval level (default 0.95)")
     joint.add_argument("--huber-delta", type=float, default=1e-3, help="Huber delta on log L (default 1e-3)")
-    joint.add_argument("--grid", choices=["default", "epoch"], default="default",
-                       help="starts: default (72) or epoch (Epoch AI's 4,500; ~1 min)")
+    joint.add_argument(
+        "--grid",
+        choices=["default", "epoch"],
+        default="default",
+        help="starts: default (72) or epoch (Epoch AI's 4,500; ~1 min)",
+    )
     joint.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     joint.set_defaults(func=commands.run_fit_joint)
 
@@ -145,14 +209,21 @@ def _add_fit_coverage(sub: Any) -> None:
     )
     coverage.add_argument("points", metavar="POINTS.csv", help="scaling_points.csv: dataset, model, seed, x, y")
     coverage.add_argument("--dataset", required=True, help="dataset whose sweep is simulated")
-    coverage.add_argument("--model", default=None,
-                          help="model of the sweep (default: the dataset's only model; required if several)")
-    coverage.add_argument("--where", action="append", default=[], metavar="COL=VALUE",
-                          help="keep only rows with COL equal to VALUE (repeatable; all must hold)")
+    coverage.add_argument(
+        "--model", default=None, help="model of the sweep (default: the dataset's only model; required if several)"
+    )
+    coverage.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="COL=VALUE",
+        help="keep only rows with COL equal to VALUE (repeatable; all must hold)",
+    )
     coverage.add_argument("--x", default="n_tokens", help="size column (default n_tokens)")
     coverage.add_argument("--y", default="val_loss", help="loss column (default val_loss)")
-    coverage.add_argument("--sizes", type=float, nargs="+", default=None,
-                          help="sizes to simulate (default: the sweep's own)")
+    coverage.add_argument(
+        "--sizes", type=float, nargs="+", default=None, help="sizes to simulate (default: the sweep's own)"
+    )
     coverage.add_argument("--seeds", type=int, default=None, help="seeds per size (default: the sweep's own)")
     coverage.add_argument("--replicates", type=positive_int, default=400, help="simulated sweeps (default 400)")
     coverage.add_argument("--ci", type=unit_interval, default=0.95, help="nominal level (default 0.95)")

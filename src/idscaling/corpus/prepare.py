@@ -22,9 +22,10 @@ import logging
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 

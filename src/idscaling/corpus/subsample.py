@@ -40,7 +40,10 @@ def write_subset(train_bin: str | Path, out_bin: str | Path, *, dataset: str, n_
     train = load_token_file(train_bin)
     check_sizes_available(dataset, [n_tokens], len(train.tokens))
     tokens, starts = nested_subset(train, n_tokens, seed)
-    meta = {
-        key: train.meta[key] for key in ("dtype", "vocab_size", "eot_id", "tokenizer")
-    } | {"dataset": dataset, "seed": seed, "requested_tokens": n_tokens, "train_sha256": train.meta["sha256"]}
+    meta = {key: train.meta[key] for key in ("dtype", "vocab_size", "eot_id", "tokenizer")} | {
+        "dataset": dataset,
+        "seed": seed,
+        "requested_tokens": n_tokens,
+        "train_sha256": train.meta["sha256"],
+    }
     return write_token_file(out_bin, tokens, starts, meta)

@@ -15,9 +15,9 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -203,8 +203,9 @@ def merge_token_files(
     return meta
 
 
-def _tokenize_shard(jsonl_path: str, tokenizer_dir: str, bin_path: str, shard: tuple[int, int],
-                    extra_meta: dict | None) -> dict:
+def _tokenize_shard(
+    jsonl_path: str, tokenizer_dir: str, bin_path: str, shard: tuple[int, int], extra_meta: dict | None
+) -> dict:
     os.environ["RAYON_NUM_THREADS"] = "1"  # one core per worker process
     return tokenize_jsonl(jsonl_path, load_tokenizer(tokenizer_dir), bin_path, shard=shard, extra_meta=extra_meta)
 
@@ -224,7 +225,6 @@ def tokenize_jsonl_parallel(
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-
     if shards <= 1:
         return tokenize_jsonl(jsonl_path, load_tokenizer(tokenizer_dir), bin_path, extra_meta=extra_meta)
     bin_path = Path(bin_path)
@@ -237,12 +237,15 @@ def tokenize_jsonl_parallel(
         # Safe here: this process has not loaded a tokenizer (no Rust thread pool to inherit);
         # each worker loads its own.
         with ProcessPoolExecutor(max_workers=min(shards, processes or shards), mp_context=get_context("fork")) as pool:
-            jobs = [pool.submit(_tokenize_shard, str(jsonl_path), str(tokenizer_dir), part, (i, shards), extra_meta)
-                    for i, part in enumerate(parts)]
+            jobs = [
+                pool.submit(_tokenize_shard, str(jsonl_path), str(tokenizer_dir), part, (i, shards), extra_meta)
+                for i, part in enumerate(parts)
+            ]
             for i, job in enumerate(jobs):
                 meta = job.result()
-                log.info("shard %d of %d: %d tokens in %d documents", i + 1, shards, meta["n_tokens"],
-                         meta["n_documents"])
+                log.info(
+                    "shard %d of %d: %d tokens in %d documents", i + 1, shards, meta["n_tokens"], meta["n_documents"]
+                )
         return merge_token_files(parts, bin_path, jsonl_path, extra_meta=extra_meta)
     finally:
         shutil.rmtree(parts_dir, ignore_errors=True)

@@ -5,12 +5,22 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
-__all__ = ["single_threaded_blas", "blas_single_threaded", "check_level", "check_n_bootstrap", "positive_arrays",
-           "check_values", "percentile_ci", "sd", "r2"]
+__all__ = [
+    "single_threaded_blas",
+    "blas_single_threaded",
+    "check_level",
+    "check_n_bootstrap",
+    "positive_arrays",
+    "check_values",
+    "percentile_ci",
+    "sd",
+    "r2",
+]
 
 
 @contextlib.contextmanager
@@ -60,7 +70,7 @@ def check_n_bootstrap(n_bootstrap: Any) -> int:
 def positive_arrays(named: Sequence[tuple[str, Any]]) -> list[np.ndarray]:
     """Convert to 1-D float arrays of one length (values: :func:`check_values`)."""
     arrays = []
-    for name, value in named:
+    for _, value in named:
         try:
             arrays.append(np.asarray(value, dtype=np.float64))
         except (TypeError, ValueError) as err:
@@ -85,8 +95,7 @@ def check_values(named: Sequence[tuple[str, np.ndarray]], what: str) -> None:
         n_bad = int(np.count_nonzero(values <= 0))
         if n_bad:
             raise ValueError(
-                f"{name} must be positive for {what}; {n_bad} of {n} values are <= 0 "
-                f"(min {values.min()!r})"
+                f"{name} must be positive for {what}; {n_bad} of {n} values are <= 0 (min {values.min()!r})"
             )
 
 
@@ -109,3 +118,10 @@ def r2(residuals: np.ndarray, target: np.ndarray) -> float:
     ss_tot = float(np.sum((target - target.mean()) ** 2))
     ss_res = float(np.sum(residuals**2))
     return 1.0 - ss_res / ss_tot if ss_tot > 0 else math.nan
+
+
+def require_columns(frame: Any, columns: Sequence[str], name: str) -> None:
+    """Raise a one-line ValueError naming the columns of ``columns`` that table ``frame`` lacks."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} lacks column(s) {missing}; available: {list(frame.columns)}")

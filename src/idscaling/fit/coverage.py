@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -112,7 +113,7 @@ def simulate_coverage(
     x = np.repeat(np.sort(grid), seeds)
     size_of = np.repeat(np.arange(grid.size), seeds)
     group = np.tile(np.arange(seeds), grid.size)
-    log_mean = np.log(E + A * x ** -alpha)
+    log_mean = np.log(E + A * x**-alpha)
     rng = np.random.default_rng(seed)
     hits = {"alpha": 0, "E": 0}
     widths: dict[str, list[float]] = {"alpha": [], "E": []}
@@ -125,7 +126,12 @@ def simulate_coverage(
         y = np.exp(log_mean + noise)
         try:
             fit = fit_saturating_power_law(
-                x, y, ci_level=ci_level, n_bootstrap=n_bootstrap, seed=r, resample=resample,
+                x,
+                y,
+                ci_level=ci_level,
+                n_bootstrap=n_bootstrap,
+                seed=r,
+                resample=resample,
                 groups=group if resample == "groups" else None,
             )
         except ValueError:
@@ -167,8 +173,18 @@ def simulate_coverage(
     return out
 
 
-def _checked_design(sizes: Sequence[float], seeds: Any, replicates: Any, seed_sd: float, lack_of_fit_sd: float,
-                    E: float, A: float, alpha: float, ci_level: float, resample: str) -> np.ndarray:
+def _checked_design(
+    sizes: Sequence[float],
+    seeds: Any,
+    replicates: Any,
+    seed_sd: float,
+    lack_of_fit_sd: float,
+    E: float,
+    A: float,
+    alpha: float,
+    ci_level: float,
+    resample: str,
+) -> np.ndarray:
     """The design's sizes as an array, every input checked (see the Raises of the simulation)."""
     grid = np.asarray(sizes, dtype=np.float64)
     if grid.ndim != 1 or np.unique(grid).size != grid.size or grid.size < 3 or not np.all(grid > 0):
@@ -225,7 +241,10 @@ def measure_noise(points: pd.DataFrame, *, x: str = "n_tokens", y: str = "val_lo
         raise ValueError(f"points lacks column(s) {missing}; available: {list(points.columns)}")
     loss = points[y].to_numpy(dtype=np.float64)
     if not np.all(np.isfinite(loss) & (loss > 0)):
-        raise ValueError(f"{y} must be positive and finite to take logs; {int(np.sum(~(np.isfinite(loss) & (loss > 0))))} values are not")
+        raise ValueError(
+            f"{y} must be positive and finite to take logs; "
+            f"{int(np.sum(~(np.isfinite(loss) & (loss > 0))))} values are not"
+        )
 
     rows = []
     for (dataset, model), sub in points.groupby(["dataset", "model"], sort=True):
@@ -234,8 +253,13 @@ def measure_noise(points: pd.DataFrame, *, x: str = "n_tokens", y: str = "val_lo
         sizes, inverse, counts = np.unique(size, return_inverse=True, return_counts=True)
         means = np.bincount(inverse, weights=log_y) / counts
         dof = int(np.sum(counts - 1))
-        row = {"dataset": dataset, "model": model, "n_sizes": int(sizes.size), "n_points": int(size.size),
-               "lack_of_fit_sd": math.nan}
+        row = {
+            "dataset": dataset,
+            "model": model,
+            "n_sizes": int(sizes.size),
+            "n_points": int(size.size),
+            "lack_of_fit_sd": math.nan,
+        }
         if dof > 0:
             sd = math.sqrt(float(np.sum((log_y - means[inverse]) ** 2)) / dof)
             row |= {"noise_sd": sd, "method": "seed_spread", "dof": dof}

@@ -34,8 +34,9 @@ from idscaling.fit.saturating import fit_saturating_power_law
 __all__ = ["envelope_points", "envelope_replicates", "fit_envelope"]
 
 
-def envelope_points(points: pd.DataFrame, *, x: str = "n_tokens", y: str = "val_loss",
-                    model: str = "model") -> pd.DataFrame:
+def envelope_points(
+    points: pd.DataFrame, *, x: str = "n_tokens", y: str = "val_loss", model: str = "model"
+) -> pd.DataFrame:
     """One row per size ``x``: the lowest seed-mean ``y`` over the models (``y``), the model that
     reaches it (``model``), its number of seeds, the number of models at that size and the lead
     over the runner-up (``margin``; NaN with one model)."""
@@ -43,15 +44,29 @@ def envelope_points(points: pd.DataFrame, *, x: str = "n_tokens", y: str = "val_
     rows = []
     for size, at in cells.groupby(x, sort=True):
         ranked = at.sort_values(["mean", model]).reset_index(drop=True)
-        rows.append({x: size, y: float(ranked.loc[0, "mean"]), model: ranked.loc[0, model],
-                     "n_seeds": int(ranked.loc[0, "count"]), "n_models": len(ranked),
-                     "margin": float(ranked.loc[1, "mean"] - ranked.loc[0, "mean"]) if len(ranked) > 1 else math.nan})
+        rows.append(
+            {
+                x: size,
+                y: float(ranked.loc[0, "mean"]),
+                model: ranked.loc[0, model],
+                "n_seeds": int(ranked.loc[0, "count"]),
+                "n_models": len(ranked),
+                "margin": float(ranked.loc[1, "mean"] - ranked.loc[0, "mean"]) if len(ranked) > 1 else math.nan,
+            }
+        )
     return pd.DataFrame(rows, columns=[x, y, model, "n_seeds", "n_models", "margin"])
 
 
-def envelope_replicates(points: pd.DataFrame, n_bootstrap: int, seed: int, *, x: str = "n_tokens",
-                        y: str = "val_loss", model: str = "model", pairs: bool = True
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def envelope_replicates(
+    points: pd.DataFrame,
+    n_bootstrap: int,
+    seed: int,
+    *,
+    x: str = "n_tokens",
+    y: str = "val_loss",
+    model: str = "model",
+    pairs: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bootstrap replicates of the envelope (see the module docstring): ``(sizes, idx, values)``
     with ``sizes`` the sorted distinct x, and replicate b the points ``(sizes[idx[b]], values[b])``;
     ``pairs=False`` keeps every size once (``idx[b] = 0..n-1``)."""
@@ -80,8 +95,16 @@ def _pure_replicates(sizes: np.ndarray, idx: np.ndarray, values: np.ndarray) -> 
     return alpha
 
 
-def fit_envelope(points: pd.DataFrame, *, x: str = "n_tokens", y: str = "val_loss", model: str = "model",
-                 ci_level: float = 0.95, n_bootstrap: int = 1000, seed: int = 0) -> dict[str, Any]:
+def fit_envelope(
+    points: pd.DataFrame,
+    *,
+    x: str = "n_tokens",
+    y: str = "val_loss",
+    model: str = "model",
+    ci_level: float = 0.95,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Fit the pure and the saturating law to the envelope of ``points`` (columns ``x``, ``y``,
     ``model``; seeds as separate rows) with the bootstrap of the module docstring, and extrapolate
     the envelope without its largest size to that size.
@@ -112,14 +135,22 @@ def fit_envelope(points: pd.DataFrame, *, x: str = "n_tokens", y: str = "val_los
     _, idx_b, reps_b = envelope_replicates(below, n_bootstrap, seed + 1, x=x, y=y, model=model)
     notes, saturating, pure_pred = [], None, None
     try:
-        saturating = fit_saturating_power_law(sizes[:-1], values[:-1], ci_level=ci_level, replicates=(idx_b, reps_b),
-                                              return_replicates=True)
+        saturating = fit_saturating_power_law(
+            sizes[:-1], values[:-1], ci_level=ci_level, replicates=(idx_b, reps_b), return_replicates=True
+        )
     except ValueError as err:
         notes.append(f"saturating refit: {err}")
     try:
         pure_pred = pure_prediction(sizes[:-1], values[:-1], sizes[-1], ci_level)
     except ValueError as err:
         notes.append(f"pure refit: {err}")
-    out["heldout"] = heldout_from_fits(saturating, pure_pred, x0=sizes[-1], n_points=int(env["n_seeds"].iloc[-1]),
-                                       observed=values[-1], ci_level=ci_level, note="; ".join(notes))
+    out["heldout"] = heldout_from_fits(
+        saturating,
+        pure_pred,
+        x0=sizes[-1],
+        n_points=int(env["n_seeds"].iloc[-1]),
+        observed=values[-1],
+        ci_level=ci_level,
+        note="; ".join(notes),
+    )
     return out

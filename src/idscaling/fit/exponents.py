@@ -24,14 +24,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from idscaling.fit.common import require_columns
 from idscaling.fit.envelope import fit_envelope
-from idscaling.fit.heldout import HELDOUT_COLUMNS, heldout_fixed, percentile_interval
-from idscaling.fit.joint import fit_joint_scaling_law
+from idscaling.fit.heldout import HELDOUT_COLUMNS, heldout_fixed
 from idscaling.fit.power_law import fit_power_law
 from idscaling.fit.predict import axis_theorem, predict_with_ci
 from idscaling.fit.saturating import fit_saturating_power_law
 
-__all__ = ["exponents_table", "joint_fits_table", "pretrained_exponents_table", "COLUMNS", "JOINT_COLUMNS"]
+__all__ = ["exponents_table", "pretrained_exponents_table", "COLUMNS"]
 
 COLUMNS = [
     "dataset",
@@ -72,6 +72,7 @@ COLUMNS = [
     *HELDOUT_COLUMNS,
 ]
 
+
 @dataclass(frozen=True)
 class FitSettings:
     """How the fits of one table are made (the config's ``fit`` section): interval level, the
@@ -82,12 +83,6 @@ class FitSettings:
     seed: int = 0
     n_bootstrap: int = 1000
     resample: str = "points"
-
-
-def _require(frame: pd.DataFrame, columns: list[str], name: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{name} lacks column(s) {missing}; available: {list(frame.columns)}")
 
 
 def _fmt(value: object) -> str:
@@ -110,14 +105,22 @@ def _saturating_columns(fit: dict | None, note: str = "") -> dict:
     empty = {c: math.nan for c in COLUMNS if c.endswith(("_saturating", "_saturating_ci_low", "_saturating_ci_high"))}
     if fit is None:
         return empty | {"saturating_note": note}
-    row = {f"{name}_saturating{suffix}": fit[f"{name}{suffix}"]
-           for name in ("alpha", "E") for suffix in ("", "_ci_low", "_ci_high")}
+    row = {
+        f"{name}_saturating{suffix}": fit[f"{name}{suffix}"]
+        for name in ("alpha", "E")
+        for suffix in ("", "_ci_low", "_ci_high")
+    }
     row["A_saturating"] = fit["A"]
     notes = []
     if fit["at_bound"]:
-        notes.append("at bound: " + ", ".join(fit["at_bound"]) + (" (E = 0: a pure power law)" if "E" in fit["at_bound"] else ""))
+        notes.append(
+            "at bound: " + ", ".join(fit["at_bound"]) + (" (E = 0: a pure power law)" if "E" in fit["at_bound"] else "")
+        )
     if fit["bootstrap_failed_fraction"] > 0.05:
-        notes.append(f"{fit['bootstrap_failed_fraction']:.0%} of bootstrap resamples unusable (< 3 distinct sizes) or not converged")
+        notes.append(
+            f"{fit['bootstrap_failed_fraction']:.0%} of bootstrap resamples unusable (< 3 distinct sizes) "
+            "or not converged"
+        )
     return row | {"saturating_note": "; ".join(notes)}
 
 
@@ -125,8 +128,12 @@ def _fit_saturating(sub: pd.DataFrame, xcol: str, fs: FitSettings) -> dict:
     """The saturating fit's columns for the points of ``sub``."""
     try:
         fit = fit_saturating_power_law(
-            sub[xcol].to_numpy(), sub["val_loss"].to_numpy(), ci_level=fs.ci_level,
-            n_bootstrap=fs.n_bootstrap, seed=fs.seed, resample=fs.resample,
+            sub[xcol].to_numpy(),
+            sub["val_loss"].to_numpy(),
+            ci_level=fs.ci_level,
+            n_bootstrap=fs.n_bootstrap,
+            seed=fs.seed,
+            resample=fs.resample,
         )
     except ValueError as err:
         return _saturating_columns(None, str(err))
@@ -134,8 +141,14 @@ def _fit_saturating(sub: pd.DataFrame, xcol: str, fs: FitSettings) -> dict:
 
 
 def _heldout(sub: pd.DataFrame, xcol: str, fs: FitSettings) -> dict:
-    return heldout_fixed(sub[xcol].to_numpy(), sub["val_loss"].to_numpy(), ci_level=fs.ci_level,
-                         n_bootstrap=fs.n_bootstrap, seed=fs.seed, resample=fs.resample)
+    return heldout_fixed(
+        sub[xcol].to_numpy(),
+        sub["val_loss"].to_numpy(),
+        ci_level=fs.ci_level,
+        n_bootstrap=fs.n_bootstrap,
+        seed=fs.seed,
+        resample=fs.resample,
+    )
 
 
 def _envelope_fits(sub: pd.DataFrame, fs: FitSettings) -> tuple[str, dict, dict, dict]:
@@ -211,8 +224,8 @@ def exponents_table(
     """
     if not float(beta) > 0:
         raise ValueError(f"beta must be > 0, got {beta!r}")
-    _require(points, ["dataset", "model", "n_tokens", "val_loss", params_column], "points")
-    _require(ids, ["dataset", "id", "id_ci_low", "id_ci_high"], "ids")
+    require_columns(points, ["dataset", "model", "n_tokens", "val_loss", params_column], "points")
+    require_columns(ids, ["dataset", "id", "id_ci_low", "id_ci_high"], "ids")
     duplicated = ids["dataset"][ids["dataset"].duplicated()].tolist()
     if duplicated:
         raise ValueError(f"ids has several rows for dataset(s) {duplicated}")
@@ -222,13 +235,16 @@ def exponents_table(
     for dataset in sorted(points["dataset"].unique(), key=str):
         sub = points[points["dataset"] == dataset]
         d = tuple(float(v) for v in id_by_dataset.loc[dataset]) if dataset in id_by_dataset.index else (math.nan,) * 3
-        for axis, held_fixed, fit, saturating, heldout in _dataset_fits(sub, dataset, params_column, data_axis_model, fs):
+        for axis, held_fixed, fit, saturating, heldout in _dataset_fits(
+            sub, dataset, params_column, data_axis_model, fs
+        ):
             rows.append(_row(dataset, axis, held_fixed, fit, d, beta, fs.ci_level) | saturating | heldout)
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _dataset_fits(sub: pd.DataFrame, dataset: object, params_column: str, data_axis_model: str | None,
-                  fs: FitSettings) -> list[tuple]:
+def _dataset_fits(
+    sub: pd.DataFrame, dataset: object, params_column: str, data_axis_model: str | None, fs: FitSettings
+) -> list[tuple]:
     """One dataset's fits: (axis, held_fixed, pure fit, saturating columns, held-out columns) for
     the data axis on one shape and, with several shapes, the envelope and the model axis."""
     models = sub["model"].unique()
@@ -242,21 +258,36 @@ def _dataset_fits(sub: pd.DataFrame, dataset: object, params_column: str, data_a
                 f"models there: {sorted(map(str, models))}"
             )
     on_model = sub[sub["model"] == model]
-    fits = [("data", f"model={model}", _fit(on_model, "n_tokens", fs.ci_level, dataset, "data"),
-             _fit_saturating(on_model, "n_tokens", fs), _heldout(on_model, "n_tokens", fs))]
+    fits = [
+        (
+            "data",
+            f"model={model}",
+            _fit(on_model, "n_tokens", fs.ci_level, dataset, "data"),
+            _fit_saturating(on_model, "n_tokens", fs),
+            _heldout(on_model, "n_tokens", fs),
+        )
+    ]
     if len(models) > 1:
         if sub["n_tokens"].nunique() >= 2:
             held_fixed, pure, saturating, heldout = _envelope_fits(sub, fs)
             fits.append(("data_envelope", held_fixed, pure, saturating, heldout))
         n_max = sub["n_tokens"].max()
         at_max = sub[sub["n_tokens"] == n_max]
-        fits.append(("model", f"n_tokens={_fmt(n_max)}", _fit(at_max, params_column, fs.ci_level, dataset, "model"),
-                     _fit_saturating(at_max, params_column, fs), _heldout(at_max, params_column, fs)))
+        fits.append(
+            (
+                "model",
+                f"n_tokens={_fmt(n_max)}",
+                _fit(at_max, params_column, fs.ci_level, dataset, "model"),
+                _fit_saturating(at_max, params_column, fs),
+                _heldout(at_max, params_column, fs),
+            )
+        )
     return fits
 
 
-def _row(dataset: object, axis: str, held_fixed: str, fit: dict, d: tuple[float, float, float], beta: float,
-         ci_level: float) -> dict:
+def _row(
+    dataset: object, axis: str, held_fixed: str, fit: dict, d: tuple[float, float, float], beta: float, ci_level: float
+) -> dict:
     """A row's observed pure law and the exponents predicted from the dataset's ID ``d``
     (estimate, low, high; NaN without one)."""
     pred = sk = (math.nan,) * 3
@@ -265,142 +296,28 @@ def _row(dataset: object, axis: str, held_fixed: str, fit: dict, d: tuple[float,
         if axis == "model":
             sk = predict_with_ci(*d, axis=axis, theory="sharma_kaplan")
     return {
-        "dataset": dataset, "axis": axis, "held_fixed": held_fixed, "n_points": fit["n_points"],
-        "alpha_observed": fit["alpha"], "alpha_ci_low": fit["alpha_ci_low"], "alpha_ci_high": fit["alpha_ci_high"],
-        "prefactor": fit["prefactor"], "r2": fit["r2"], "id": d[0], "id_ci_low": d[1], "id_ci_high": d[2],
-        "beta": float(beta), "alpha_predicted": pred[0], "alpha_predicted_ci_low": pred[1],
-        "alpha_predicted_ci_high": pred[2], "ci_level": float(ci_level), "alpha_predicted_sk": sk[0],
-        "alpha_predicted_sk_ci_low": sk[1], "alpha_predicted_sk_ci_high": sk[2], "envelope_models": "",
+        "dataset": dataset,
+        "axis": axis,
+        "held_fixed": held_fixed,
+        "n_points": fit["n_points"],
+        "alpha_observed": fit["alpha"],
+        "alpha_ci_low": fit["alpha_ci_low"],
+        "alpha_ci_high": fit["alpha_ci_high"],
+        "prefactor": fit["prefactor"],
+        "r2": fit["r2"],
+        "id": d[0],
+        "id_ci_low": d[1],
+        "id_ci_high": d[2],
+        "beta": float(beta),
+        "alpha_predicted": pred[0],
+        "alpha_predicted_ci_low": pred[1],
+        "alpha_predicted_ci_high": pred[2],
+        "ci_level": float(ci_level),
+        "alpha_predicted_sk": sk[0],
+        "alpha_predicted_sk_ci_low": sk[1],
+        "alpha_predicted_sk_ci_high": sk[2],
+        "envelope_models": "",
     }
-
-
-JOINT_COLUMNS = [
-    "dataset",
-    "n_points",
-    "n_models",
-    "n_sizes",
-    "alpha_model",
-    "alpha_model_ci_low",
-    "alpha_model_ci_high",
-    "alpha_data",
-    "alpha_data_ci_low",
-    "alpha_data_ci_high",
-    "E",
-    "E_ci_low",
-    "E_ci_high",
-    "A",
-    "B",
-    "r2",
-    "id",
-    "alpha_model_predicted",
-    "alpha_data_predicted",
-    "beta",
-    "ci_level",
-    "note",
-    # the law refitted without the largest data size, predicting its points (idscaling.heldout):
-    # the mean over those points of the observed and predicted loss, the relative error of the
-    # means and the largest relative error of one point
-    "heldout_x",
-    "heldout_n_points",
-    "heldout_observed",
-    "heldout_predicted",
-    "heldout_predicted_ci_low",
-    "heldout_predicted_ci_high",
-    "heldout_rel_error",
-    "heldout_max_abs_rel_error",
-    "heldout_note",
-]
-
-
-def joint_prediction(theta: np.ndarray, n_params: np.ndarray, n_tokens: np.ndarray) -> np.ndarray:
-    """``L = exp(LSE(a - alpha log N, b - beta log D, e))`` = ``E + A / N^alpha + B / D^beta`` at
-    every (N, D) for rows ``(a, b, e, alpha, beta)`` of ``theta`` (the joint fit's own form, which
-    stays finite where A = e^a overflows): shape (rows, points)."""
-    t = np.atleast_2d(np.asarray(theta, dtype=np.float64))
-    log_n, log_d = np.log(np.asarray(n_params, dtype=np.float64)), np.log(np.asarray(n_tokens, dtype=np.float64))
-    terms = np.stack([t[:, :1] - t[:, 3:4] * log_n[None], t[:, 1:2] - t[:, 4:5] * log_d[None],
-                      np.broadcast_to(t[:, 2:3], (len(t), len(log_n)))])
-    return np.exp(np.logaddexp.reduce(terms, axis=0))
-
-
-def _joint_heldout(sub: pd.DataFrame, params_column: str, *, n_bootstrap: int, ci_level: float, seed: int,
-                   processes: int) -> dict:
-    """The joint law refitted to the points below the largest data size, predicting those at it."""
-    held = sub["n_tokens"] == sub["n_tokens"].max()
-    row = {"heldout_x": float(sub["n_tokens"].max()), "heldout_n_points": int(held.sum())}
-    fit_on, test = sub[~held], sub[held]
-    try:
-        fit = fit_joint_scaling_law(fit_on[params_column].to_numpy(), fit_on["n_tokens"].to_numpy(),
-                                    fit_on["val_loss"].to_numpy(), n_bootstrap=n_bootstrap, ci_level=ci_level,
-                                    seed=seed, processes=processes, return_replicates=True)
-    except ValueError as err:
-        return row | {"heldout_note": f"refit without the largest size: {err}"}
-    x_n, x_d = test[params_column].to_numpy(), test["n_tokens"].to_numpy()
-    observed = test["val_loss"].to_numpy(dtype=np.float64)
-    best = joint_prediction(fit["theta"], x_n, x_d)[0]
-    low, high = percentile_interval(joint_prediction(fit["replicates"], x_n, x_d).mean(axis=1), ci_level)
-    return row | {"heldout_observed": float(observed.mean()), "heldout_predicted": float(best.mean()),
-                  "heldout_predicted_ci_low": low, "heldout_predicted_ci_high": high,
-                  "heldout_rel_error": float(best.mean() / observed.mean() - 1),
-                  "heldout_max_abs_rel_error": float(np.max(np.abs(best / observed - 1))), "heldout_note": ""}
-
-
-def joint_fits_table(
-    points: pd.DataFrame,
-    ids: pd.DataFrame,
-    *,
-    beta: float = 1.0,
-    ci_level: float = 0.95,
-    params_column: str = "n_params",
-    n_bootstrap: int = 1000,
-    seed: int = 0,
-    processes: int = 1,
-) -> pd.DataFrame:
-    """The joint law ``L(N, D) = E + A / N^alpha_model + B / D^alpha_data`` (Chinchilla approach 3,
-    :func:`idscaling.fit.fit_joint_scaling_law`) fitted to all points of each dataset, beside the
-    exponents predicted from the dataset's ID (Havrilla & Liao, ``beta``).
-
-    One row per dataset (columns :data:`JOINT_COLUMNS`); where the fit cannot be made (fewer than
-    6 points, one model size or one data size) the row has NaN estimates and ``note`` says why.
-    ``heldout_*``: the law refitted without the largest data size predicts the points there
-    (``heldout_note`` says why not, e.g. fewer than 6 points or one data size left)."""
-    _require(points, ["dataset", "n_tokens", "val_loss", params_column], "points")
-    id_by_dataset = ids.set_index("dataset")["id"].astype(float) if len(ids) else pd.Series(dtype=float)
-    rows = []
-    for dataset in sorted(points["dataset"].unique(), key=str):
-        sub = points[points["dataset"] == dataset]
-        d = float(id_by_dataset.get(dataset, math.nan))
-        row = {c: math.nan for c in JOINT_COLUMNS} | {
-            "dataset": dataset,
-            "n_points": len(sub),
-            "n_models": sub[params_column].nunique(),
-            "n_sizes": sub["n_tokens"].nunique(),
-            "id": d,
-            "beta": float(beta),
-            "ci_level": float(ci_level),
-            "note": "",
-        }
-        if not math.isnan(d):
-            row["alpha_model_predicted"] = predict_with_ci(d, d, d, beta=beta, axis="model")[0]
-            row["alpha_data_predicted"] = predict_with_ci(d, d, d, beta=beta, axis="data")[0]
-        try:
-            fit = fit_joint_scaling_law(
-                sub[params_column].to_numpy(), sub["n_tokens"].to_numpy(), sub["val_loss"].to_numpy(),
-                n_bootstrap=n_bootstrap, ci_level=ci_level, seed=seed, processes=processes,
-            )
-        except ValueError as err:
-            row["note"] = str(err)
-        else:
-            for ours, theirs in (("alpha_model", "alpha"), ("alpha_data", "beta"), ("E", "E")):
-                for suffix in ("", "_ci_low", "_ci_high"):
-                    row[ours + suffix] = fit[theirs + suffix]
-            row.update(A=fit["A"], B=fit["B"], r2=fit["r2"])
-            if fit["bootstrap_failed_fraction"] > 0.05:
-                row["note"] = f"{fit['bootstrap_failed_fraction']:.0%} of bootstrap refits failed"
-            row.update(_joint_heldout(sub, params_column, n_bootstrap=n_bootstrap, ci_level=ci_level, seed=seed,
-                                      processes=processes))
-        rows.append(row)
-    return pd.DataFrame(rows, columns=JOINT_COLUMNS)
 
 
 def pretrained_exponents_table(
@@ -420,29 +337,61 @@ def pretrained_exponents_table(
     Predicted: from the suite's ID -- the mean of its models' final-layer estimates, the interval
     spanning theirs (lowest low, highest high) -- by Havrilla & Liao (2 beta / d) and Sharma &
     Kaplan (4 / d). A dataset with fewer than 2 model sizes gets NaN exponents."""
-    _require(points, ["dataset", "suite", "model", "val_loss", "id", "id_ci_low", "id_ci_high", params_column], "points")
+    require_columns(
+        points, ["dataset", "suite", "model", "val_loss", "id", "id_ci_low", "id_ci_high", params_column], "points"
+    )
     rows = []
     for (dataset, suite), sub in points.groupby(["dataset", "suite"], sort=True):
         ids = sub[["id", "id_ci_low", "id_ci_high"]].astype(float).dropna()
-        d, d_low, d_high = (float(ids["id"].mean()), float(ids["id_ci_low"].min()), float(ids["id_ci_high"].max())) \
-            if len(ids) else (math.nan,) * 3
+        d, d_low, d_high = (
+            (float(ids["id"].mean()), float(ids["id_ci_low"].min()), float(ids["id_ci_high"].max()))
+            if len(ids)
+            else (math.nan,) * 3
+        )
         if sub[params_column].nunique() >= 2:
             fit = _fit(sub, params_column, ci_level, dataset, "model")
         else:
-            fit = {"n_points": len(sub), "alpha": math.nan, "alpha_ci_low": math.nan, "alpha_ci_high": math.nan,
-                   "prefactor": math.nan, "r2": math.nan}
-        saturating = _fit_saturating(sub, params_column, FitSettings(ci_level=float(ci_level), seed=int(seed), n_bootstrap=int(n_bootstrap), resample=resample))
+            fit = {
+                "n_points": len(sub),
+                "alpha": math.nan,
+                "alpha_ci_low": math.nan,
+                "alpha_ci_high": math.nan,
+                "prefactor": math.nan,
+                "r2": math.nan,
+            }
+        saturating = _fit_saturating(
+            sub,
+            params_column,
+            FitSettings(ci_level=float(ci_level), seed=int(seed), n_bootstrap=int(n_bootstrap), resample=resample),
+        )
         pred = sk = (math.nan,) * 3
         if not math.isnan(d):
             pred = predict_with_ci(d, d_low, d_high, beta=beta, axis="model")
             sk = predict_with_ci(d, d_low, d_high, axis="model", theory="sharma_kaplan")
-        rows.append({
-            "dataset": dataset, "axis": "model", "held_fixed": f"suite={suite} ({sub['model'].nunique()} models)",
-            "n_points": fit["n_points"], "alpha_observed": fit["alpha"], "alpha_ci_low": fit["alpha_ci_low"],
-            "alpha_ci_high": fit["alpha_ci_high"], "prefactor": fit["prefactor"], "r2": fit["r2"],
-            "id": d, "id_ci_low": d_low, "id_ci_high": d_high, "beta": float(beta),
-            "alpha_predicted": pred[0], "alpha_predicted_ci_low": pred[1], "alpha_predicted_ci_high": pred[2],
-            "ci_level": float(ci_level), "alpha_predicted_sk": sk[0], "alpha_predicted_sk_ci_low": sk[1],
-            "alpha_predicted_sk_ci_high": sk[2],
-        } | saturating | {"suite": suite})
+        rows.append(
+            {
+                "dataset": dataset,
+                "axis": "model",
+                "held_fixed": f"suite={suite} ({sub['model'].nunique()} models)",
+                "n_points": fit["n_points"],
+                "alpha_observed": fit["alpha"],
+                "alpha_ci_low": fit["alpha_ci_low"],
+                "alpha_ci_high": fit["alpha_ci_high"],
+                "prefactor": fit["prefactor"],
+                "r2": fit["r2"],
+                "id": d,
+                "id_ci_low": d_low,
+                "id_ci_high": d_high,
+                "beta": float(beta),
+                "alpha_predicted": pred[0],
+                "alpha_predicted_ci_low": pred[1],
+                "alpha_predicted_ci_high": pred[2],
+                "ci_level": float(ci_level),
+                "alpha_predicted_sk": sk[0],
+                "alpha_predicted_sk_ci_low": sk[1],
+                "alpha_predicted_sk_ci_high": sk[2],
+            }
+            | saturating
+            | {"suite": suite}
+        )
     return pd.DataFrame(rows, columns=COLUMNS + ["suite"])

@@ -22,8 +22,15 @@ from scipy import stats
 from idscaling.fit.power_law import fit_power_law
 from idscaling.fit.saturating import fit_saturating_power_law
 
-__all__ = ["HELDOUT_COLUMNS", "empty_heldout", "saturating_prediction", "pure_prediction", "heldout_fixed",
-           "heldout_from_fits", "percentile_interval"]
+__all__ = [
+    "HELDOUT_COLUMNS",
+    "empty_heldout",
+    "saturating_prediction",
+    "pure_prediction",
+    "heldout_fixed",
+    "heldout_from_fits",
+    "percentile_interval",
+]
 
 # The columns each fitted law gets in exponents.csv (and, but for the pure law's, joint_fit.csv).
 HELDOUT_COLUMNS = [
@@ -82,24 +89,41 @@ def pure_prediction(x: np.ndarray, y: np.ndarray, x0: float, ci_level: float) ->
     return math.exp(pred), math.exp(pred - half), math.exp(pred + half)
 
 
-def heldout_from_fits(saturating: dict | None, pure: tuple[float, float, float] | None, *, x0: float,
-                      n_points: int, observed: float, ci_level: float, note: str = "") -> dict[str, Any]:
+def heldout_from_fits(
+    saturating: dict | None,
+    pure: tuple[float, float, float] | None,
+    *,
+    x0: float,
+    n_points: int,
+    observed: float,
+    ci_level: float,
+    note: str = "",
+) -> dict[str, Any]:
     """The held-out columns from a refit saturating law (with ``replicates``, or None when it could
     not be made) and a pure-law prediction ``(pred, low, high)`` (or None)."""
-    row = empty_heldout(note) | {"heldout_x": float(x0), "heldout_n_points": int(n_points),
-                                 "heldout_observed": float(observed)}
+    row = empty_heldout(note) | {
+        "heldout_x": float(x0),
+        "heldout_n_points": int(n_points),
+        "heldout_observed": float(observed),
+    }
     if saturating is not None:
         pred = float(saturating_prediction([saturating["alpha"], saturating["E"], saturating["A"]], x0)[0])
         low, high = percentile_interval(saturating_prediction(saturating["replicates"], x0), ci_level)
-        row |= {"heldout_predicted": pred, "heldout_predicted_ci_low": low, "heldout_predicted_ci_high": high,
-                "heldout_rel_error": pred / observed - 1, "heldout_alpha": float(saturating["alpha"])}
+        row |= {
+            "heldout_predicted": pred,
+            "heldout_predicted_ci_low": low,
+            "heldout_predicted_ci_high": high,
+            "heldout_rel_error": pred / observed - 1,
+            "heldout_alpha": float(saturating["alpha"]),
+        }
     if pure is not None:
         row |= {"heldout_predicted_pure": pure[0], "heldout_rel_error_pure": pure[0] / observed - 1}
     return row
 
 
-def heldout_fixed(x: Any, y: Any, *, ci_level: float = 0.95, n_bootstrap: int = 1000, seed: int = 0,
-                  resample: str = "points") -> dict[str, Any]:
+def heldout_fixed(
+    x: Any, y: Any, *, ci_level: float = 0.95, n_bootstrap: int = 1000, seed: int = 0, resample: str = "points"
+) -> dict[str, Any]:
     """Refit both laws to the points of (x, y) below the largest x and predict the mean y there
     (see the module docstring). The saturating refit uses the pipeline's bootstrap (``resample``)."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
@@ -109,13 +133,27 @@ def heldout_fixed(x: Any, y: Any, *, ci_level: float = 0.95, n_bootstrap: int = 
     fit_x, fit_y = x[~held], y[~held]
     notes, saturating, pure = [], None, None
     try:
-        saturating = fit_saturating_power_law(fit_x, fit_y, ci_level=ci_level, n_bootstrap=n_bootstrap, seed=seed,
-                                              resample=resample, return_replicates=True)
+        saturating = fit_saturating_power_law(
+            fit_x,
+            fit_y,
+            ci_level=ci_level,
+            n_bootstrap=n_bootstrap,
+            seed=seed,
+            resample=resample,
+            return_replicates=True,
+        )
     except ValueError as err:
         notes.append(f"saturating refit: {err}")
     try:
         pure = pure_prediction(fit_x, fit_y, float(x.max()), ci_level)
     except ValueError as err:
         notes.append(f"pure refit: {err}")
-    return heldout_from_fits(saturating, pure, x0=float(x.max()), n_points=int(held.sum()),
-                             observed=float(y[held].mean()), ci_level=ci_level, note="; ".join(notes))
+    return heldout_from_fits(
+        saturating,
+        pure,
+        x0=float(x.max()),
+        n_points=int(held.sum()),
+        observed=float(y[held].mean()),
+        ci_level=ci_level,
+        note="; ".join(notes),
+    )

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import optimize
@@ -97,8 +98,9 @@ def _joint_minimize(
     )
 
 
-def _joint_refit_chunk(x0: np.ndarray, resamples: list[np.ndarray], log_n: np.ndarray, log_d: np.ndarray,
-                      log_l: np.ndarray, delta: float) -> list[tuple[bool, np.ndarray]]:
+def _joint_refit_chunk(
+    x0: np.ndarray, resamples: list[np.ndarray], log_n: np.ndarray, log_d: np.ndarray, log_l: np.ndarray, delta: float
+) -> list[tuple[bool, np.ndarray]]:
     with single_threaded_blas():
         out = []
         for idx in resamples:
@@ -107,8 +109,15 @@ def _joint_refit_chunk(x0: np.ndarray, resamples: list[np.ndarray], log_n: np.nd
         return out
 
 
-def _joint_refits(x0: np.ndarray, resamples: list[np.ndarray], log_n: np.ndarray, log_d: np.ndarray,
-                  log_l: np.ndarray, delta: float, processes: int) -> list[tuple[bool, np.ndarray]]:
+def _joint_refits(
+    x0: np.ndarray,
+    resamples: list[np.ndarray],
+    log_n: np.ndarray,
+    log_d: np.ndarray,
+    log_l: np.ndarray,
+    delta: float,
+    processes: int,
+) -> list[tuple[bool, np.ndarray]]:
     """The bootstrap refits, in ``processes`` worker processes (contiguous chunks, results in
     order): each refit depends only on its resample, so any number of processes gives the same
     numbers."""
@@ -122,8 +131,15 @@ def _joint_refits(x0: np.ndarray, resamples: list[np.ndarray], log_n: np.ndarray
     # fork: the workers need only this module's functions (spawn would re-import the caller's
     # __main__, a Snakemake job's script)
     with ProcessPoolExecutor(max_workers=processes, mp_context=get_context("fork")) as pool:
-        parts = pool.map(_joint_refit_chunk, [x0] * processes, chunks, [log_n] * processes, [log_d] * processes,
-                         [log_l] * processes, [delta] * processes)
+        parts = pool.map(
+            _joint_refit_chunk,
+            [x0] * processes,
+            chunks,
+            [log_n] * processes,
+            [log_d] * processes,
+            [log_l] * processes,
+            [delta] * processes,
+        )
         return [refit for part in parts for refit in part]
 
 
@@ -269,8 +285,16 @@ def _natural(theta: np.ndarray) -> np.ndarray:
     return np.array([np.exp(e), np.exp(a), np.exp(b), alpha, beta])
 
 
-def _bootstrap(theta: np.ndarray, log_n: np.ndarray, log_d: np.ndarray, log_l: np.ndarray, delta: float,
-               n_boot: int, seed: int, processes: int) -> tuple[np.ndarray, np.ndarray, int]:
+def _bootstrap(
+    theta: np.ndarray,
+    log_n: np.ndarray,
+    log_d: np.ndarray,
+    log_l: np.ndarray,
+    delta: float,
+    n_boot: int,
+    seed: int,
+    processes: int,
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Pairs-bootstrap refits from the optimum ``theta``: their natural parameters and their own
     (a, b, e, alpha, beta) (finite where E, A, B may overflow), NaN rows where a refit failed, and
     the number that failed."""

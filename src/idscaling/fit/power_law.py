@@ -19,9 +19,7 @@ from idscaling.fit.common import (
 __all__ = ["fit_power_law"]
 
 
-def fit_power_law(
-    x: Any, y: Any, ci_level: float = 0.95, *, n_bootstrap: int = 0, seed: int = 0
-) -> dict[str, Any]:
+def fit_power_law(x: Any, y: Any, ci_level: float = 0.95, *, n_bootstrap: int = 0, seed: int = 0) -> dict[str, Any]:
     """Fit ``y = A * x**(-alpha)`` by least squares in log-log space.
 
     Parameters

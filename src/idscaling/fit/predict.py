@@ -25,8 +25,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["alpha_data", "alpha_model", "alpha_model_sharma_kaplan", "predict_with_ci", "axis_theorem", "AXES", "AXIS_THEOREMS",
-           "THEORIES"]
+__all__ = [
+    "alpha_data",
+    "alpha_model",
+    "alpha_model_sharma_kaplan",
+    "predict_with_ci",
+    "axis_theorem",
+    "AXES",
+    "AXIS_THEOREMS",
+    "THEORIES",
+]
 
 AXES = ("data", "model")
 # The exponents table's axes and the theorem each one tests (data_envelope: the data law on the best

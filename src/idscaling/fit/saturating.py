@@ -134,8 +134,9 @@ def fit_saturating_power_law(
     log_x_ref = float(log_x.mean())
     log_u = log_x - log_x_ref
     alpha_max = float(alpha_max)
-    theta_hat, scale = _fit_and_scale(log_u, log_y, starting_grid(log_u, log_y, int(n_starts), alpha_max), loss,
-                                      f_scale, alpha_max)
+    theta_hat, scale = _fit_and_scale(
+        log_u, log_y, starting_grid(log_u, log_y, int(n_starts), alpha_max), loss, f_scale, alpha_max
+    )
 
     alpha, e, a = _natural(theta_hat, log_x_ref)
     out: dict[str, Any] = {
@@ -154,24 +155,46 @@ def fit_saturating_power_law(
     }
     boots, n_failed, n_at_bound = np.full((n_boot, 3), np.nan), 0, 0
     if n_boot:
-        idx, boot_log_y = (bootstrap_resamples(x, log_y, group_codes, resample, n_boot, seed) if given is None
-                           else (given[0], np.log(given[1])))
-        boots, n_failed, n_at_bound = _replicates(x, log_u, idx, boot_log_y, theta_hat, loss, scale, alpha_max,
-                                                  log_x_ref, float(y.min()))
+        idx, boot_log_y = (
+            bootstrap_resamples(x, log_y, group_codes, resample, n_boot, seed)
+            if given is None
+            else (given[0], np.log(given[1]))
+        )
+        boots, n_failed, n_at_bound = _replicates(
+            x, log_u, idx, boot_log_y, theta_hat, loss, scale, alpha_max, log_x_ref, float(y.min())
+        )
+    out |= _intervals(boots, n_failed, n_at_bound, level)
+    if return_replicates:
+        out["replicates"] = boots
+    return out
+
+
+def _intervals(boots: np.ndarray, n_failed: int, n_at_bound: int, level: float) -> dict[str, float]:
+    """Percentile intervals and standard errors of (alpha, E, A) over the refits (``boots``, NaN rows
+    where one failed), and the fractions of refits that failed or ended at a bound."""
+    n_boot = boots.shape[0]
+    out: dict[str, float] = {}
     for j, name in enumerate(("alpha", "E", "A")):
         out[f"{name}_ci_low"], out[f"{name}_ci_high"] = percentile_ci(boots[:, j], level)
         out[f"{name}_se"] = sd(boots[:, j])
     out["bootstrap_failed_fraction"] = n_failed / n_boot if n_boot else math.nan
     n_ok = n_boot - n_failed
     out["bootstrap_at_bound_fraction"] = n_at_bound / n_ok if n_ok else math.nan
-    if return_replicates:
-        out["replicates"] = boots
     return out
 
 
-def _replicates(x: np.ndarray, log_u: np.ndarray, idx: np.ndarray, boot_log_y: np.ndarray, theta_hat: np.ndarray,
-                loss: str, scale: float, alpha_max: float, log_x_ref: float,
-                y_min: float) -> tuple[np.ndarray, int, int]:
+def _replicates(
+    x: np.ndarray,
+    log_u: np.ndarray,
+    idx: np.ndarray,
+    boot_log_y: np.ndarray,
+    theta_hat: np.ndarray,
+    loss: str,
+    scale: float,
+    alpha_max: float,
+    log_x_ref: float,
+    y_min: float,
+) -> tuple[np.ndarray, int, int]:
     """The refits' (alpha, E, A) (NaN rows where unusable or failed), the number that failed and
     the number at a bound."""
     boots = np.full((len(idx), 3), np.nan)
@@ -235,14 +258,14 @@ def _checked_points(x: Any, y: Any, loss: str, n_starts: Any, alpha_max: Any, f_
     n_distinct = int(np.unique(x).size)
     if n_distinct < 3:
         raise ValueError(
-            f"need at least 3 distinct x values to fit a saturating power law (3 parameters), "
-            f"got {n_distinct}"
+            f"need at least 3 distinct x values to fit a saturating power law (3 parameters), got {n_distinct}"
         )
     return [x, y]
 
 
-def _fit_and_scale(log_u: np.ndarray, log_y: np.ndarray, starts: np.ndarray, loss: str, f_scale: float | None,
-                   alpha_max: float) -> tuple[np.ndarray, float]:
+def _fit_and_scale(
+    log_u: np.ndarray, log_y: np.ndarray, starts: np.ndarray, loss: str, f_scale: float | None, alpha_max: float
+) -> tuple[np.ndarray, float]:
     """The full-data optimum and the robust loss's residual scale: given, or ``1.345 * sigma``
     (which gives the Huber estimator 95% efficiency for Gaussian noise), with sigma the robust
     standard deviation ``1.4826 * median|r| * sqrt(n / (n - 3))`` of the fit's residuals r,
@@ -287,8 +310,16 @@ def _fit_and_scale(log_u: np.ndarray, log_y: np.ndarray, starts: np.ndarray, los
     return fitted[0], scale
 
 
-def _refit(x: np.ndarray, log_u: np.ndarray, idx: np.ndarray, boot_log_y: np.ndarray, theta_hat: np.ndarray,
-           loss: str, scale: float, alpha_max: float) -> tuple[np.ndarray, np.ndarray]:
+def _refit(
+    x: np.ndarray,
+    log_u: np.ndarray,
+    idx: np.ndarray,
+    boot_log_y: np.ndarray,
+    theta_hat: np.ndarray,
+    loss: str,
+    scale: float,
+    alpha_max: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """The bootstrap refits from the full-data optimum: their parameters (rows of the usable
     resamples; NaN where a refit failed) and which resamples were usable (3 distinct x or more:
     fewer cannot determine 3 parameters)."""

@@ -12,8 +12,17 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize
 
-__all__ = ["saturating_bounds", "saturating_model", "saturating_residuals", "saturating_jac", "robust_weights",
-           "least_squares_fit", "batch_fit", "best_fit", "starting_grid"]
+__all__ = [
+    "saturating_bounds",
+    "saturating_model",
+    "saturating_residuals",
+    "saturating_jac",
+    "robust_weights",
+    "least_squares_fit",
+    "batch_fit",
+    "best_fit",
+    "starting_grid",
+]
 
 
 # Internal parameters theta = (log A0, E, alpha), with A0 = A * x_ref**(-alpha)
@@ -176,7 +185,12 @@ def batch_fit(
         better = cost_t < cost[idx]
         acc, rej = idx[better], idx[~better]
         theta[acc], r[acc], w[acc], cost[acc], jac[acc] = (
-            trial[better], r_t[better], w_t[better], cost_t[better], jac_t[better])
+            trial[better],
+            r_t[better],
+            w_t[better],
+            cost_t[better],
+            jac_t[better],
+        )
         lam[acc] = np.maximum(lam[acc] / 3.0, 1e-12)
         lam[rej] *= 4.0
         # Also converged: damping so large that no step lowers the cost any
@@ -200,8 +214,7 @@ def best_fit(
     lower of the two costs wins.
     """
     k = starts.shape[0]
-    theta, cost, _ = batch_fit(
-        np.tile(log_u, (k, 1)), np.tile(log_y, (k, 1)), starts, loss, f_scale, alpha_max)
+    theta, cost, _ = batch_fit(np.tile(log_u, (k, 1)), np.tile(log_y, (k, 1)), starts, loss, f_scale, alpha_max)
     finite = np.isfinite(cost)
     if not finite.any():
         return None

@@ -46,11 +46,25 @@ from typing import Any
 # Public name -> its module, imported on first use (PEP 562), so that importing a light module of
 # this package (the registry: the CLI's choices) does not load numpy, scipy and scikit-learn.
 _EXPORTS = {
-    "COMBS": "base", "DEFAULT_COMB": "base", "DEFAULT_K": "base", "KNN_METHODS": "base", "METRICS": "base",
-    "TWONN_METHODS": "base", "combine": "base",
-    "batch_indices": "batching", "estimate_id": "batching", "settings_for_estimator": "batching",
-    "GRIDE": "gride", "knn_distances": "knn", "MLE": "mle", "pointwise_mle": "mle", "ESTIMATORS": "registry",
-    "TLE": "tle", "pointwise_tle": "tle", "TwoNN": "twonn", "twonn_dimension": "twonn",
+    "COMBS": "base",
+    "DEFAULT_COMB": "base",
+    "DEFAULT_K": "base",
+    "KNN_METHODS": "base",
+    "METRICS": "base",
+    "TWONN_METHODS": "base",
+    "combine": "base",
+    "batch_indices": "batching",
+    "estimate_id": "batching",
+    "settings_for_estimator": "batching",
+    "GRIDE": "gride",
+    "knn_distances": "knn",
+    "MLE": "mle",
+    "pointwise_mle": "mle",
+    "ESTIMATORS": "registry",
+    "TLE": "tle",
+    "pointwise_tle": "tle",
+    "TwoNN": "twonn",
+    "twonn_dimension": "twonn",
 }
 
 __all__ = list(_EXPORTS)

@@ -15,7 +15,8 @@ layer and context position?
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,8 +28,19 @@ __all__ = ["ANALYSES", "ID_ANALYSES_COLUMNS", "position_bins", "id_by_position",
 ANALYSES = ("params", "width", "layer", "position")
 
 ID_ANALYSES_COLUMNS = [
-    "dataset", "analysis", "model", "n_tokens", "seed", "layer", "x", "x_label",
-    "id", "id_ci_low", "id_ci_high", "n_points", "note",
+    "dataset",
+    "analysis",
+    "model",
+    "n_tokens",
+    "seed",
+    "layer",
+    "x",
+    "x_label",
+    "id",
+    "id_ci_low",
+    "id_ci_high",
+    "n_points",
+    "note",
 ]
 
 
@@ -102,16 +114,27 @@ def id_analyses_table(
     rows = []
 
     def base(r: Mapping[str, Any], analysis: str) -> dict[str, Any]:
-        return {"dataset": r["dataset"], "analysis": analysis, "model": r["model"], "n_tokens": int(r["n_tokens"]),
-                "seed": int(r["seed"]), "note": ""}
+        return {
+            "dataset": r["dataset"],
+            "analysis": analysis,
+            "model": r["model"],
+            "n_tokens": int(r["n_tokens"]),
+            "seed": int(r["seed"]),
+            "note": "",
+        }
 
     for r in id_results:
         key = (r["dataset"], r["model"], int(r["n_tokens"]), int(r["seed"]))
         if key not in shapes:
             raise ValueError(f"no training summary for the ID estimate of {key}")
         s = shapes[key]
-        estimate = {"id": r["dimension"], "id_ci_low": r["ci_low"], "id_ci_high": r["ci_high"],
-                    "n_points": r["n_points_used"], "layer": str(r["layer"])}
+        estimate = {
+            "id": r["dimension"],
+            "id_ci_low": r["ci_low"],
+            "id_ci_high": r["ci_high"],
+            "n_points": r["n_points_used"],
+            "layer": str(r["layer"]),
+        }
         if str(r["layer"]) == "final":
             rows.append(base(r, "params") | estimate | {"x": float(s["n_params"]), "x_label": r["model"]})
             rows.append(base(r, "width") | estimate | {"x": float(s["shape"]["n_embd"]), "x_label": r["model"]})
@@ -121,15 +144,26 @@ def id_analyses_table(
             rows.append(base(r, "layer") | estimate | {"x": float(index), "x_label": label})
     for p in by_position:
         for g in p["groups"]:
-            rows.append(base(p, "position") | {
-                "layer": "final", "x": g["position_mean"], "x_label": f"{g['position_low']}-{g['position_high']}",
-                "id": g["dimension"], "id_ci_low": g["ci_low"], "id_ci_high": g["ci_high"],
-                "n_points": g["n_points"], "note": g["note"],
-            })
+            rows.append(
+                base(p, "position")
+                | {
+                    "layer": "final",
+                    "x": g["position_mean"],
+                    "x_label": f"{g['position_low']}-{g['position_high']}",
+                    "id": g["dimension"],
+                    "id_ci_low": g["ci_low"],
+                    "id_ci_high": g["ci_high"],
+                    "n_points": g["n_points"],
+                    "note": g["note"],
+                }
+            )
     table = pd.DataFrame(rows, columns=ID_ANALYSES_COLUMNS)
     # A layer given twice (e.g. "final" and its index) is one estimate: keep the first.
     table = table.drop_duplicates(subset=["dataset", "analysis", "model", "n_tokens", "seed", "x"])
     order = {a: i for i, a in enumerate(ANALYSES)}
-    return (table.assign(_a=table["analysis"].map(order))
-            .sort_values(["dataset", "_a", "x", "seed"], kind="mergesort")
-            .drop(columns="_a").reset_index(drop=True))
+    return (
+        table.assign(_a=table["analysis"].map(order))
+        .sort_values(["dataset", "_a", "x", "seed"], kind="mergesort")
+        .drop(columns="_a")
+        .reset_index(drop=True)
+    )

@@ -13,8 +13,18 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "METRICS", "COMBS", "TWONN_METHODS", "KNN_METHODS", "DEFAULT_COMB", "DEFAULT_K",
-    "combine", "combine_checked", "check_int", "check_metric", "check_distances", "validate_points",
+    "METRICS",
+    "COMBS",
+    "TWONN_METHODS",
+    "KNN_METHODS",
+    "DEFAULT_COMB",
+    "DEFAULT_K",
+    "combine",
+    "combine_checked",
+    "check_int",
+    "check_metric",
+    "check_distances",
+    "validate_points",
     "unit_rows",
 ]
 
@@ -83,8 +93,7 @@ def check_distances(distances: np.ndarray, min_neighbours: int) -> np.ndarray:
     distances = np.asarray(distances, dtype=np.float64)
     if distances.ndim != 2 or distances.shape[1] < min_neighbours:
         raise ValueError(
-            f"distances must be 2-D with at least {min_neighbours} neighbours per row, "
-            f"got shape {distances.shape}"
+            f"distances must be 2-D with at least {min_neighbours} neighbours per row, got shape {distances.shape}"
         )
     if not np.all(np.isfinite(distances)):
         raise ValueError("neighbour distances contain NaN or inf")

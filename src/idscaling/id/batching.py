@@ -1,9 +1,13 @@
 """The paper's protocol (Havrilla & Liao 2024, authors' ``embeddings.py``) for any of the
 estimators of :data:`idscaling.id.registry.ESTIMATORS`: :func:`estimate_id`.
 
-Deduplicate (in the metric's geometry, :mod:`idscaling.id.duplicates`), shuffle, split into
-consecutive batches of 3,600 points, fit the estimator on each batch (neighbours searched
-within the batch) and report the mean of the batch estimates; plus a confidence interval that
+Drop exact duplicate rows (counted; in the metric's geometry, :mod:`idscaling.id.duplicates`:
+under cosine, rows equal after L2 normalisation, e.g. positive multiples, are duplicates),
+shuffle the rows with ``seed``, split them into consecutive batches of ``batch_size`` (3,600 in
+the authors' code), fit the estimator on each batch separately (neighbours searched within the
+batch only) and report the mean of the batch estimates. A final partial batch is kept if it has
+at least ``batch_size // 2`` points and more than ``k``; with fewer than ``batch_size`` points in
+all, they form one batch (more than ``k`` needed). Plus a confidence interval that
 the paper does not have (the estimator's :meth:`~idscaling.id.estimator.Estimator.interval`), and
 a count of near-duplicate points (which the paper does not check either; they pull the
 harmonic-mean combination down). :func:`estimate_id` fits its batches in parallel threads.
@@ -69,8 +73,9 @@ def _batch_bounds(n: int, batch_size: int, k: int) -> list[tuple[int, int]]:
     return bounds
 
 
-def batch_indices(X: np.ndarray, batch_size: int = 3600, k: int = DEFAULT_K, seed: int = 0,
-                  metric: str = "cosine") -> tuple[list[np.ndarray], int]:
+def batch_indices(
+    X: np.ndarray, batch_size: int = 3600, k: int = DEFAULT_K, seed: int = 0, metric: str = "cosine"
+) -> tuple[list[np.ndarray], int]:
     """Row indices of the batches :func:`estimate_id` fits, and the number of distinct rows.
 
     Deduplicate in ``metric``'s geometry (first occurrences; see
@@ -142,15 +147,7 @@ def estimate_id(
 ) -> dict[str, Any]:
     """Intrinsic dimension of embeddings with the paper's batched protocol.
 
-    Steps: drop exact duplicate rows (counted; under ``metric="cosine"`` rows equal after L2
-    normalisation, e.g. positive multiples, are duplicates); shuffle the rows with ``seed``;
-    split them into consecutive batches of ``batch_size``; fit the estimator on each batch
-    separately (neighbours searched within the batch only); the estimate is the mean of the
-    batch estimates. A final partial batch is kept if it has at least ``batch_size // 2``
-    points and more than ``k``; with fewer than ``batch_size`` points in all, they form one
-    batch (more than ``k`` needed).
-
-    Near-duplicates and the interval: see the module docstring.
+    The steps, the near-duplicate check and the interval: see the module docstring.
 
     Parameters
     ----------
@@ -189,50 +186,89 @@ def estimate_id(
     """
     check_metric(metric)
     est = estimator_class(estimator).for_protocol(
-        metric=metric, k=k, comb=comb, unbiased=unbiased, discard_fraction=discard_fraction, twonn_method=twonn_method,
-        epsilon=epsilon, gride_n1=gride_n1, gride_range_max=gride_range_max)
+        metric=metric,
+        k=k,
+        comb=comb,
+        unbiased=unbiased,
+        discard_fraction=discard_fraction,
+        twonn_method=twonn_method,
+        epsilon=epsilon,
+        gride_n1=gride_n1,
+        gride_range_max=gride_range_max,
+    )
     k = est.n_neighbours()
     _check_protocol(k, batch_size, n_bootstrap, ci_level, n_jobs, near_duplicate_tol, drop_near_duplicates, knn_method)
     X = _checked_points(X, metric)
     n_input = int(X.shape[0])
-    keep = unique_rows(X, metric)
+    keep = _distinct_rows(X, metric, k)
     n_unique = int(keep.size)
-    if n_unique <= k:
-        raise ValueError(
-            f"need more than k={k} distinct points, got {n_unique} "
-            f"({n_input} rows, {n_input - n_unique} duplicates removed)"
-        )
     rng = np.random.default_rng(seed)
     order = keep[rng.permutation(n_unique)]
     bounds = _batch_bounds(n_unique, int(batch_size), int(k))
-    fitted = _fit_batches(est, X, order, bounds, knn_method=knn_method, n_jobs=n_jobs,
-                          near_duplicate_tol=float(near_duplicate_tol), drop=bool(drop_near_duplicates))
+    tol, drop = float(near_duplicate_tol), bool(drop_near_duplicates)
+    fitted = _fit_batches(est, X, order, bounds, knn_method, n_jobs, tol, drop)
     fits = [fit for fit, _ in fitted]
     n_near = sum(count for _, count in fitted)
     n_batched = int(sum(stop - start for start, stop in bounds))
     dimension = float(np.mean([fit.estimate for fit in fits]))
     if n_near:
-        log.warning(
-            "%d of %d points (%.2g%%) are near-duplicates (nearest neighbour closer than %g x the batch's "
-            "median nearest-neighbour distance); %s", n_near, n_batched, 100.0 * n_near / n_batched,
-            float(near_duplicate_tol),
-            "dropped (drop_near_duplicates=True)" if drop_near_duplicates else
-            "kept: they pull the estimate down (comb='mle' most); drop_near_duplicates=True removes them",
-        )
+        _warn_near_duplicates(n_near, n_batched, tol, drop)
     ci_low, ci_high = est.interval(dimension, fits, int(n_bootstrap), float(ci_level), rng)
     fields = est.protocol_fields()
     return {
-        "estimator": estimator, "dimension": dimension, "ci_low": ci_low, "ci_high": ci_high,
-        "ci_level": float(ci_level), "k": int(fields["k"]), "metric": metric, "comb": fields["comb"],
-        "unbiased": fields["unbiased"], "batch_size": int(batch_size), "n_points_input": n_input,
-        "n_duplicates_removed": n_input - n_unique, "n_near_duplicates": n_near,
-        "near_duplicate_tol": float(near_duplicate_tol), "drop_near_duplicates": bool(drop_near_duplicates),
-        "n_points_used": n_batched - (n_near if drop_near_duplicates else 0), "n_batches": len(bounds),
+        "estimator": estimator,
+        "dimension": dimension,
+        "ci_low": ci_low,
+        "ci_high": ci_high,
+        "ci_level": float(ci_level),
+        "k": int(fields["k"]),
+        "metric": metric,
+        "comb": fields["comb"],
+        "unbiased": fields["unbiased"],
+        "batch_size": int(batch_size),
+        "n_points_input": n_input,
+        "n_duplicates_removed": n_input - n_unique,
+        "n_near_duplicates": n_near,
+        "near_duplicate_tol": tol,
+        "drop_near_duplicates": drop,
+        "n_points_used": n_batched - (n_near if drop_near_duplicates else 0),
+        "n_batches": len(bounds),
         "batch_estimates": [fit.estimate for fit in fits],
-        "n_bootstrap": int(n_bootstrap) if est.bootstrapped else None, "seed": int(seed),
-        "discard_fraction": fields["discard_fraction"], "twonn_method": fields["twonn_method"],
-        "epsilon": fields["epsilon"], "knn_method": knn_method,
+        "n_bootstrap": int(n_bootstrap) if est.bootstrapped else None,
+        "seed": int(seed),
+        "discard_fraction": fields["discard_fraction"],
+        "twonn_method": fields["twonn_method"],
+        "epsilon": fields["epsilon"],
+        "knn_method": knn_method,
     } | est.batch_fields(fits)
+
+
+def _distinct_rows(X: np.ndarray, metric: str, k: int) -> np.ndarray:
+    """Indices of X's distinct rows (:func:`~idscaling.id.duplicates.unique_rows`); more than ``k``
+    are needed for a neighbour search of ``k``."""
+    keep = unique_rows(X, metric)
+    if keep.size <= k:
+        n_input = int(X.shape[0])
+        raise ValueError(
+            f"need more than k={k} distinct points, got {keep.size} "
+            f"({n_input} rows, {n_input - keep.size} duplicates removed)"
+        )
+    return keep
+
+
+def _warn_near_duplicates(n_near: int, n_batched: int, tol: float, dropped: bool) -> None:
+    """One warning with how many points are near-duplicates and what was done with them."""
+    log.warning(
+        "%d of %d points (%.2g%%) are near-duplicates (nearest neighbour closer than %g x the batch's "
+        "median nearest-neighbour distance); %s",
+        n_near,
+        n_batched,
+        100.0 * n_near / n_batched,
+        tol,
+        "dropped (drop_near_duplicates=True)"
+        if dropped
+        else "kept: they pull the estimate down (comb='mle' most); drop_near_duplicates=True removes them",
+    )
 
 
 def _checked_points(X: Any, metric: str) -> np.ndarray:
@@ -246,8 +282,16 @@ def _checked_points(X: Any, metric: str) -> np.ndarray:
     return X
 
 
-def _check_protocol(k: int, batch_size: Any, n_bootstrap: Any, ci_level: Any, n_jobs: Any, near_duplicate_tol: Any,
-                    drop_near_duplicates: Any, knn_method: Any) -> None:
+def _check_protocol(
+    k: int,
+    batch_size: Any,
+    n_bootstrap: Any,
+    ci_level: Any,
+    n_jobs: Any,
+    near_duplicate_tol: Any,
+    drop_near_duplicates: Any,
+    knn_method: Any,
+) -> None:
     """The protocol's own settings, refused with one line each."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= k:
         raise ValueError(f"batch_size must be an integer > k={k}, got {batch_size!r}")
@@ -267,8 +311,16 @@ def _check_protocol(k: int, batch_size: Any, n_bootstrap: Any, ci_level: Any, n_
         import_faiss()  # fail before any work if it is missing
 
 
-def _fit_batches(est: Estimator, X: np.ndarray, order: np.ndarray, bounds: list[tuple[int, int]], *,
-                 knn_method: str, n_jobs: int | None, near_duplicate_tol: float, drop: bool) -> list[tuple[Fit, int]]:
+def _fit_batches(
+    est: Estimator,
+    X: np.ndarray,
+    order: np.ndarray,
+    bounds: list[tuple[int, int]],
+    knn_method: str,
+    n_jobs: int | None,
+    near_duplicate_tol: float,
+    drop: bool,
+) -> list[tuple[Fit, int]]:
     """Each batch's fit and its number of near-duplicates, the batches in threads."""
     k = est.n_neighbours()
     metric = est.metric
@@ -282,8 +334,9 @@ def _fit_batches(est: Estimator, X: np.ndarray, order: np.ndarray, bounds: list[
         redundant = near_duplicates(distances, idx, metric, near_duplicate_tol, priority=rows)
         n_near = int(np.count_nonzero(redundant))
         if drop and n_near:
-            Xb = validate_points(Xb[~redundant], metric, k + 1,
-                                 f"k={k} points in a batch after dropping {n_near} near-duplicates")
+            Xb = validate_points(
+                Xb[~redundant], metric, k + 1, f"k={k} points in a batch after dropping {n_near} near-duplicates"
+            )
             distances, idx = knn_distances(Xb, k, metric, method=method)
         return est._fit(Xb, distances, idx), n_near
 
@@ -301,6 +354,9 @@ def _fit_batches(est: Estimator, X: np.ndarray, order: np.ndarray, bounds: list[
 
     from threadpoolctl import threadpool_limits
 
-    with precision, threadpool_limits(limits=1, user_api="blas"), \
-            ThreadPoolExecutor(workers, initializer=_single_threaded_worker, initargs=(knn_method,)) as pool:
+    with (
+        precision,
+        threadpool_limits(limits=1, user_api="blas"),
+        ThreadPoolExecutor(workers, initializer=_single_threaded_worker, initargs=(knn_method,)) as pool,
+    ):
         return list(pool.map(fit_batch, bounds))

@@ -68,8 +68,9 @@ def unique_rows(X: np.ndarray, metric: str = "euclidean") -> np.ndarray:
     hashes = np.empty(n, dtype=np.int64)
     for a in range(0, n, _CANON_ROWS):
         block = canon(slice(a, a + _CANON_ROWS))
-        hashes[a:a + len(block)] = np.fromiter((hash(row.tobytes()) for row in block), dtype=np.int64,
-                                               count=len(block))
+        hashes[a : a + len(block)] = np.fromiter(
+            (hash(row.tobytes()) for row in block), dtype=np.int64, count=len(block)
+        )
     order = np.argsort(hashes, kind="stable")
     sorted_hashes = hashes[order]
     if not np.any(sorted_hashes[1:] == sorted_hashes[:-1]):
@@ -79,7 +80,7 @@ def unique_rows(X: np.ndarray, metric: str = "euclidean") -> np.ndarray:
     starts = np.flatnonzero(np.r_[True, sorted_hashes[1:] != sorted_hashes[:-1]])
     run_len = np.diff(np.r_[starts, n])
     for s, length in zip(starts[run_len > 1], run_len[run_len > 1]):
-        members = order[s:s + length]  # ascending input order within a run (stable sort)
+        members = order[s : s + length]  # ascending input order within a run (stable sort)
         seen: set[bytes] = set()
         for i, row in zip(members, canon(members)):
             key = row.tobytes()
@@ -90,8 +91,13 @@ def unique_rows(X: np.ndarray, metric: str = "euclidean") -> np.ndarray:
     return np.flatnonzero(~duplicate)
 
 
-def near_duplicates(distances: np.ndarray, idx: np.ndarray, metric: str, tol: float = NEAR_DUPLICATE_TOL,
-                    priority: np.ndarray | None = None) -> np.ndarray:
+def near_duplicates(
+    distances: np.ndarray,
+    idx: np.ndarray,
+    metric: str,
+    tol: float = NEAR_DUPLICATE_TOL,
+    priority: np.ndarray | None = None,
+) -> np.ndarray:
     """Which points are redundant near-copies of another point of the same batch.
 
     Two points are near-duplicates when one is among the other's k nearest neighbours at a

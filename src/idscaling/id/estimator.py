@@ -76,14 +76,14 @@ class Estimator(BaseEstimator):
         return k + 1, f"k={k} points to find k neighbours per point"
 
     @classmethod
-    def for_protocol(cls, **settings: Any) -> "Estimator":
+    def for_protocol(cls, **settings: Any) -> Estimator:
         raise NotImplementedError
 
     def protocol_fields(self) -> dict[str, Any]:
         raise NotImplementedError
 
     # ---------------------------------------------------------------- shared
-    def fit(self, X: Any, y: None = None) -> "Estimator":
+    def fit(self, X: Any, y: None = None) -> Estimator:
         """Estimate the intrinsic dimension of the rows of ``X``: exact neighbours
         (:func:`~idscaling.id.knn.knn_distances`), each point excluded from its own
         neighbourhood, then the estimator's hook."""
@@ -100,8 +100,9 @@ class Estimator(BaseEstimator):
         """Fit and return ``dimension_`` (skdim convention)."""
         return self.fit(X).dimension_
 
-    def interval(self, dimension: float, fits: list[Fit], n_bootstrap: int, ci_level: float,
-                 rng: np.random.Generator) -> tuple[float | None, float | None]:
+    def interval(
+        self, dimension: float, fits: list[Fit], n_bootstrap: int, ci_level: float, rng: np.random.Generator
+    ) -> tuple[float | None, float | None]:
         """Percentile bootstrap over the points of each batch: each replicate resamples every
         batch's per-point values with replacement, applies :meth:`statistic` and averages over
         the batches. The values are treated as independent, which they are not (neighbourhoods
@@ -119,8 +120,12 @@ class Estimator(BaseEstimator):
         return {}
 
 
-def bootstrap_replicates(per_batch: list[np.ndarray], statistic: Callable[[np.ndarray], np.ndarray],
-                         n_bootstrap: int, rng: np.random.Generator) -> np.ndarray:
+def bootstrap_replicates(
+    per_batch: list[np.ndarray],
+    statistic: Callable[[np.ndarray], np.ndarray],
+    n_bootstrap: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Replicates of the mean over batches of ``statistic`` (applied to rows of resampled
     values), each batch's per-point values resampled with replacement, in chunks of at most
     ``BOOTSTRAP_CHUNK_ELEMENTS``."""
@@ -135,8 +140,16 @@ def bootstrap_replicates(per_batch: list[np.ndarray], statistic: Callable[[np.nd
     return replicates / len(per_batch)
 
 
-def reject_inapplicable(name: str, *, k: Any = None, k_allowed: tuple = (None,), comb: Any = None,
-                        unbiased: bool = False, k_reason: str = "", comb_reason: str = "no pointwise estimates") -> None:
+def reject_inapplicable(
+    name: str,
+    *,
+    k: Any = None,
+    k_allowed: tuple = (None,),
+    comb: Any = None,
+    unbiased: bool = False,
+    k_reason: str = "",
+    comb_reason: str = "no pointwise estimates",
+) -> None:
     """The protocol's one-line refusals of settings an estimator has no use for."""
     if k not in k_allowed:
         raise ValueError(f"k does not apply to {name} ({k_reason}), got k={k!r}")

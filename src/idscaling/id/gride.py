@@ -56,8 +56,16 @@ from idscaling.id.base import check_distances, check_int, check_metric
 from idscaling.id.estimator import Estimator, Fit, reject_inapplicable
 
 __all__ = [
-    "GRIDE", "gride_loglik", "gride_mle", "gride_error", "gride_ratios",
-    "gride_from_distances", "gride_scale_curve", "scale_ranks", "mean_over_batches", "wald_interval",
+    "GRIDE",
+    "gride_loglik",
+    "gride_mle",
+    "gride_error",
+    "gride_ratios",
+    "gride_from_distances",
+    "gride_scale_curve",
+    "scale_ranks",
+    "mean_over_batches",
+    "wald_interval",
 ]
 
 # DADApy's outlier rule: ratios >= median + _OUTLIER_SPREADS * (q95 - median) are dropped.
@@ -126,8 +134,7 @@ def gride_loglik(d: float, mu: Any, n1: int = 1, n2: int | None = None) -> float
 
 def _score(d: float, x: np.ndarray, n_eff: float, n1: int, n2: int) -> float:
     """d/dd of the log-likelihood with ``n_eff`` in the ``log d`` term: decreasing in d."""
-    return (n_eff / d + (n2 - n1 - 1) * float(np.sum(_x_over_one_minus_exp(x, d)))
-            - (n2 - 1) * float(np.sum(x)))
+    return n_eff / d + (n2 - n1 - 1) * float(np.sum(_x_over_one_minus_exp(x, d))) - (n2 - 1) * float(np.sum(x))
 
 
 def _mle_from_log_ratios(x: np.ndarray, n1: int, n2: int, unbiased: bool) -> float:
@@ -144,8 +151,9 @@ def _mle_from_log_ratios(x: np.ndarray, n1: int, n2: int, unbiased: bool) -> flo
     return float(brentq(_score, 0.5 * lo, 2.0 * hi, args=(x, n_eff, n1, n2), xtol=1e-14, rtol=1e-14))
 
 
-def gride_mle(mu: Any, n1: int = 1, n2: int | None = None, *, unbiased: bool = True,
-              outlier_filter: bool = True) -> float:
+def gride_mle(
+    mu: Any, n1: int = 1, n2: int | None = None, *, unbiased: bool = True, outlier_filter: bool = True
+) -> float:
     """GRIDE dimension from the ratios ``mu = r_{n2} / r_{n1}`` of each point.
 
     The root of the score (the derivative of :func:`gride_loglik`), which is strictly
@@ -194,7 +202,7 @@ def _error(d: float, x: np.ndarray, n1: int, n2: int) -> float:
     if n2 - n1 - 1 > 0:
         q = _x_over_one_minus_exp(x, d)
         info += (n2 - n1 - 1) * float(np.sum(q * q * np.exp(-d * x)))
-    return float(info ** -0.5)
+    return float(info**-0.5)
 
 
 def _fit(mu: Any, n1: int, n2: int, unbiased: bool, outlier_filter: bool) -> tuple[float, float, int]:
@@ -220,8 +228,9 @@ def gride_ratios(distances: Any, n1: int = 1, n2: int | None = None) -> np.ndarr
     return distances[:, n2 - 1] / distances[:, n1 - 1]
 
 
-def gride_from_distances(distances: Any, n1: int = 1, n2: int | None = None, *,
-                         unbiased: bool = True, outlier_filter: bool = True) -> tuple[float, float]:
+def gride_from_distances(
+    distances: Any, n1: int = 1, n2: int | None = None, *, unbiased: bool = True, outlier_filter: bool = True
+) -> tuple[float, float]:
     """(dimension, standard error) of GRIDE at ranks (n1, n2) from sorted neighbour distances
     (see :func:`gride_ratios`); the per-batch step of :func:`idscaling.id.estimate_id`."""
     n1, n2 = _ranks(n1, n2)
@@ -242,8 +251,9 @@ def scale_ranks(range_max: int, n_neighbours: int) -> list[int]:
     return ranks
 
 
-def gride_scale_curve(distances: Any, range_max: int | None = None, *, unbiased: bool = True,
-                      outlier_filter: bool = True) -> list[dict[str, float | int]]:
+def gride_scale_curve(
+    distances: Any, range_max: int | None = None, *, unbiased: bool = True, outlier_filter: bool = True
+) -> list[dict[str, float | int]]:
     """GRIDE along the neighbour ranks (n1, 2 n1), n1 = 1, 2, 4, ...: the dimension as a
     function of scale.
 
@@ -288,13 +298,16 @@ def mean_over_batches(curves: list[list[dict[str, float | int]]]) -> list[dict[s
         if len({(p["n1"], p["n2"]) for p in points}) != 1:
             raise ValueError(f"the batches' scale curves have different ranks at position {i}")
         errors = np.array([p["error"] for p in points])
-        out.append({
-            "n1": points[0]["n1"], "n2": points[0]["n2"],
-            "dimension": float(np.mean([p["dimension"] for p in points])),
-            "error": float(np.sqrt(np.sum(errors**2)) / len(points)),
-            "scale": float(np.mean([p["scale"] for p in points])),
-            "n_ratios": int(sum(p["n_ratios"] for p in points)),
-        })
+        out.append(
+            {
+                "n1": points[0]["n1"],
+                "n2": points[0]["n2"],
+                "dimension": float(np.mean([p["dimension"] for p in points])),
+                "error": float(np.sqrt(np.sum(errors**2)) / len(points)),
+                "scale": float(np.mean([p["scale"] for p in points])),
+                "n_ratios": int(sum(p["n_ratios"] for p in points)),
+            }
+        )
     return out
 
 
@@ -346,10 +359,20 @@ class GRIDE(Estimator):
 
     name = "gride"
     bootstrapped = False  # the interval is the likelihood's
-    PROTOCOL_KEYS = ("gride_n1", "gride_range_max")  # the config's id keys it reads (idscaling.id.batching.settings_for_estimator)
+    PROTOCOL_KEYS = (
+        "gride_n1",
+        "gride_range_max",
+    )  # the config's id keys it reads (idscaling.id.batching.settings_for_estimator)
 
-    def __init__(self, n1: int = 1, n2: int | None = None, metric: str = "euclidean", range_max: int = 64,
-                 unbiased: bool = True, outlier_filter: bool = True):
+    def __init__(
+        self,
+        n1: int = 1,
+        n2: int | None = None,
+        metric: str = "euclidean",
+        range_max: int = 64,
+        unbiased: bool = True,
+        outlier_filter: bool = True,
+    ):
         self.n1 = n1
         self.n2 = n2
         self.metric = metric
@@ -375,34 +398,62 @@ class GRIDE(Estimator):
         n1, n2 = _ranks(self.n1, self.n2)
         opts = {"unbiased": bool(self.unbiased), "outlier_filter": bool(self.outlier_filter)}
         d, err = gride_from_distances(distances, n1, n2, **opts)
-        return Fit(d, {"error": err, "scale_curve": gride_scale_curve(distances, int(self.range_max), **opts),
-                       "mu": gride_ratios(distances, n1, n2)})
+        return Fit(
+            d,
+            {
+                "error": err,
+                "scale_curve": gride_scale_curve(distances, int(self.range_max), **opts),
+                "mu": gride_ratios(distances, n1, n2),
+            },
+        )
 
     def fitted(self, fit: Fit) -> None:
         self.dimension_err_ = fit.values["error"]
         self.mu_ = fit.values["mu"]
         self.scale_curve_ = fit.values["scale_curve"]
 
-    def interval(self, dimension: float, fits: list[Fit], n_bootstrap: int, ci_level: float,
-                 rng: np.random.Generator) -> tuple[float | None, float | None]:
+    def interval(
+        self, dimension: float, fits: list[Fit], n_bootstrap: int, ci_level: float, rng: np.random.Generator
+    ) -> tuple[float | None, float | None]:
         """Not bootstrapped: the Wald interval of the mean of the batch estimates from their
         likelihood standard errors (:func:`wald_interval`), with the same caveats as a bootstrap."""
         return wald_interval(dimension, [f.values["error"] for f in fits], float(ci_level))
 
     def batch_fields(self, fits: list[Fit]) -> dict[str, Any]:
         """The estimate's ranks and the scale curve of all batches (:func:`mean_over_batches`)."""
-        return {"gride_n1": int(self.n1), "gride_range_max": int(self.range_max),
-                "scale_curve": mean_over_batches([f.values["scale_curve"] for f in fits])}
+        return {
+            "gride_n1": int(self.n1),
+            "gride_range_max": int(self.range_max),
+            "scale_curve": mean_over_batches([f.values["scale_curve"] for f in fits]),
+        }
 
     @classmethod
-    def for_protocol(cls, *, metric: str, k: int | None = None, comb: str | None = None, unbiased: bool = False,
-                     gride_n1: int = 1, gride_range_max: int = 64, **_: Any) -> "GRIDE":
+    def for_protocol(
+        cls,
+        *,
+        metric: str,
+        k: int | None = None,
+        comb: str | None = None,
+        unbiased: bool = False,
+        gride_n1: int = 1,
+        gride_range_max: int = 64,
+        **_: Any,
+    ) -> GRIDE:
         reject_inapplicable("gride", k=k, comb=comb, k_reason="set gride_n1 and gride_range_max", unbiased=unbiased)
-        estimator = cls(n1=check_int("gride_n1", gride_n1, 1), metric=metric,
-                        range_max=check_int("gride_range_max", gride_range_max, 2))
+        estimator = cls(
+            n1=check_int("gride_n1", gride_n1, 1),
+            metric=metric,
+            range_max=check_int("gride_range_max", gride_range_max, 2),
+        )
         estimator.check()
         return estimator
 
     def protocol_fields(self) -> dict[str, Any]:
-        return {"k": self.n_neighbours(), "comb": None, "unbiased": None, "discard_fraction": None,
-                "twonn_method": None, "epsilon": None}
+        return {
+            "k": self.n_neighbours(),
+            "comb": None,
+            "unbiased": None,
+            "discard_fraction": None,
+            "twonn_method": None,
+            "epsilon": None,
+        }

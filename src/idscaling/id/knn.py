@@ -78,8 +78,7 @@ def _sq_diff(P: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", diff, diff)
 
 
-def _exact_sq_dist(P: np.ndarray, Pc: np.ndarray, sq: np.ndarray, rows: np.ndarray,
-                   cols: np.ndarray) -> np.ndarray:
+def _exact_sq_dist(P: np.ndarray, Pc: np.ndarray, sq: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """float64 squared distances between P[rows[i]] and P[cols[i, j]].
 
     Gram identity on the centred points Pc (squared norms ``sq``); entries small against
@@ -91,10 +90,10 @@ def _exact_sq_dist(P: np.ndarray, Pc: np.ndarray, sq: np.ndarray, rows: np.ndarr
     out = np.empty((n_rows, c))
     step = max(1, _GATHER_ELEMENTS // max(1, c * Pc.shape[1]))
     for a in range(0, n_rows, step):
-        r = rows[a:a + step]
-        cc = cols[a:a + step]
+        r = rows[a : a + step]
+        cc = cols[a : a + step]
         dots = np.matmul(Pc[cc], Pc[r][:, :, None])[:, :, 0]
-        out[a:a + step] = sq[r][:, None] + sq[cc] - 2.0 * dots
+        out[a : a + step] = sq[r][:, None] + sq[cc] - 2.0 * dots
     scale = sq[rows][:, None] + sq[cols]
     small = np.nonzero(out <= _GRAM_RECOMPUTE * scale)
     if small[0].size:
@@ -106,12 +105,19 @@ def _candidates(M: np.ndarray, c: int) -> np.ndarray:
     """Columns of the c smallest entries per row (the diagonal holds +inf)."""
     n_cols = M.shape[1]
     if c >= n_cols - 1:  # every other point
-        return np.argsort(M, axis=1)[:, :n_cols - 1]
+        return np.argsort(M, axis=1)[:, : n_cols - 1]
     return np.argpartition(M, c, axis=1)[:, :c]
 
 
-def _select(P: np.ndarray, Pc: np.ndarray, sq: np.ndarray, rows: np.ndarray, cand: np.ndarray, k: int,
-            valid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _select(
+    P: np.ndarray,
+    Pc: np.ndarray,
+    sq: np.ndarray,
+    rows: np.ndarray,
+    cand: np.ndarray,
+    k: int,
+    valid: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """The k nearest of each row's candidates, by exact float64 distance (invalid ones excluded)."""
     d2 = np.maximum(_exact_sq_dist(P, Pc, sq, rows, cand), 0.0)
     if valid is not None:
@@ -162,7 +168,7 @@ def _knn_blas(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarra
     # summation order) and one subtraction; factors kept generous. A column j whose score
     # exceeds the row's k-th smallest score by more than E_i is then provably farther than k
     # other points: every other column is a candidate, refined exactly in float64.
-    u = 2.0 ** -24
+    u = 2.0**-24
     gamma = dim * u / (1.0 - dim * u)
     slack = 1.01 * (gamma + 6.0 * u) * (normA + normA.max()) ** 2
     cap = min(n - 1, 2 * k + 8)
@@ -189,15 +195,16 @@ def _knn_blas(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarra
     return _to_metric(dist, metric), idx
 
 
-def _search_float64(P: np.ndarray, Pc: np.ndarray, sq: np.ndarray, bad: np.ndarray, k: int, dist: np.ndarray,
-                    idx: np.ndarray) -> None:
+def _search_float64(
+    P: np.ndarray, Pc: np.ndarray, sq: np.ndarray, bad: np.ndarray, k: int, dist: np.ndarray, idx: np.ndarray
+) -> None:
     """Fill rows ``bad`` of (dist, idx) by a float64 ranking (the accuracy of scikit-learn's
     brute force) and the same exact refinement: the fallback of the float32 searches."""
     n = Pc.shape[0]
     c = min(n - 1, k + max(4, k // 4))
     step = max(1, min(_KNN_ROWS, _KNN_BLOCK_ELEMENTS // n))
     for start in range(0, bad.size, step):
-        rows = bad[start:start + step]
+        rows = bad[start : start + step]
         M = sq[None, :] - 2.0 * (Pc[rows] @ Pc.T)
         M[np.arange(rows.size), rows] = np.inf
         cand = _candidates(M, c)
@@ -233,9 +240,9 @@ def _knn_faiss(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarr
     c = _ranked_width(n, k)
     index = faiss.IndexFlatL2(dim)
     index.add(A)
-    D, I = index.search(A, c)  # float32 squared distances, ascending; -1 only if c > n
+    D, ids = index.search(A, c)  # float32 squared distances, ascending; -1 only if c > n
     del index
-    return _refine_ranked(P, Pc, sq, normA, D, I, k, metric)
+    return _refine_ranked(P, Pc, sq, normA, D, ids, k, metric)
 
 
 def _centred_float32(X: np.ndarray, metric: str):
@@ -255,22 +262,30 @@ def _ranked_width(n: int, k: int) -> int:
     return min(n, k + max(4, k // 4) + 1)
 
 
-def _refine_ranked(P: np.ndarray, Pc: np.ndarray, sq: np.ndarray, normA: np.ndarray, D: np.ndarray, I: np.ndarray, k: int,
-                   metric: str) -> tuple[np.ndarray, np.ndarray]:
+def _refine_ranked(
+    P: np.ndarray,
+    Pc: np.ndarray,
+    sq: np.ndarray,
+    normA: np.ndarray,
+    D: np.ndarray,
+    ids: np.ndarray,
+    k: int,
+    metric: str,
+) -> tuple[np.ndarray, np.ndarray]:
     """From a float32 ranking (D: squared distances of the float32 centred points, ascending per
-    row; I: their columns, -1 for none; a row's own index is ignored) to the exact k-NN: float64
+    row; ids: their columns, -1 for none; a row's own index is ignored) to the exact k-NN: float64
     refinement of the candidates the float32 error cannot rule out, certificate, float64 search
     of the rows it cannot certify. D's float32 error must be within the bound below."""
     global last_knn_fallback_rows
     n, c = D.shape
     dim = Pc.shape[1]
     rows = np.arange(n)
-    valid = (I != rows[:, None]) & (I >= 0)
+    valid = (ids != rows[:, None]) & (ids >= 0)
     # Error bound. faiss's or torch's float32 squared distance (|a|^2 + |b|^2 - 2 a.b with BLAS, or
     # summed squared differences, any summation order) of the float32-rounded centred points differs
     # from the float64 one by at most (gamma_D + 5u)(|a_i| + |a_j|)^2 (rounding the points,
     # the dot product and norms, the additions): E_i below, with a factor 2 for generosity.
-    u = 2.0 ** -24
+    u = 2.0**-24
     gamma = dim * u / (1.0 - dim * u)
     bound = 2.02 * (gamma + 6.0 * u) * (normA + normA.max()) ** 2
     D = D.astype(np.float64)
@@ -280,7 +295,7 @@ def _refine_ranked(P: np.ndarray, Pc: np.ndarray, sq: np.ndarray, normA: np.ndar
     valid &= D <= (kth + 2.0 * bound)[:, None]
     width = max(k, int(np.max(np.flatnonzero(valid.any(axis=0)), initial=0)) + 1)
     valid = valid[:, :width]
-    cand = np.where(valid, I[:, :width], rows[:, None]).astype(np.int64)
+    cand = np.where(valid, ids[:, :width], rows[:, None]).astype(np.int64)
     dist, idx = _select(P, Pc, sq, rows, cand, k, valid)
     # Certificate: a point that the ranking did not return has a float32 distance >= D[:, -1], so a
     # true one >= D[:, -1] - E_i; if the exact k-th distance found is no larger, no point left
@@ -337,18 +352,18 @@ def _knn_torch(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarr
     with torch.inference_mode(), ieee_float32_matmul():
         At = torch.from_numpy(A).to(device)
         norms = (At * At).sum(dim=1)
-        D, I = [], []
+        D, ids = [], []
         for start in range(0, n, step):
             stop = min(n, start + step)
             S = (norms[start:stop, None] + norms[None, :]) - 2.0 * (At[start:stop] @ At.T)
             S[torch.arange(stop - start, device=device), torch.arange(start, stop, device=device)] = torch.inf
             d, i = torch.topk(S, c, dim=1, largest=False, sorted=True)
             D.append(d)
-            I.append(i)
+            ids.append(i)
             del S
         D = torch.cat(D).cpu().numpy()
-        I = torch.cat(I).cpu().numpy()
-    return _refine_ranked(P, Pc, sq, normA, D, I, k, metric)
+        ids = torch.cat(ids).cpu().numpy()
+    return _refine_ranked(P, Pc, sq, normA, D, ids, k, metric)
 
 
 def _knn_sklearn(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
@@ -371,9 +386,9 @@ def _knn_sklearn(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.nda
     d2 = np.empty(idx.shape)
     step = max(1, _GATHER_ELEMENTS // (k * P.shape[1]))
     for a in range(0, len(P), step):
-        nb = idx[a:a + step]
+        nb = idx[a : a + step]
         rows = np.repeat(np.arange(a, a + len(nb)), k)
-        d2[a:a + step] = _sq_diff(P, rows, nb.ravel()).reshape(nb.shape)
+        d2[a : a + step] = _sq_diff(P, rows, nb.ravel()).reshape(nb.shape)
     order = np.argsort(d2, axis=1, kind="stable")
     d2, idx = np.take_along_axis(d2, order, 1), np.take_along_axis(idx, order, 1)
     return _to_metric(d2, metric), idx.astype(np.int64, copy=False)
@@ -456,8 +471,8 @@ def neighbour_pair_distances(X: np.ndarray, idx: np.ndarray, metric: str) -> np.
     step = max(1, _GATHER_ELEMENTS // (k * P.shape[1]))
     diag = np.arange(k)
     for a in range(0, n, step):
-        nb = idx[a:a + step]
-        Y = P[nb] - P[a:a + step][:, None, :]  # neighbours relative to their centre point
+        nb = idx[a : a + step]
+        Y = P[nb] - P[a : a + step][:, None, :]  # neighbours relative to their centre point
         G = np.matmul(Y, Y.transpose(0, 2, 1))
         g = G[:, diag, diag]
         d2 = g[:, :, None] + g[:, None, :] - 2.0 * G
@@ -466,5 +481,5 @@ def neighbour_pair_distances(X: np.ndarray, idx: np.ndarray, metric: str) -> np.
             d2[small] = _sq_diff(P, nb[small[0], small[1]], nb[small[0], small[2]])
         d2 = np.maximum(d2, 0.0)
         d2[:, diag, diag] = 0.0
-        out[a:a + step] = d2
+        out[a : a + step] = d2
     return _to_metric(out, metric)

@@ -114,13 +114,24 @@ class MLE(Estimator):
         self.n_neighbors_ = int(self.k)
 
     @classmethod
-    def for_protocol(cls, *, metric: str, k: int | None = None, comb: str | None = None, unbiased: bool = False,
-                     **_: Any) -> "MLE":
-        estimator = cls(k=DEFAULT_K if k is None else k, metric=metric, comb=DEFAULT_COMB["mle"] if comb is None else comb,
-                        unbiased=bool(unbiased))
+    def for_protocol(
+        cls, *, metric: str, k: int | None = None, comb: str | None = None, unbiased: bool = False, **_: Any
+    ) -> MLE:
+        estimator = cls(
+            k=DEFAULT_K if k is None else k,
+            metric=metric,
+            comb=DEFAULT_COMB["mle"] if comb is None else comb,
+            unbiased=bool(unbiased),
+        )
         estimator.check()
         return estimator
 
     def protocol_fields(self) -> dict[str, Any]:
-        return {"k": int(self.k), "comb": self.comb, "unbiased": bool(self.unbiased), "discard_fraction": None,
-                "twonn_method": None, "epsilon": None}
+        return {
+            "k": int(self.k),
+            "comb": self.comb,
+            "unbiased": bool(self.unbiased),
+            "discard_fraction": None,
+            "twonn_method": None,
+            "epsilon": None,
+        }

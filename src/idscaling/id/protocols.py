@@ -52,8 +52,15 @@ from idscaling.latent.words import (
     read_whole_documents,
 )
 
-__all__ = ["POINT_SETS", "PointSetInputs", "token_ids_at", "centre_by_token", "protocol_point_sets",
-           "protocol_ids", "protocol_inputs"]
+__all__ = [
+    "POINT_SETS",
+    "PointSetInputs",
+    "token_ids_at",
+    "centre_by_token",
+    "protocol_point_sets",
+    "protocol_ids",
+    "protocol_inputs",
+]
 
 
 def token_ids_at(tokens: np.ndarray, positions: np.ndarray) -> np.ndarray:
@@ -108,8 +115,12 @@ def _token_centred(c: PointSetInputs) -> tuple[np.ndarray, str]:
         raise ValueError("ID protocol 'token_centred' needs the token id of every point")
     X, keep = centre_by_token(c.final, c.token_ids, c.min_token_count)
     dropped = int((~keep).sum())
-    return X, (f"{dropped} points dropped: token seen fewer than {c.min_token_count} times, or every point "
-               "of the token the same state" if dropped else "")
+    return X, (
+        f"{dropped} points dropped: token seen fewer than {c.min_token_count} times, or every point "
+        "of the token the same state"
+        if dropped
+        else ""
+    )
 
 
 # Protocol -> its builder (the names and their order: idscaling.id.registry.PROTOCOLS).
@@ -131,8 +142,12 @@ def protocol_point_sets(protocols: Sequence[str], inputs: PointSetInputs) -> dic
     return {p: POINT_SETS[p](inputs) for p in protocols}
 
 
-def protocol_ids(point_sets: Mapping[str, tuple[np.ndarray, str]], metrics: Sequence[str],
-                 id_settings: Mapping[str, Any], scale_range_max: int | None = 64) -> list[dict[str, Any]]:
+def protocol_ids(
+    point_sets: Mapping[str, tuple[np.ndarray, str]],
+    metrics: Sequence[str],
+    id_settings: Mapping[str, Any],
+    scale_range_max: int | None = 64,
+) -> list[dict[str, Any]]:
     """The configured estimator on every point set with every metric: one dict per (protocol,
     metric) with the estimate (``dimension``, ``ci_low``, ``ci_high``, ...) or, when a set is too
     small for it, NaN and the reason in ``note``; and, unless ``scale_range_max`` is None, the
@@ -148,8 +163,12 @@ def protocol_ids(point_sets: Mapping[str, tuple[np.ndarray, str]], metrics: Sequ
                 row |= estimate_id(X, **settings_for_estimator(settings))
                 row["note"] = note
             except ValueError as err:
-                row |= {"dimension": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"),
-                        "note": "; ".join(filter(None, [note, str(err)]))}
+                row |= {
+                    "dimension": float("nan"),
+                    "ci_low": float("nan"),
+                    "ci_high": float("nan"),
+                    "note": "; ".join(filter(None, [note, str(err)])),
+                }
             row["scale_curve"] = []
             if scale_range_max is not None:
                 gride = {"estimator": "gride", "gride_range_max": int(scale_range_max)}
@@ -192,16 +211,34 @@ def protocol_inputs(
         info = {}
         if "oracle" in protocols:
             oracle, info["oracle"] = oracle_points(
-                teacher, documents, oracle_positions(positions, val.doc_starts, completed),
-                max_points=int(settings["oracle_points"]), seed=int(settings["seed"]))
+                teacher,
+                documents,
+                oracle_positions(positions, val.doc_starts, completed),
+                max_points=int(settings["oracle_points"]),
+                seed=int(settings["seed"]),
+            )
         if "oracle_window" in protocols:
             if windows is None:
                 raise ValueError("the oracle_window protocol needs the embedded windows (windows.npy)")
             oracle_window, info["oracle_window"] = window_oracle_points(
-                teacher, documents, windows, val.doc_starts, completed, max_points=int(settings["oracle_points"]),
-                seed=int(settings["seed"]))
-    sets = protocol_point_sets(protocols, PointSetInputs(
-        final=points, token_ids=token_ids_at(val.tokens, positions), window_mean=window_mean,
-        window_last=window_last, oracle=oracle, oracle_window=oracle_window,
-        min_token_count=int(settings["min_token_count"])))
+                teacher,
+                documents,
+                windows,
+                val.doc_starts,
+                completed,
+                max_points=int(settings["oracle_points"]),
+                seed=int(settings["seed"]),
+            )
+    sets = protocol_point_sets(
+        protocols,
+        PointSetInputs(
+            final=points,
+            token_ids=token_ids_at(val.tokens, positions),
+            window_mean=window_mean,
+            window_last=window_last,
+            oracle=oracle,
+            oracle_window=oracle_window,
+            min_token_count=int(settings["min_token_count"]),
+        ),
+    )
     return sets, info

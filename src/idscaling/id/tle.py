@@ -94,13 +94,13 @@ def pointwise_tle(distances: np.ndarray, pair_distances: np.ndarray, epsilon: fl
     Di = np.broadcast_to(D[:, :, None], (n, k, k))
     Dj = np.broadcast_to(D[:, None, :], (n, k, k))
     with np.errstate(all="ignore"):
-        Di2, Dj2, V2, r2 = Di ** 2, Dj ** 2, V ** 2, r ** 2
+        Di2, Dj2, V2, r2 = Di**2, Dj**2, V**2, r**2
         Z2 = 2 * Di2 + 2 * Dj2 - V2
         den = 2 * (r2 - Di2)
         A = Di2 + V2 - Dj2
-        S = r * (np.sqrt(A ** 2 + 4 * V2 * (r2 - Di2)) - A) / den
+        S = r * (np.sqrt(A**2 + 4 * V2 * (r2 - Di2)) - A) / den
         B = Di2 + Z2 - Dj2
-        T = r * (np.sqrt(B ** 2 + 4 * Z2 * (r2 - Di2)) - B) / den
+        T = r * (np.sqrt(B**2 + 4 * Z2 * (r2 - Di2)) - B) / den
         # neighbours at the k-th distance (always the last one): the limit of the formulas
         Dr = np.broadcast_to((D == r1[:, None])[:, :, None], (n, k, k))
         S = np.where(Dr, r * V2 / (r2 + V2 - Dj2), S)
@@ -198,8 +198,16 @@ class TLE(Estimator):
         self.n_neighbors_ = int(self.k)
 
     @classmethod
-    def for_protocol(cls, *, metric: str, k: int | None = None, comb: str | None = None, unbiased: bool = False,
-                     epsilon: float = 1e-4, **_: Any) -> "TLE":
+    def for_protocol(
+        cls,
+        *,
+        metric: str,
+        k: int | None = None,
+        comb: str | None = None,
+        unbiased: bool = False,
+        epsilon: float = 1e-4,
+        **_: Any,
+    ) -> TLE:
         comb = DEFAULT_COMB["tle"] if comb is None else comb
         if comb not in COMBS:
             raise ValueError(f"comb must be one of {COMBS}, got {comb!r}")
@@ -210,5 +218,11 @@ class TLE(Estimator):
         return estimator
 
     def protocol_fields(self) -> dict[str, Any]:
-        return {"k": int(self.k), "comb": self.comb, "unbiased": None, "discard_fraction": None,
-                "twonn_method": None, "epsilon": float(self.epsilon)}
+        return {
+            "k": int(self.k),
+            "comb": self.comb,
+            "unbiased": None,
+            "discard_fraction": None,
+            "twonn_method": None,
+            "epsilon": float(self.epsilon),
+        }

@@ -94,7 +94,9 @@ class TwoNN(Estimator):
     """
 
     name = "twonn"
-    PROTOCOL_KEYS = ("discard_fraction",)  # the config's id keys it reads (idscaling.id.batching.settings_for_estimator)
+    PROTOCOL_KEYS = (
+        "discard_fraction",
+    )  # the config's id keys it reads (idscaling.id.batching.settings_for_estimator)
 
     def __init__(self, discard_fraction: float = 0.1, metric: str = "euclidean", method: str = "linear"):
         self.discard_fraction = discard_fraction
@@ -125,10 +127,20 @@ class TwoNN(Estimator):
         self.mu_ = fit.values
 
     @classmethod
-    def for_protocol(cls, *, metric: str, k: int | None = None, comb: str | None = None, unbiased: bool = False,
-                     discard_fraction: float = 0.1, twonn_method: str = "linear", **_: Any) -> "TwoNN":
-        reject_inapplicable("twonn", k=k, k_allowed=(None, 2), comb=comb, unbiased=unbiased,
-                            k_reason="it uses the first 2 neighbours")
+    def for_protocol(
+        cls,
+        *,
+        metric: str,
+        k: int | None = None,
+        comb: str | None = None,
+        unbiased: bool = False,
+        discard_fraction: float = 0.1,
+        twonn_method: str = "linear",
+        **_: Any,
+    ) -> TwoNN:
+        reject_inapplicable(
+            "twonn", k=k, k_allowed=(None, 2), comb=comb, unbiased=unbiased, k_reason="it uses the first 2 neighbours"
+        )
         if twonn_method not in TWONN_METHODS:
             raise ValueError(f"twonn_method must be one of {TWONN_METHODS}, got {twonn_method!r}")
         estimator = cls(discard_fraction=discard_fraction, metric=metric, method=twonn_method)
@@ -136,5 +148,11 @@ class TwoNN(Estimator):
         return estimator
 
     def protocol_fields(self) -> dict[str, Any]:
-        return {"k": 2, "comb": None, "unbiased": None, "discard_fraction": float(self.discard_fraction),
-                "twonn_method": self.method, "epsilon": None}
+        return {
+            "k": 2,
+            "comb": None,
+            "unbiased": None,
+            "discard_fraction": float(self.discard_fraction),
+            "twonn_method": self.method,
+            "epsilon": None,
+        }

@@ -46,9 +46,16 @@ from idscaling.latent.words import (
 from idscaling.lm.inference import token_losses
 from idscaling.lm.model import load_for_inference
 
-__all__ = ["document_latents", "token_words", "word_losses", "bayes_word_losses", "loss_gap_by_position",
-           "probe_r2", "model_token_losses", "diagnose"]
-
+__all__ = [
+    "document_latents",
+    "token_words",
+    "word_losses",
+    "bayes_word_losses",
+    "loss_gap_by_position",
+    "probe_r2",
+    "model_token_losses",
+    "diagnose",
+]
 
 
 def document_latents(source: Mapping[str, Any], indices: Sequence[int]) -> np.ndarray:
@@ -57,8 +64,12 @@ def document_latents(source: Mapping[str, Any], indices: Sequence[int]) -> np.nd
     settings = latent_settings(dict(source))
     indices = np.asarray(indices, dtype=np.int64)
     n = int(indices.max()) + 1 if indices.size else 0
-    z = replay_latents(teacher_from_settings(settings), n_documents=n, document_tokens=settings["document_tokens"],
-                       seed=settings["seed"])
+    z = replay_latents(
+        teacher_from_settings(settings),
+        n_documents=n,
+        document_tokens=settings["document_tokens"],
+        seed=settings["seed"],
+    )
     return z[indices]
 
 
@@ -103,8 +114,15 @@ def loss_gap_by_position(model: Sequence[np.ndarray], bayes: Sequence[np.ndarray
     for t in range(length):
         ok = both[:, t]
         if ok.any():
-            rows.append({"position": t, "model_loss": float(M[ok, t].mean()), "bayes_loss": float(B[ok, t].mean()),
-                         "gap": float((M[ok, t] - B[ok, t]).mean()), "n_documents": int(ok.sum())})
+            rows.append(
+                {
+                    "position": t,
+                    "model_loss": float(M[ok, t].mean()),
+                    "bayes_loss": float(B[ok, t].mean()),
+                    "gap": float((M[ok, t] - B[ok, t]).mean()),
+                    "n_documents": int(ok.sum()),
+                }
+            )
     return rows
 
 
@@ -123,13 +141,15 @@ def probe_r2(states: np.ndarray, z: np.ndarray, groups: np.ndarray, n_splits: in
     if n_splits < 2:
         raise ValueError("the probe needs points from at least 2 documents")
     model = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-3, 4, 15)))
-    pred = cross_val_predict(model, np.asarray(states, dtype=np.float64), np.asarray(z), groups=groups,
-                             cv=GroupKFold(n_splits))
+    pred = cross_val_predict(
+        model, np.asarray(states, dtype=np.float64), np.asarray(z), groups=groups, cv=GroupKFold(n_splits)
+    )
     return float(r2_score(z, pred, multioutput="uniform_average"))
 
 
-def model_token_losses(model: Any, device: Any, val: Any, docs: Sequence[int], context: int,
-                       batch_size: int = 32) -> list[np.ndarray]:
+def model_token_losses(
+    model: Any, device: Any, val: Any, docs: Sequence[int], context: int, batch_size: int = 32
+) -> list[np.ndarray]:
     """Per document of ``docs``: the model's loss of each of its first ``context`` tokens (end-of-
     text excluded) given the tokens before it in the document (NaN for the first)."""
     rows = [np.asarray(val.document(int(d))[:-1], dtype=np.int64)[:context] for d in docs]
@@ -142,9 +162,21 @@ def model_token_losses(model: Any, device: Any, val: Any, docs: Sequence[int], c
     return [np.concatenate([[np.nan], losses[i, : len(r) - 1]]) for i, r in enumerate(rows)]
 
 
-def diagnose(model_path: str, *, val_bin: str, val_texts: str, tokenizer: Any, points: np.ndarray,
-             positions: np.ndarray, source: Mapping[str, Any], context: int, device: str = "auto",
-             threads: int = 1, n_documents: int = 200, seed: int = 0) -> dict[str, Any]:
+def diagnose(
+    model_path: str,
+    *,
+    val_bin: str,
+    val_texts: str,
+    tokenizer: Any,
+    points: np.ndarray,
+    positions: np.ndarray,
+    source: Mapping[str, Any],
+    context: int,
+    device: str = "auto",
+    threads: int = 1,
+    n_documents: int = 200,
+    seed: int = 0,
+) -> dict[str, Any]:
     """The diagnostics of one checkpoint (see the module docstring): probe R^2 of z from its
     final-layer ``points`` (at the embedding ``positions``) in the first and second half of the
     documents, and the loss gap to the Bayes loss by word position over the first ``n_documents``
@@ -174,7 +206,7 @@ def diagnose(model_path: str, *, val_bin: str, val_texts: str, tokenizer: Any, p
         owner = token_words(completed[d])[: len(nll)]
         m = word_losses(nll, owner, len(words[d]))
         if len(nll) < len(completed[d]):  # the window cut the document: its last words are incomplete
-            m[token_words(completed[d])[len(nll)]:] = np.nan
+            m[token_words(completed[d])[len(nll)] :] = np.nan
         model_words.append(m)
         bayes_words.append(bayes_word_losses(teacher, words[d], seed=seed + d))
     gap = loss_gap_by_position(model_words, bayes_words)
@@ -182,11 +214,19 @@ def diagnose(model_path: str, *, val_bin: str, val_texts: str, tokenizer: Any, p
     late_rows = [r for r in gap if r["position"] >= half]
     weights = np.array([r["n_documents"] for r in late_rows], dtype=float)
     return {
-        "probe_r2_late": probe["late"], "probe_r2_early": probe["early"],
-        "n_probe_points": int(len(points)), "k": int(teacher.k),
+        "probe_r2_late": probe["late"],
+        "probe_r2_early": probe["early"],
+        "n_probe_points": int(len(points)),
+        "k": int(teacher.k),
         "n_documents_loss": len(docs),
-        "loss_gap_late": float(np.average([r["gap"] for r in late_rows], weights=weights)) if late_rows else float("nan"),
-        "model_loss_late": float(np.average([r["model_loss"] for r in late_rows], weights=weights)) if late_rows else float("nan"),
-        "bayes_loss_late": float(np.average([r["bayes_loss"] for r in late_rows], weights=weights)) if late_rows else float("nan"),
+        "loss_gap_late": float(np.average([r["gap"] for r in late_rows], weights=weights))
+        if late_rows
+        else float("nan"),
+        "model_loss_late": float(np.average([r["model_loss"] for r in late_rows], weights=weights))
+        if late_rows
+        else float("nan"),
+        "bayes_loss_late": float(np.average([r["bayes_loss"] for r in late_rows], weights=weights))
+        if late_rows
+        else float("nan"),
         "loss_by_position": gap,
     }

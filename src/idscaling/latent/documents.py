@@ -5,15 +5,23 @@ of the source manifold (the ID a perfect representation would have)."""
 from __future__ import annotations
 
 import itertools
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
 from idscaling.latent.base import Teacher
 from idscaling.latent.teachers import DOCUMENT_DEFAULTS, make_teacher
 
-__all__ = ["pseudo_words", "sample_categorical", "documents", "document_latents", "generate_documents",
-           "teacher_entropy", "source_points"]
+__all__ = [
+    "pseudo_words",
+    "sample_categorical",
+    "documents",
+    "document_latents",
+    "generate_documents",
+    "teacher_entropy",
+    "source_points",
+]
 
 _CONSONANTS = "bdfgklmnprstvz"
 _VOWELS = "aeiou"

@@ -93,7 +93,7 @@ class FeaturesTeacher(SoftmaxTeacher):
         frequency_scale: float = FEATURES_DEFAULTS["frequency_scale"],
         logit_scale: float = FEATURES_DEFAULTS["logit_scale"],
         seed: int = 0,
-    ) -> "FeaturesTeacher":
+    ) -> FeaturesTeacher:
         """Draw a teacher with ``n_features`` = m random cosine features of frequency scale sigma."""
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")

@@ -40,7 +40,7 @@ Why the smoothness is beta (for 0 < beta < 2):
   ``|omega| ~ 1/|h|`` and equals ``C |h|^(2 beta)`` (both sides): no increment exponent above
   beta. Any finite sum of cosines is analytic, so "not smoother" means, precisely: the C^beta
   seminorm stays bounded as the cutoff J grows, while every C^(beta') seminorm with
-  beta' > beta grows like ``2^(J (beta' - beta))``. tests/test_holder_teacher.py measures both,
+  beta' > beta grows like ``2^(J (beta' - beta))``. tests/latent/test_holder.py measures both,
   and the slope 2 beta of ``log E (Delta_h^2 u)^2`` against ``log |h|`` over 1.5 decades of h.
 * The logits add the affine part (second differences zero) and a fixed linear map W, so every
   logit is beta-smooth in the same sense; softmax and ``sqrt`` are smooth on the open simplex,
@@ -135,7 +135,7 @@ class HolderTeacher(SoftmaxTeacher):
         frequency_scale: float = HOLDER_DEFAULTS["frequency_scale"],
         logit_scale: float = HOLDER_DEFAULTS["logit_scale"],
         seed: int = 0,
-    ) -> "HolderTeacher":
+    ) -> HolderTeacher:
         """Draw a teacher: ``octaves`` x ``features_per_octave`` random frequencies from
         ``frequency_scale`` = omega_0 up, amplitudes ``|omega / omega_0|^(-smoothness)``."""
         if k < 1:
@@ -184,4 +184,3 @@ class HolderTeacher(SoftmaxTeacher):
         """psi(z): (n, k + r) for latents z of shape (n, k)."""
         z = np.asarray(z, dtype=np.float64)
         return np.hstack([np.sqrt(12.0) * (z - 0.5), self.rough(z)])
-

@@ -26,7 +26,8 @@ the ID with k, and the worst relative error for k <= 8.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,24 +40,53 @@ from idscaling.id.batching import estimate_id, settings_for_estimator
 from idscaling.latent.documents import source_points, teacher_entropy
 from idscaling.latent.teachers import latent_settings, teacher_for_source
 
-__all__ = ["KNOWN_DIMENSION_COLUMNS", "RECOMMENDED", "latent_datasets", "source_id", "known_dimension_table",
-           "diagnostics_tables", "protocol_agreement"]
+__all__ = [
+    "KNOWN_DIMENSION_COLUMNS",
+    "RECOMMENDED",
+    "latent_datasets",
+    "source_id",
+    "known_dimension_table",
+    "diagnostics_tables",
+    "protocol_agreement",
+]
 
 # The protocol and metric the README recommends for reading a corpus's dimension (see README,
 # "Which ID to trust"): chosen from the measurements in BENCHMARKS.md, not tuned per corpus.
 RECOMMENDED = ("sequence_mean", "euclidean")
 
 KNOWN_DIMENSION_COLUMNS = [
-    "dataset", "k", "protocol", "metric", "id", "id_ci_low", "id_ci_high", "recommended",
-    "id_target", "relative_error", "n_points", "id_source",
-    "beta", "alpha_predicted", "alpha_predicted_ci_low", "alpha_predicted_ci_high", "alpha_predicted_from_k",
-    "alpha_observed", "alpha_ci_low", "alpha_ci_high",
-    "alpha_saturating", "alpha_saturating_ci_low", "alpha_saturating_ci_high", "E_saturating",
-    "teacher_entropy", "bayes_loss_late", "loss_gap_late", "probe_r2_late", "probe_r2_early",
+    "dataset",
+    "k",
+    "protocol",
+    "metric",
+    "id",
+    "id_ci_low",
+    "id_ci_high",
+    "recommended",
+    "id_target",
+    "relative_error",
+    "n_points",
+    "id_source",
+    "beta",
+    "alpha_predicted",
+    "alpha_predicted_ci_low",
+    "alpha_predicted_ci_high",
+    "alpha_predicted_from_k",
+    "alpha_observed",
+    "alpha_ci_low",
+    "alpha_ci_high",
+    "alpha_saturating",
+    "alpha_saturating_ci_low",
+    "alpha_saturating_ci_high",
+    "E_saturating",
+    "teacher_entropy",
+    "bayes_loss_late",
+    "loss_gap_late",
+    "probe_r2_late",
+    "probe_r2_early",
 ]
 
 DIAGNOSTIC_COLUMNS = ["probe_r2_late", "probe_r2_early", "loss_gap_late", "model_loss_late", "bayes_loss_late"]
-
 
 
 def source_id(teacher: Any, id_settings: Mapping[str, Any], metric: str, n_points: int = 3600) -> float:
@@ -94,8 +124,11 @@ def known_dimension_table(
     """
     exponents = primary_rows(exponents)
     data = exponents[exponents["axis"] == "data"].set_index("dataset") if len(exponents) else pd.DataFrame()
-    diag = (diagnostics.groupby("dataset")[DIAGNOSTIC_COLUMNS].mean() if diagnostics is not None and len(diagnostics)
-            else pd.DataFrame(columns=DIAGNOSTIC_COLUMNS))
+    diag = (
+        diagnostics.groupby("dataset")[DIAGNOSTIC_COLUMNS].mean()
+        if diagnostics is not None and len(diagnostics)
+        else pd.DataFrame(columns=DIAGNOSTIC_COLUMNS)
+    )
     rows = []
     for dataset, source in sources.items():
         k = int(latent_settings(dict(source))["k"])
@@ -108,10 +141,22 @@ def known_dimension_table(
             d = float(g["id"].mean())
             lo, hi = float(g["id_ci_low"].min()), float(g["id_ci_high"].max())
             row: dict[str, Any] = {c: math.nan for c in KNOWN_DIMENSION_COLUMNS}
-            row.update(dataset=dataset, k=k, protocol=protocol, metric=metric, id=d, id_ci_low=lo, id_ci_high=hi,
-                       recommended=(protocol, metric) == tuple(recommended), id_target=target,
-                       relative_error=d / target - 1.0, n_points=int(g["n_points"].min()), beta=float(beta),
-                       teacher_entropy=entropy, alpha_predicted_from_k=float(alpha_data(k, beta)))
+            row.update(
+                dataset=dataset,
+                k=k,
+                protocol=protocol,
+                metric=metric,
+                id=d,
+                id_ci_low=lo,
+                id_ci_high=hi,
+                recommended=(protocol, metric) == tuple(recommended),
+                id_target=target,
+                relative_error=d / target - 1.0,
+                n_points=int(g["n_points"].min()),
+                beta=float(beta),
+                teacher_entropy=entropy,
+                alpha_predicted_from_k=float(alpha_data(k, beta)),
+            )
             if id_settings is not None:
                 if metric not in source_ids:
                     source_ids[metric] = source_id(teacher, id_settings, metric, source_points)
@@ -120,12 +165,23 @@ def known_dimension_table(
                 pred, pred_lo, pred_hi = predict_with_ci(d, lo, hi, beta=beta, axis="data")
                 row.update(alpha_predicted=pred, alpha_predicted_ci_low=pred_lo, alpha_predicted_ci_high=pred_hi)
             if dataset in diag.index:
-                row.update({c: float(diag.loc[dataset, c]) for c in ("bayes_loss_late", "loss_gap_late",
-                                                                      "probe_r2_late", "probe_r2_early")})
+                row.update(
+                    {
+                        c: float(diag.loc[dataset, c])
+                        for c in ("bayes_loss_late", "loss_gap_late", "probe_r2_late", "probe_r2_early")
+                    }
+                )
             if dataset in data.index:
                 r = data.loc[dataset]
-                for c in ("alpha_observed", "alpha_ci_low", "alpha_ci_high", "alpha_saturating",
-                          "alpha_saturating_ci_low", "alpha_saturating_ci_high", "E_saturating"):
+                for c in (
+                    "alpha_observed",
+                    "alpha_ci_low",
+                    "alpha_ci_high",
+                    "alpha_saturating",
+                    "alpha_saturating_ci_low",
+                    "alpha_saturating_ci_high",
+                    "E_saturating",
+                ):
                     row[c] = float(r[c]) if c in r.index else math.nan
             rows.append(row)
     table = pd.DataFrame(rows, columns=KNOWN_DIMENSION_COLUMNS)
@@ -136,14 +192,36 @@ def diagnostics_tables(results: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.
     """From the latent_diagnostics JSONs: one row per (dataset, seed) with the summary diagnostics
     (:data:`DIAGNOSTIC_COLUMNS`), and one per (dataset, seed, word position) with the model and
     Bayes losses and their gap (plus the probe R^2 of the checkpoint)."""
-    per = pd.DataFrame([{"dataset": r["dataset"], "model": r["model"], "n_tokens": r["n_tokens"], "seed": r["seed"],
-                         "k": r["k"]} | {c: r[c] for c in DIAGNOSTIC_COLUMNS} for r in results],
-                       columns=["dataset", "model", "n_tokens", "seed", "k"] + DIAGNOSTIC_COLUMNS)
-    rows = [{"dataset": r["dataset"], "seed": r["seed"], "k": r["k"]} | g
-            | {"probe_r2_late": r["probe_r2_late"], "probe_r2_early": r["probe_r2_early"]}
-            for r in results for g in r["loss_by_position"]]
-    by_position = pd.DataFrame(rows, columns=["dataset", "seed", "k", "position", "model_loss", "bayes_loss", "gap",
-                                              "n_documents", "probe_r2_late", "probe_r2_early"])
+    per = pd.DataFrame(
+        [
+            {"dataset": r["dataset"], "model": r["model"], "n_tokens": r["n_tokens"], "seed": r["seed"], "k": r["k"]}
+            | {c: r[c] for c in DIAGNOSTIC_COLUMNS}
+            for r in results
+        ],
+        columns=["dataset", "model", "n_tokens", "seed", "k"] + DIAGNOSTIC_COLUMNS,
+    )
+    rows = [
+        {"dataset": r["dataset"], "seed": r["seed"], "k": r["k"]}
+        | g
+        | {"probe_r2_late": r["probe_r2_late"], "probe_r2_early": r["probe_r2_early"]}
+        for r in results
+        for g in r["loss_by_position"]
+    ]
+    by_position = pd.DataFrame(
+        rows,
+        columns=[
+            "dataset",
+            "seed",
+            "k",
+            "position",
+            "model_loss",
+            "bayes_loss",
+            "gap",
+            "n_documents",
+            "probe_r2_late",
+            "probe_r2_early",
+        ],
+    )
     return per, by_position
 
 
@@ -162,6 +240,14 @@ def protocol_agreement(table: pd.DataFrame, max_k: int = 8) -> pd.DataFrame:
         rises = None
         if len(small) and (g["k"] > max_k).any():
             rises = bool(g.loc[g["k"].idxmax(), "id"] > small.loc[small["k"].idxmax(), "id"])
-        rows.append({"protocol": protocol, "metric": metric, "n_corpora": len(g), "spearman_k": rho,
-                     f"worst_relative_error_k_le_{max_k}": worst, f"rises_beyond_k_{max_k}": rises})
+        rows.append(
+            {
+                "protocol": protocol,
+                "metric": metric,
+                "n_corpora": len(g),
+                "spearman_k": rho,
+                f"worst_relative_error_k_le_{max_k}": worst,
+                f"rises_beyond_k_{max_k}": rises,
+            }
+        )
     return pd.DataFrame(rows)

@@ -46,8 +46,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -232,8 +233,6 @@ def excess_loss(teacher: Teacher, model: KnnWordModel, z: np.ndarray, p: np.ndar
     teacher's entropy, exact over the vocabulary."""
     p = _probs(teacher, z) if p is None else p
     return _kl(p, model.predict(z))
-
-
 
 
 def learning_curve(

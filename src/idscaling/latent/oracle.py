@@ -58,8 +58,9 @@ def _systematic_resample(w: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.searchsorted(cdf, (rng.random() + np.arange(n)) / n)
 
 
-def _move(teacher: Teacher, z: np.ndarray, log_p: np.ndarray, counts: np.ndarray, rng: np.random.Generator
-          ) -> tuple[np.ndarray, np.ndarray, float]:
+def _move(
+    teacher: Teacher, z: np.ndarray, log_p: np.ndarray, counts: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, float]:
     """``_MOVES`` random-walk Metropolis steps targeting the posterior with word ``counts`` (uniform
     prior on the cube); returns the moved particles, their log p(. | z) and the acceptance rate."""
     n, k = z.shape
@@ -112,8 +113,9 @@ def posterior_predictive(
             idx = _systematic_resample(w, rng)
             z, log_p, _ = _move(teacher, z[idx], log_p[idx], counts, rng)
             log_w = np.zeros(_PARTICLES)
-    return np.array([predictive[int(t)] for t in positions]).reshape(len(positions), teacher.vocab), \
-        np.array([ess[int(t)] for t in positions])
+    return np.array([predictive[int(t)] for t in positions]).reshape(len(positions), teacher.vocab), np.array(
+        [ess[int(t)] for t in positions]
+    )
 
 
 def oracle_predictives(

@@ -29,19 +29,58 @@ from scipy import stats
 
 from idscaling.id.registry import MODEL_PROTOCOLS
 
-__all__ = ["QUALITY_COLUMNS", "EXTRAPOLATED_COLUMNS", "quality_table", "oracle_ids", "extrapolate_to_zero_gap",
-           "read_quality_inputs"]
+__all__ = [
+    "QUALITY_COLUMNS",
+    "EXTRAPOLATED_COLUMNS",
+    "quality_table",
+    "oracle_ids",
+    "extrapolate_to_zero_gap",
+    "read_quality_inputs",
+]
 
 QUALITY_COLUMNS = [
-    "dataset", "k", "model", "n_params", "n_tokens", "seed", "val_loss", "loss_gap_late", "probe_r2_late",
-    "protocol", "metric", "id", "id_ci_low", "id_ci_high", "oracle_id", "oracle_window_id", "id_target",
+    "dataset",
+    "k",
+    "model",
+    "n_params",
+    "n_tokens",
+    "seed",
+    "val_loss",
+    "loss_gap_late",
+    "probe_r2_late",
+    "protocol",
+    "metric",
+    "id",
+    "id_ci_low",
+    "id_ci_high",
+    "oracle_id",
+    "oracle_window_id",
+    "id_target",
 ]
 
 EXTRAPOLATED_COLUMNS = [
-    "dataset", "k", "protocol", "metric", "n_checkpoints", "gap_min", "gap_max", "slope", "id_zero_gap",
-    "id_zero_gap_ci_low", "id_zero_gap_ci_high", "r2", "spearman_gap", "id_best", "best_checkpoint",
-    "oracle_window_id", "id_target", "rel_error_zero_gap", "rel_error_best", "rel_error_zero_gap_k",
-    "rel_error_best_k", "ci_level",
+    "dataset",
+    "k",
+    "protocol",
+    "metric",
+    "n_checkpoints",
+    "gap_min",
+    "gap_max",
+    "slope",
+    "id_zero_gap",
+    "id_zero_gap_ci_low",
+    "id_zero_gap_ci_high",
+    "r2",
+    "spearman_gap",
+    "id_best",
+    "best_checkpoint",
+    "oracle_window_id",
+    "id_target",
+    "rel_error_zero_gap",
+    "rel_error_best",
+    "rel_error_zero_gap_k",
+    "rel_error_best_k",
+    "ci_level",
 ]
 
 
@@ -57,8 +96,12 @@ def oracle_ids(oracle_results: Iterable[dict]) -> pd.DataFrame:
     """Per (dataset, metric) the IDs of the ``oracle`` and ``oracle_window`` points (mean over the
     embedding checkpoints' seeds; the oracles need no model, so their seeds differ only in the
     points sampled)."""
-    rows = [{"dataset": r["dataset"], "metric": e["metric"], "protocol": e["protocol"], "id": e["dimension"]}
-            for r in oracle_results for e in r["protocols"] if e["protocol"] in ("oracle", "oracle_window")]
+    rows = [
+        {"dataset": r["dataset"], "metric": e["metric"], "protocol": e["protocol"], "id": e["dimension"]}
+        for r in oracle_results
+        for e in r["protocols"]
+        if e["protocol"] in ("oracle", "oracle_window")
+    ]
     if not rows:
         return pd.DataFrame(columns=["dataset", "metric", "oracle_id", "oracle_window_id"])
     wide = pd.DataFrame(rows).pivot_table(index=["dataset", "metric"], columns="protocol", values="id", aggfunc="mean")
@@ -66,8 +109,13 @@ def oracle_ids(oracle_results: Iterable[dict]) -> pd.DataFrame:
     return wide.rename(columns={"oracle": "oracle_id", "oracle_window": "oracle_window_id"}).reset_index()
 
 
-def quality_table(protocols: Iterable[dict], diagnostics: Iterable[dict], evals: Iterable[dict],
-                  summaries: Iterable[dict], oracle_results: Iterable[dict]) -> pd.DataFrame:
+def quality_table(
+    protocols: Iterable[dict],
+    diagnostics: Iterable[dict],
+    evals: Iterable[dict],
+    summaries: Iterable[dict],
+    oracle_results: Iterable[dict],
+) -> pd.DataFrame:
     """One row per (checkpoint, model protocol, metric) (:data:`QUALITY_COLUMNS`) from the
     checkpoints' protocols.json, diagnostics and evaluation JSONs and training summaries, and the
     embedding checkpoints' protocols.json for the oracles. ``id_target``: k (euclidean) or k / 2
@@ -86,20 +134,35 @@ def quality_table(protocols: Iterable[dict], diagnostics: Iterable[dict], evals:
             if e["protocol"] not in MODEL_PROTOCOLS:
                 continue
             o = oracles.loc[(r["dataset"], e["metric"])] if (r["dataset"], e["metric"]) in oracles.index else None
-            rows.append({
-                "dataset": r["dataset"], "k": int(d["k"]), "model": r["model"], "n_params": params.get(key, math.nan),
-                "n_tokens": int(r["n_tokens"]), "seed": int(r["seed"]), "val_loss": loss.get(key, math.nan),
-                "loss_gap_late": d["loss_gap_late"], "probe_r2_late": d["probe_r2_late"], "protocol": e["protocol"],
-                "metric": e["metric"], "id": e["dimension"], "id_ci_low": e["ci_low"], "id_ci_high": e["ci_high"],
-                "oracle_id": math.nan if o is None else float(o["oracle_id"]),
-                "oracle_window_id": math.nan if o is None else float(o["oracle_window_id"]),
-                "id_target": d["k"] / 2 if e["metric"] == "cosine" else float(d["k"]),
-            })
+            rows.append(
+                {
+                    "dataset": r["dataset"],
+                    "k": int(d["k"]),
+                    "model": r["model"],
+                    "n_params": params.get(key, math.nan),
+                    "n_tokens": int(r["n_tokens"]),
+                    "seed": int(r["seed"]),
+                    "val_loss": loss.get(key, math.nan),
+                    "loss_gap_late": d["loss_gap_late"],
+                    "probe_r2_late": d["probe_r2_late"],
+                    "protocol": e["protocol"],
+                    "metric": e["metric"],
+                    "id": e["dimension"],
+                    "id_ci_low": e["ci_low"],
+                    "id_ci_high": e["ci_high"],
+                    "oracle_id": math.nan if o is None else float(o["oracle_id"]),
+                    "oracle_window_id": math.nan if o is None else float(o["oracle_window_id"]),
+                    "id_target": d["k"] / 2 if e["metric"] == "cosine" else float(d["k"]),
+                }
+            )
     table = pd.DataFrame(rows, columns=QUALITY_COLUMNS)
     order = {p: i for i, p in enumerate(MODEL_PROTOCOLS)}
-    return (table.assign(_o=table["protocol"].map(order))
-            .sort_values(["dataset", "_o", "metric", "loss_gap_late"], kind="mergesort")
-            .drop(columns="_o").reset_index(drop=True))
+    return (
+        table.assign(_o=table["protocol"].map(order))
+        .sort_values(["dataset", "_o", "metric", "loss_gap_late"], kind="mergesort")
+        .drop(columns="_o")
+        .reset_index(drop=True)
+    )
 
 
 def extrapolate_to_zero_gap(table: pd.DataFrame, ci_level: float = 0.95) -> pd.DataFrame:
@@ -112,14 +175,25 @@ def extrapolate_to_zero_gap(table: pd.DataFrame, ci_level: float = 0.95) -> pd.D
         g = g[np.isfinite(g["id"].astype(float)) & np.isfinite(g["loss_gap_late"].astype(float))]
         oracle, target = float(g["oracle_window_id"].mean()), float(g["id_target"].mean())
         row = {c: math.nan for c in EXTRAPOLATED_COLUMNS} | {
-            "dataset": dataset, "k": int(g["k"].iloc[0]) if len(g) else math.nan, "protocol": protocol,
-            "metric": metric, "n_checkpoints": len(g), "oracle_window_id": oracle, "id_target": target,
-            "ci_level": ci_level}
+            "dataset": dataset,
+            "k": int(g["k"].iloc[0]) if len(g) else math.nan,
+            "protocol": protocol,
+            "metric": metric,
+            "n_checkpoints": len(g),
+            "oracle_window_id": oracle,
+            "id_target": target,
+            "ci_level": ci_level,
+        }
         if len(g):
             best = g.loc[g["loss_gap_late"].idxmin()]
-            row |= {"gap_min": float(g["loss_gap_late"].min()), "gap_max": float(g["loss_gap_late"].max()),
-                    "id_best": float(best["id"]), "best_checkpoint": f"{best['model']}/n{best['n_tokens']}",
-                    "rel_error_best": float(best["id"]) / oracle - 1, "rel_error_best_k": float(best["id"]) / target - 1}
+            row |= {
+                "gap_min": float(g["loss_gap_late"].min()),
+                "gap_max": float(g["loss_gap_late"].max()),
+                "id_best": float(best["id"]),
+                "best_checkpoint": f"{best['model']}/n{best['n_tokens']}",
+                "rel_error_best": float(best["id"]) / oracle - 1,
+                "rel_error_best_k": float(best["id"]) / target - 1,
+            }
         if len(g) >= 3 and g["loss_gap_late"].nunique() >= 2:
             x, y = g["loss_gap_late"].to_numpy(float), g["id"].to_numpy(float)
             fit = stats.linregress(x, y)
@@ -130,17 +204,26 @@ def extrapolate_to_zero_gap(table: pd.DataFrame, ci_level: float = 0.95) -> pd.D
             half = float(stats.t.ppf(0.5 + ci_level / 2, n - 2)) * se
             distance = np.abs(y - oracle)
             constant = not math.isfinite(oracle) or np.ptp(distance) == 0  # no ranking to correlate
-            row |= {"slope": float(fit.slope), "id_zero_gap": float(fit.intercept),
-                    "id_zero_gap_ci_low": float(fit.intercept - half), "id_zero_gap_ci_high": float(fit.intercept + half),
-                    "r2": float(fit.rvalue**2),
-                    "spearman_gap": math.nan if constant else float(stats.spearmanr(x, distance).statistic),
-                    "rel_error_zero_gap": float(fit.intercept) / oracle - 1,
-                    "rel_error_zero_gap_k": float(fit.intercept) / target - 1}
+            row |= {
+                "slope": float(fit.slope),
+                "id_zero_gap": float(fit.intercept),
+                "id_zero_gap_ci_low": float(fit.intercept - half),
+                "id_zero_gap_ci_high": float(fit.intercept + half),
+                "r2": float(fit.rvalue**2),
+                "spearman_gap": math.nan if constant else float(stats.spearmanr(x, distance).statistic),
+                "rel_error_zero_gap": float(fit.intercept) / oracle - 1,
+                "rel_error_zero_gap_k": float(fit.intercept) / target - 1,
+            }
         rows.append(row)
     return pd.DataFrame(rows, columns=EXTRAPOLATED_COLUMNS)
 
 
 def read_quality_inputs(inputs) -> pd.DataFrame:
     """:func:`quality_table` from a rule's input lists (protocols, diagnostics, evals, train, oracle)."""
-    return quality_table(_read(inputs.protocols), _read(inputs.diagnostics), _read(inputs.evals),
-                         _read(inputs.train), _read(inputs.oracle))
+    return quality_table(
+        _read(inputs.protocols),
+        _read(inputs.diagnostics),
+        _read(inputs.evals),
+        _read(inputs.train),
+        _read(inputs.oracle),
+    )

@@ -14,8 +14,16 @@ from idscaling.latent.base import Teacher
 from idscaling.latent.features import FEATURES_DEFAULTS, FeaturesTeacher
 from idscaling.latent.holder import HOLDER_DEFAULTS, HolderTeacher
 
-__all__ = ["TEACHERS", "DOCUMENT_DEFAULTS", "source_defaults", "latent_settings", "make_teacher",
-           "teacher_from_settings", "teacher_for_source", "LatentSourceError"]
+__all__ = [
+    "TEACHERS",
+    "DOCUMENT_DEFAULTS",
+    "source_defaults",
+    "latent_settings",
+    "make_teacher",
+    "teacher_from_settings",
+    "teacher_for_source",
+    "LatentSourceError",
+]
 
 # The teachers a latent source can name (``teacher:``), with their config keys and defaults.
 TEACHERS: dict[str, tuple[type, dict[str, Any]]] = {
@@ -51,11 +59,15 @@ def latent_settings(source: dict) -> dict:
     defaults = source_defaults(teacher)
     others = set().union(*(source_defaults(t) for t in TEACHERS if t != teacher)) - set(defaults)
     if foreign := sorted(set(source) & others):
-        raise LatentSourceError(f"latent source: {', '.join(map(repr, foreign))} is not a key of the {teacher!r} teacher")
+        raise LatentSourceError(
+            f"latent source: {', '.join(map(repr, foreign))} is not a key of the {teacher!r} teacher"
+        )
     return {"k": source["k"], "teacher": teacher} | {key: source.get(key, default) for key, default in defaults.items()}
 
 
-def make_teacher(k: int, *, teacher: str = "features", seed: int = DOCUMENT_DEFAULTS["seed"], **settings: Any) -> Teacher:
+def make_teacher(
+    k: int, *, teacher: str = "features", seed: int = DOCUMENT_DEFAULTS["seed"], **settings: Any
+) -> Teacher:
     """The teacher of :data:`TEACHERS` named ``teacher``, drawn from ``seed``; ``settings`` are
     its keyword arguments (keys of its defaults), unknown ones an error."""
     if teacher not in TEACHERS:
@@ -68,8 +80,6 @@ def teacher_from_settings(settings: dict[str, Any]) -> Teacher:
     the documents' keys, the teacher's keys), whichever teacher it names."""
     knobs = {key: value for key, value in settings.items() if key not in ("n_documents", "document_tokens")}
     return make_teacher(**knobs)
-
-
 
 
 def teacher_for_source(source: dict) -> Teacher:

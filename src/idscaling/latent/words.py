@@ -12,8 +12,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["completed_words", "documents_completed_words", "oracle_positions", "document_word_ids",
-           "read_whole_documents"]
+__all__ = [
+    "completed_words",
+    "documents_completed_words",
+    "oracle_positions",
+    "document_word_ids",
+    "read_whole_documents",
+]
 
 
 def completed_words(pieces: Sequence[str], text: str) -> np.ndarray:
@@ -65,7 +70,9 @@ def document_word_ids(texts: Iterable[str], vocabulary: Sequence[str]) -> list[n
         try:
             out.append(np.fromiter((index[w] for w in words), dtype=np.int64, count=len(words)))
         except KeyError as err:
-            raise ValueError(f"validation document {d}: {err.args[0]!r} is not a word of the teacher's vocabulary") from None
+            raise ValueError(
+                f"validation document {d}: {err.args[0]!r} is not a word of the teacher's vocabulary"
+            ) from None
     return out
 
 
@@ -78,7 +85,9 @@ def read_whole_documents(path: str | Path) -> tuple[list[str], list[int]]:
         for line in fh:
             record = json.loads(line)
             if record.get("part", 0) > 0:
-                raise ValueError(f"{path}: documents were chunked (split.chunk_chars); the oracle protocol needs whole documents")
+                raise ValueError(
+                    f"{path}: documents were chunked (split.chunk_chars); the oracle protocol needs whole documents"
+                )
             texts.append(record["text"])
             indices.append(int(record["doc"]))
     return texts, indices

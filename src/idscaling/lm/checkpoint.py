@@ -21,8 +21,15 @@ import torch
 from idscaling.lm.progress import LOG_FIELDS
 from idscaling.lm.settings import TrainSettings
 
-__all__ = ["TrainState", "NOT_IN_FINGERPRINT", "CHECKPOINT_FILE", "fingerprint", "write_checkpoint",
-           "load_checkpoint", "save_model"]
+__all__ = [
+    "TrainState",
+    "NOT_IN_FINGERPRINT",
+    "CHECKPOINT_FILE",
+    "fingerprint",
+    "write_checkpoint",
+    "load_checkpoint",
+    "save_model",
+]
 
 log = logging.getLogger("idscaling.lm.train")
 
@@ -75,8 +82,9 @@ def fingerprint(subset, selection, shape, vocab_size, eot_id, s: TrainSettings, 
 CHECKPOINT_FILE = "checkpoint.pt"
 
 
-def write_checkpoint(resume_dir: Path, fingerprint: str, model, optimizer, rng: np.random.Generator,
-                      state: TrainState) -> None:
+def write_checkpoint(
+    resume_dir: Path, fingerprint: str, model, optimizer, rng: np.random.Generator, state: TrainState
+) -> None:
     """torch.save to a temporary name, then rename: a checkpoint on disk is always whole."""
     resume_dir.mkdir(parents=True, exist_ok=True)
     payload = {
@@ -92,7 +100,9 @@ def write_checkpoint(resume_dir: Path, fingerprint: str, model, optimizer, rng: 
     os.replace(tmp, resume_dir / CHECKPOINT_FILE)
 
 
-def load_checkpoint(resume_dir: Path, fingerprint: str, model, optimizer, rng: np.random.Generator) -> TrainState | None:
+def load_checkpoint(
+    resume_dir: Path, fingerprint: str, model, optimizer, rng: np.random.Generator
+) -> TrainState | None:
     """Restore a checkpoint made from the same inputs and settings; None (start afresh) otherwise."""
     path = resume_dir / CHECKPOINT_FILE
     if not path.is_file():

@@ -18,7 +18,7 @@ class Distributed:
     local_rank: int = 0
 
     @classmethod
-    def from_env(cls, device_preference: str) -> "Distributed":
+    def from_env(cls, device_preference: str) -> Distributed:
         """Join the process group torchrun set up (WORLD_SIZE > 1); a single process otherwise."""
         world = int(os.environ.get("WORLD_SIZE", "1"))
         if world == 1:

@@ -89,15 +89,25 @@ def embed(
         raise ValueError("no position to embed: the validation documents hold only end-of-text tokens")
     if pool_layer is not None and pool_layer not in index:
         raise ValueError(f"pool_layer {pool_layer!r} is not one of the embedded layers {list(index)}")
-    hidden = hidden_states_at(model, dev, val.tokens, plan, index, context=context, batch_size=batch_size,
-                              pool=None if pool_layer is None else (index[pool_layer], int(val.meta["eot_id"])))
+    hidden = hidden_states_at(
+        model,
+        dev,
+        val.tokens,
+        plan,
+        index,
+        context=context,
+        batch_size=batch_size,
+        pool=None if pool_layer is None else (index[pool_layer], int(val.meta["eot_id"])),
+    )
     where = [(d, s, int(c)) for d, s, p in plan for c in p]
     order = np.random.default_rng(seed + 1).permutation(len(where))[:max_points]
     arrays = {name: hidden[name][order] for name in layers}
     if pool_layer is not None:
-        arrays |= {"window_mean": hidden["window_mean"], "window_last": hidden["window_last"],
-                   "windows": np.asarray([(d, s, n) for (d, s, _), n in zip(plan, hidden["window_lengths"])],
-                                         dtype=np.int64)}
+        arrays |= {
+            "window_mean": hidden["window_mean"],
+            "window_last": hidden["window_last"],
+            "windows": np.asarray([(d, s, n) for (d, s, _), n in zip(plan, hidden["window_lengths"])], dtype=np.int64),
+        }
     positions = np.asarray(where, dtype=np.int64)[order]
     meta = {
         "model": str(model_path),
@@ -119,10 +129,18 @@ def embed(
 
 
 @torch.inference_mode()
-def hidden_states_at(model, device: torch.device, tokens: np.ndarray, plan: list[tuple[int, int, np.ndarray]],
-                     index: dict[str, int], *, context: int, batch_size: int,
-                     dtype: str | torch.dtype | None = None,
-                     pool: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
+def hidden_states_at(
+    model,
+    device: torch.device,
+    tokens: np.ndarray,
+    plan: list[tuple[int, int, np.ndarray]],
+    index: dict[str, int],
+    *,
+    context: int,
+    batch_size: int,
+    dtype: str | torch.dtype | None = None,
+    pool: tuple[int, int] | None = None,
+) -> dict[str, np.ndarray]:
     """float32 hidden states at the positions of ``plan`` (from :func:`sample_positions`), in its
     order: {name: (points, width)} for each ``index`` entry (name -> index into HF
     ``hidden_states``). Runs the model without its LM head, ``batch_size`` windows at a time; the
@@ -148,8 +166,9 @@ def hidden_states_at(model, device: torch.device, tokens: np.ndarray, plan: list
             x[row, : len(window)] = window
             lengths[row] = len(window)
         with autocast(device, dtype):
-            hidden = base(input_ids=torch.from_numpy(x).to(device), output_hidden_states=True,
-                          use_cache=False).hidden_states
+            hidden = base(
+                input_ids=torch.from_numpy(x).to(device), output_hidden_states=True, use_cache=False
+            ).hidden_states
         rows = torch.from_numpy(np.concatenate([np.full(len(p), r) for r, (_, _, p) in enumerate(part)])).to(device)
         cols = torch.from_numpy(np.concatenate([p for _, _, p in part])).to(device)
         for name, layer in index.items():
@@ -170,8 +189,14 @@ def hidden_states_at(model, device: torch.device, tokens: np.ndarray, plan: list
     return {name: torch.cat(chunks[name]).cpu().numpy() for name in names}
 
 
-def save_embeddings(arrays: dict[str, np.ndarray], positions: np.ndarray, meta: dict, paths: dict[str, str],
-                    positions_path: str, meta_path: str) -> None:
+def save_embeddings(
+    arrays: dict[str, np.ndarray],
+    positions: np.ndarray,
+    meta: dict,
+    paths: dict[str, str],
+    positions_path: str,
+    meta_path: str,
+) -> None:
     """Write each array of ``arrays`` to ``paths[name]``, the positions and the meta (last), each
     through a rename."""
     for name, array in arrays.items():

@@ -127,6 +127,7 @@ def evaluate(
     threads: int = 1,
 ) -> dict:
     """Evaluate a causal LM (our checkpoint folder or a HF id) on a validation token file."""
-    result = validation_losses(model_path, val, block_size=block_size, batch_size=batch_size, device=device,
-                               threads=threads)
+    result = validation_losses(
+        model_path, val, block_size=block_size, batch_size=batch_size, device=device, threads=threads
+    )
     return summarize_losses(val, result, n_bootstrap=n_bootstrap, ci_level=ci_level, seed=seed)

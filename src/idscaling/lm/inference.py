@@ -28,8 +28,9 @@ def windows(tokens: np.ndarray, block_size: int) -> tuple[np.ndarray, np.ndarray
 
 
 @torch.inference_mode()
-def token_losses(model, x: np.ndarray, y: np.ndarray, batch_size: int, device: torch.device,
-                 dtype: str | torch.dtype | None = None) -> np.ndarray:
+def token_losses(
+    model, x: np.ndarray, y: np.ndarray, batch_size: int, device: torch.device, dtype: str | torch.dtype | None = None
+) -> np.ndarray:
     """Next-token cross-entropy (nats) of every target in (x, y); NaN where the target is -100.
     The float32 losses stay on the device and are copied to the host once, at the end.
     ``dtype`` overrides the autocast dtype (see :func:`idscaling.model.autocast`)."""

@@ -15,8 +15,9 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from idscaling.lm.train_job import run
 
@@ -42,8 +43,12 @@ def torchrun_command(nproc: int, args_path: str | Path, env: Mapping[str, str] |
     nnodes = int(env.get("SLURM_JOB_NUM_NODES", env.get("SLURM_NNODES", "1")))
     if nnodes > 1:
         head = env.get("SLURM_LAUNCH_NODE_IPADDR") or env["SLURMD_NODENAME"]
-        rdzv = [f"--nnodes={nnodes}", "--rdzv_backend=c10d", f"--rdzv_endpoint={head}:{RDZV_PORT}",
-                f"--rdzv_id={env.get('SLURM_JOB_ID', 'idscaling')}"]
+        rdzv = [
+            f"--nnodes={nnodes}",
+            "--rdzv_backend=c10d",
+            f"--rdzv_endpoint={head}:{RDZV_PORT}",
+            f"--rdzv_id={env.get('SLURM_JOB_ID', 'idscaling')}",
+        ]
         return ["srun", f"--nodes={nnodes}", "--ntasks-per-node=1", *run, *rdzv, *job]
     return [*run, "--standalone", *job]
 
@@ -71,8 +76,12 @@ def run_training(args: Mapping[str, Any], nproc: int) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".json", dir=out_dir.parent, delete=False) as fh:
         json.dump(args, fh)
     try:
-        subprocess.run(torchrun_command(nproc, fh.name), check=True,
-                       stdout=_file_stream(sys.stdout), stderr=_file_stream(sys.stderr))
+        subprocess.run(
+            torchrun_command(nproc, fh.name),
+            check=True,
+            stdout=_file_stream(sys.stdout),
+            stderr=_file_stream(sys.stderr),
+        )
     finally:
         os.unlink(fh.name)
     return json.loads((out_dir / "train_summary.json").read_text())

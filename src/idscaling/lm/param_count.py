@@ -4,13 +4,13 @@ workflow uses it to order shapes and size jobs while building the DAG).
 Hugging Face's ``GPT2LMHeadModel`` with a tied output layer holds: the token embedding V·d, the
 position embedding T·d, per block two LayerNorms (4d), the attention's fused QKV (3d² + 3d) and
 output projection (d² + d), the MLP's two layers (4d² + 4d, 4d² + d), and a final LayerNorm (2d):
-``V d + T d + L (12 d² + 13 d) + 2 d``. ``tests/test_param_count.py`` checks it against
+``V d + T d + L (12 d² + 13 d) + 2 d``. ``tests/lm/test_param_count.py`` checks it against
 ``count_params`` of built models.
 """
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 __all__ = ["gpt2_param_counts"]
 

@@ -96,21 +96,25 @@ def fetch_pretrained(
             try:
                 if os.environ.get("HF_HUB_OFFLINE", "0") in ("0", "", "false", "False"):
                     _probe_hub()
-                path = snapshot_download(model_id, revision=revision, local_dir=staging,
-                                         allow_patterns=WEIGHT_PATTERNS)
+                path = snapshot_download(model_id, revision=revision, local_dir=staging, allow_patterns=WEIGHT_PATTERNS)
             except Exception as exc:  # noqa: BLE001 - offline, unknown or gated id, bad revision, ...
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise PretrainedError(
                     f"pretrained model {name!r}: Hugging Face model {model_id!r} could not be downloaded "
-                    f"(no network, unknown or gated id?): {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
+                    f"(no network, unknown or gated id?): {reason}"
                 ) from exc
             commit = _snapshot_commit(Path(path))
         try:
             config = AutoConfig.from_pretrained(staging)
             tokenizer = AutoTokenizer.from_pretrained(staging)
         except Exception as exc:  # noqa: BLE001
-            raise PretrainedError(f"pretrained model {name!r} ({model_id}): cannot read its config or tokenizer: {exc}") from exc
+            raise PretrainedError(
+                f"pretrained model {name!r} ({model_id}): cannot read its config or tokenizer: {exc}"
+            ) from exc
         if tokenizer.eos_token_id is None:
-            raise PretrainedError(f"pretrained model {name!r} ({model_id}): its tokenizer has no end-of-text (eos) token")
+            raise PretrainedError(
+                f"pretrained model {name!r} ({model_id}): its tokenizer has no end-of-text (eos) token"
+            )
         counts = count_safetensors_params(staging)
         if model_dir.exists():
             shutil.rmtree(model_dir)
@@ -120,10 +124,16 @@ def fetch_pretrained(
         raise
     vocab_size = max(len(tokenizer), int(getattr(config, "vocab_size", 0) or 0))
     (out_dir / "tokenizer").mkdir(exist_ok=True)
-    write_json(out_dir / "tokenizer" / "meta.json", {
-        "kind": "hf", "file": "../model", "vocab_size": vocab_size, "eot_id": int(tokenizer.eos_token_id),
-        "model": model_id,
-    })
+    write_json(
+        out_dir / "tokenizer" / "meta.json",
+        {
+            "kind": "hf",
+            "file": "../model",
+            "vocab_size": vocab_size,
+            "eot_id": int(tokenizer.eos_token_id),
+            "model": model_id,
+        },
+    )
     source = {
         "name": name,
         "id": model_id,

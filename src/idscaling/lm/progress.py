@@ -40,23 +40,39 @@ def peak_flops(device_name: str) -> float | None:
     return next((peak for key, peak in PEAK_BF16_FLOPS if key in device_name), None)
 
 
-def progress_line(step: int, max_steps: int, *, train_loss: float, selection_loss: float, best_loss: float,
-                  best_step: int, tokens_per_s: float, mfu: float | None, elapsed_s: float, eta_s: float) -> str:
+def progress_line(
+    step: int,
+    max_steps: int,
+    *,
+    train_loss: float,
+    selection_loss: float,
+    best_loss: float,
+    best_step: int,
+    tokens_per_s: float,
+    mfu: float | None,
+    elapsed_s: float,
+    eta_s: float,
+) -> str:
     """``step 250/800 | train 3.412 | select 3.501 (best 3.498 @ 225) | 41,200 tok/s | mfu 31.2% |
     elapsed 0:01:02 | eta 0:02:17`` (no MFU part when ``mfu`` is None). ``train_loss`` is the mean
     train loss of the steps since the previous line."""
-    parts = [f"step {step}/{max_steps}", f"train {train_loss:.3f}",
-             f"select {selection_loss:.3f} (best {best_loss:.3f} @ {best_step})", f"{tokens_per_s:,.0f} tok/s"]
+    parts = [
+        f"step {step}/{max_steps}",
+        f"train {train_loss:.3f}",
+        f"select {selection_loss:.3f} (best {best_loss:.3f} @ {best_step})",
+        f"{tokens_per_s:,.0f} tok/s",
+    ]
     if mfu is not None:
         parts.append(f"mfu {100 * mfu:.1f}%")
     parts += [f"elapsed {format_duration(elapsed_s)}", f"eta {format_duration(eta_s)}"]
     return " | ".join(parts)
 
+
 class LiveCsv:
     """``train_log.csv`` while training runs (process 0): written afresh from the rows so far when
     a run starts or resumes (so rows that a killed run logged after its last checkpoint are not
-    repeated), then appended and flushed at each evaluation. At the end :func:`idscaling.lm.checkpoint.save_model` writes the
-    same rows once more, with the checkpoint."""
+    repeated), then appended and flushed at each evaluation. At the end
+    :func:`idscaling.lm.checkpoint.save_model` writes the same rows once more, with the checkpoint."""
 
     def __init__(self, path: Path, rows: list[dict]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,8 +94,17 @@ class TrainReporter:
     time since the run began (``t0``, earlier on a resumed run) and the ETA from this process's
     own steps (those from ``start_step`` on)."""
 
-    def __init__(self, logger: logging.Logger, max_steps: int, tokens_per_step: int, model_flops: float,
-                 peak: float | None, world: int, t0: float, start_step: int) -> None:
+    def __init__(
+        self,
+        logger: logging.Logger,
+        max_steps: int,
+        tokens_per_step: int,
+        model_flops: float,
+        peak: float | None,
+        world: int,
+        t0: float,
+        start_step: int,
+    ) -> None:
         self.log, self.max_steps, self.tokens_per_step = logger, max_steps, tokens_per_step
         self.model_flops, self.peak, self.world, self.t0 = model_flops, peak, world, t0
         self.t_start, self.start_step = time.perf_counter(), start_step
@@ -90,12 +115,19 @@ class TrainReporter:
         now = time.perf_counter()
         recent = state.log_rows[self.line_step :]
         tokens_per_s = len(recent) * self.tokens_per_step / max(now - self.line_time, 1e-9)
-        self.log.info("%s", progress_line(
-            step, self.max_steps, train_loss=sum(r["train_loss"] for r in recent) / len(recent),
-            selection_loss=state.log_rows[-1]["selection_loss"], best_loss=state.best_loss, best_step=state.best_step,
-            tokens_per_s=tokens_per_s,
-            mfu=None if self.peak is None else self.model_flops * tokens_per_s / (self.peak * self.world),
-            elapsed_s=now - self.t0,
-            eta_s=(now - self.t_start) / (step - self.start_step) * (self.max_steps - step)))
+        self.log.info(
+            "%s",
+            progress_line(
+                step,
+                self.max_steps,
+                train_loss=sum(r["train_loss"] for r in recent) / len(recent),
+                selection_loss=state.log_rows[-1]["selection_loss"],
+                best_loss=state.best_loss,
+                best_step=state.best_step,
+                tokens_per_s=tokens_per_s,
+                mfu=None if self.peak is None else self.model_flops * tokens_per_s / (self.peak * self.world),
+                elapsed_s=now - self.t0,
+                eta_s=(now - self.t_start) / (step - self.start_step) * (self.max_steps - step),
+            ),
+        )
         self.line_time, self.line_step = now, step
-

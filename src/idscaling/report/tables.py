@@ -11,9 +11,23 @@ import pandas as pd
 from idscaling.id.registry import PROTOCOLS
 
 POINT_COLUMNS = [
-    "dataset", "model", "n_params", "n_params_nonembedding", "n_tokens", "seed",
-    "val_loss", "val_loss_ci_low", "val_loss_ci_high", "train_flops",
-    "tokens_seen", "epochs", "best_step", "steps_run", "best_selection_loss", "n_val_tokens", "converged",
+    "dataset",
+    "model",
+    "n_params",
+    "n_params_nonembedding",
+    "n_tokens",
+    "seed",
+    "val_loss",
+    "val_loss_ci_low",
+    "val_loss_ci_high",
+    "train_flops",
+    "tokens_seen",
+    "epochs",
+    "best_step",
+    "steps_run",
+    "best_selection_loss",
+    "n_val_tokens",
+    "converged",
 ]
 
 
@@ -56,13 +70,26 @@ def id_table(id_results: Iterable[str | Path]) -> pd.DataFrame:
     rows = []
     for path in id_results:
         r = _read(path)
-        rows.append({
-            "dataset": r["dataset"], "model": r["model"], "n_tokens": r["n_tokens"], "seed": r["seed"],
-            "layer": str(r["layer"]), "id": r["dimension"], "id_ci_low": r["ci_low"], "id_ci_high": r["ci_high"],
-            "ci_level": r["ci_level"], "estimator": r["estimator"], "k": r["k"], "metric": r["metric"],
-            "comb": r["comb"], "batch_size": r["batch_size"], "n_points_used": r["n_points_used"],
-            "n_batches": r["n_batches"],
-        })
+        rows.append(
+            {
+                "dataset": r["dataset"],
+                "model": r["model"],
+                "n_tokens": r["n_tokens"],
+                "seed": r["seed"],
+                "layer": str(r["layer"]),
+                "id": r["dimension"],
+                "id_ci_low": r["ci_low"],
+                "id_ci_high": r["ci_high"],
+                "ci_level": r["ci_level"],
+                "estimator": r["estimator"],
+                "k": r["k"],
+                "metric": r["metric"],
+                "comb": r["comb"],
+                "batch_size": r["batch_size"],
+                "n_points_used": r["n_points_used"],
+                "n_batches": r["n_batches"],
+            }
+        )
     return pd.DataFrame(rows).sort_values(["dataset", "model", "n_tokens", "seed", "layer"]).reset_index(drop=True)
 
 
@@ -73,16 +100,32 @@ def dataset_ids(ids: pd.DataFrame, layer: str = "final") -> pd.DataFrame:
     sel = ids[ids["layer"] == layer]
     if sel.empty:
         sel = ids[ids["layer"] == ids["layer"].iloc[0]]
-    return (
-        sel.groupby("dataset", as_index=False)
-        .agg(id=("id", "mean"), id_ci_low=("id_ci_low", "min"), id_ci_high=("id_ci_high", "max"))
+    return sel.groupby("dataset", as_index=False).agg(
+        id=("id", "mean"), id_ci_low=("id_ci_low", "min"), id_ci_high=("id_ci_high", "max")
     )
 
 
 PRETRAINED_COLUMNS = [
-    "dataset", "suite", "model", "id_hub", "revision", "commit", "model_type", "n_params", "n_params_nonembedding",
-    "n_layer", "n_embd", "context", "val_loss", "val_loss_ci_low", "val_loss_ci_high", "n_val_tokens",
-    "id", "id_ci_low", "id_ci_high", "layer",
+    "dataset",
+    "suite",
+    "model",
+    "id_hub",
+    "revision",
+    "commit",
+    "model_type",
+    "n_params",
+    "n_params_nonembedding",
+    "n_layer",
+    "n_embd",
+    "context",
+    "val_loss",
+    "val_loss_ci_low",
+    "val_loss_ci_high",
+    "n_val_tokens",
+    "id",
+    "id_ci_low",
+    "id_ci_high",
+    "layer",
 ]
 
 
@@ -96,21 +139,53 @@ def pretrained_points(sources: Iterable[dict], evals: Iterable[dict], ids: Itera
     for e in evals:
         s = by_name[e["model"]]
         r = id_by_key.get((e["dataset"], e["model"]), {})
-        rows.append({
-            "dataset": e["dataset"], "suite": s["suite"], "model": e["model"], "id_hub": s["id"], "revision": s["revision"],
-            "commit": s["commit"], "model_type": s["model_type"], "n_params": s["n_params"],
-            "n_params_nonembedding": s["n_params_nonembedding"], "n_layer": s["n_layer"], "n_embd": s["n_embd"],
-            "context": e["context"], "val_loss": e["val_loss"], "val_loss_ci_low": e["val_loss_ci_low"],
-            "val_loss_ci_high": e["val_loss_ci_high"], "n_val_tokens": e["n_val_tokens"],
-            "id": r.get("dimension"), "id_ci_low": r.get("ci_low"), "id_ci_high": r.get("ci_high"),
-            "layer": r.get("layer"),
-        })
-    return pd.DataFrame(rows, columns=PRETRAINED_COLUMNS).sort_values(["dataset", "suite", "n_params"]).reset_index(drop=True)
+        rows.append(
+            {
+                "dataset": e["dataset"],
+                "suite": s["suite"],
+                "model": e["model"],
+                "id_hub": s["id"],
+                "revision": s["revision"],
+                "commit": s["commit"],
+                "model_type": s["model_type"],
+                "n_params": s["n_params"],
+                "n_params_nonembedding": s["n_params_nonembedding"],
+                "n_layer": s["n_layer"],
+                "n_embd": s["n_embd"],
+                "context": e["context"],
+                "val_loss": e["val_loss"],
+                "val_loss_ci_low": e["val_loss_ci_low"],
+                "val_loss_ci_high": e["val_loss_ci_high"],
+                "n_val_tokens": e["n_val_tokens"],
+                "id": r.get("dimension"),
+                "id_ci_low": r.get("ci_low"),
+                "id_ci_high": r.get("ci_high"),
+                "layer": r.get("layer"),
+            }
+        )
+    return (
+        pd.DataFrame(rows, columns=PRETRAINED_COLUMNS)
+        .sort_values(["dataset", "suite", "n_params"])
+        .reset_index(drop=True)
+    )
 
 
 ID_PROTOCOL_COLUMNS = [
-    "dataset", "model", "n_tokens", "seed", "protocol", "metric", "id", "id_ci_low", "id_ci_high", "n_points",
-    "estimator", "k", "comb", "n_batches", "note",
+    "dataset",
+    "model",
+    "n_tokens",
+    "seed",
+    "protocol",
+    "metric",
+    "id",
+    "id_ci_low",
+    "id_ci_high",
+    "n_points",
+    "estimator",
+    "k",
+    "comb",
+    "n_batches",
+    "note",
 ]
 
 
@@ -120,17 +195,42 @@ def id_protocols_table(paths: Iterable[str | Path]) -> pd.DataFrame:
     for path in paths:
         r = json.loads(Path(path).read_text())
         for e in r["protocols"]:
-            rows.append({
-                "dataset": r["dataset"], "model": r["model"], "n_tokens": r["n_tokens"], "seed": r["seed"],
-                "protocol": e["protocol"], "metric": e["metric"], "id": e["dimension"], "id_ci_low": e["ci_low"],
-                "id_ci_high": e["ci_high"], "n_points": e["n_points"], "estimator": e.get("estimator"),
-                "k": e.get("k"), "comb": e.get("comb"), "n_batches": e.get("n_batches"), "note": e["note"],
-            })
+            rows.append(
+                {
+                    "dataset": r["dataset"],
+                    "model": r["model"],
+                    "n_tokens": r["n_tokens"],
+                    "seed": r["seed"],
+                    "protocol": e["protocol"],
+                    "metric": e["metric"],
+                    "id": e["dimension"],
+                    "id_ci_low": e["ci_low"],
+                    "id_ci_high": e["ci_high"],
+                    "n_points": e["n_points"],
+                    "estimator": e.get("estimator"),
+                    "k": e.get("k"),
+                    "comb": e.get("comb"),
+                    "n_batches": e.get("n_batches"),
+                    "note": e["note"],
+                }
+            )
     return _in_protocol_order(pd.DataFrame(rows, columns=ID_PROTOCOL_COLUMNS), [])
 
 
-ID_SCALE_COLUMNS = ["dataset", "model", "n_tokens", "seed", "protocol", "metric", "n1", "n2", "id", "id_error",
-                    "scale", "n_ratios"]
+ID_SCALE_COLUMNS = [
+    "dataset",
+    "model",
+    "n_tokens",
+    "seed",
+    "protocol",
+    "metric",
+    "n1",
+    "n2",
+    "id",
+    "id_error",
+    "scale",
+    "n_ratios",
+]
 
 
 def id_scale_table(paths: Iterable[str | Path]) -> pd.DataFrame:
@@ -142,10 +242,22 @@ def id_scale_table(paths: Iterable[str | Path]) -> pd.DataFrame:
         r = json.loads(Path(path).read_text())
         for e in r["protocols"]:
             for c in e.get("scale_curve") or []:
-                rows.append({"dataset": r["dataset"], "model": r["model"], "n_tokens": r["n_tokens"], "seed": r["seed"],
-                             "protocol": e["protocol"], "metric": e["metric"], "n1": c["n1"], "n2": c["n2"],
-                             "id": c["dimension"], "id_error": c["error"], "scale": c["scale"],
-                             "n_ratios": c["n_ratios"]})
+                rows.append(
+                    {
+                        "dataset": r["dataset"],
+                        "model": r["model"],
+                        "n_tokens": r["n_tokens"],
+                        "seed": r["seed"],
+                        "protocol": e["protocol"],
+                        "metric": e["metric"],
+                        "n1": c["n1"],
+                        "n2": c["n2"],
+                        "id": c["dimension"],
+                        "id_error": c["error"],
+                        "scale": c["scale"],
+                        "n_ratios": c["n_ratios"],
+                    }
+                )
     return _in_protocol_order(pd.DataFrame(rows, columns=ID_SCALE_COLUMNS), ["n1"])
 
 

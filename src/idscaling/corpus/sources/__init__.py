@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import importlib
 import itertools
+from collections.abc import Iterator
 from types import ModuleType
-from typing import Iterator
 
 from idscaling.corpus.sources.common import CorpusError, CorpusStats
 

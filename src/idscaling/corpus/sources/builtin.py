@@ -13,15 +13,24 @@ import pickle
 import re
 import sysconfig
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from idscaling.corpus.sources.common import CorpusError, CorpusStats
 from idscaling.corpus.sources.files import read_text_files
 from idscaling.corpus.sources.stories import generate_stories
 
-__all__ = ["BUILTIN_NAMES", "iter_documents", "is_synthetic", "token_upper_bound", "wiki_articles", "clean_wiki_text",
-           "newsgroup_posts", "stdlib_files"]
+__all__ = [
+    "BUILTIN_NAMES",
+    "iter_documents",
+    "is_synthetic",
+    "token_upper_bound",
+    "wiki_articles",
+    "clean_wiki_text",
+    "newsgroup_posts",
+    "stdlib_files",
+]
 
 BUILTIN_NAMES = ("wikipedia_news", "python_stdlib", "synthetic_stories")
 
@@ -52,7 +61,9 @@ def iter_documents(source: dict, stats: CorpusStats) -> Iterator[str]:
         seed = source.get("seed", 0)
         for key, value in (("n_documents", n_documents), ("seed", seed)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise CorpusError(f"builtin source 'synthetic_stories': {key} must be a non-negative int, got {value!r}")
+                raise CorpusError(
+                    f"builtin source 'synthetic_stories': {key} must be a non-negative int, got {value!r}"
+                )
         return iter(generate_stories(n_documents, seed))
     raise CorpusError(f"unknown builtin corpus {name!r} (expected one of {', '.join(BUILTIN_NAMES)})")
 

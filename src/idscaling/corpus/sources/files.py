@@ -10,8 +10,9 @@ import itertools
 import json
 import lzma
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from idscaling.corpus.sources.common import (
     CorpusError,
@@ -20,8 +21,15 @@ from idscaling.corpus.sources.common import (
     first_line,
 )
 
-__all__ = ["FILE_FORMATS", "COMPRESSED_OPENERS", "iter_documents", "token_upper_bound", "resolve_globs",
-           "read_text_files", "dataset_texts"]
+__all__ = [
+    "FILE_FORMATS",
+    "COMPRESSED_OPENERS",
+    "iter_documents",
+    "token_upper_bound",
+    "resolve_globs",
+    "read_text_files",
+    "dataset_texts",
+]
 
 SYNTHETIC = False
 FILE_FORMATS = ("text", "jsonl", "parquet")
@@ -95,8 +103,14 @@ def _jsonl_texts(paths: list[Path], text_field: str) -> Iterator[str]:
             raise CorpusError(f"cannot read corpus file {path}: {getattr(exc, 'strerror', None) or exc}") from exc
 
 
-_JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean",
-               type(None): "null"}
+_JSON_TYPES = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
 
 
 def _jsonl_line_text(line: bytes, where: str, text_field: str) -> str | None:
@@ -104,8 +118,10 @@ def _jsonl_line_text(line: bytes, where: str, text_field: str) -> str | None:
     try:
         decoded = line.decode("utf-8-sig")  # (a byte-order mark at the start of a file is dropped)
     except UnicodeDecodeError as exc:
-        raise CorpusError(f"{where}: not valid UTF-8 (byte 0x{line[exc.start]:02x} at byte {exc.start + 1} "
-                          "of the line; JSON lines must be UTF-8)") from None
+        raise CorpusError(
+            f"{where}: not valid UTF-8 (byte 0x{line[exc.start]:02x} at byte {exc.start + 1} "
+            "of the line; JSON lines must be UTF-8)"
+        ) from None
     if not decoded.strip():
         return None
     try:

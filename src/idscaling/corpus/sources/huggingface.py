@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 from urllib.parse import urlparse
 
 from idscaling.corpus.sources.common import CorpusError, CorpusStats, first_line
@@ -73,8 +73,8 @@ def probe_hub(endpoint: str, timeout: float) -> None:
     thread.start()
     thread.join(timeout)
     if not outcome:
-        raise ConnectionError(f"cannot reach {host}:{port} within {timeout:g} s (for a cached copy set HF_HUB_OFFLINE=1)")
+        raise ConnectionError(
+            f"cannot reach {host}:{port} within {timeout:g} s (for a cached copy set HF_HUB_OFFLINE=1)"
+        )
     if outcome[0] is not None:
         raise ConnectionError(f"cannot reach {host}:{port}: {outcome[0]} (for a cached copy set HF_HUB_OFFLINE=1)")
-
-

@@ -4,7 +4,7 @@ freedom (:mod:`idscaling.latent`; keys of :func:`idscaling.latent.teachers.sourc
 from __future__ import annotations
 
 import itertools
-from typing import Iterator
+from collections.abc import Iterator
 
 from idscaling.corpus.sources.common import CorpusError, CorpusStats
 from idscaling.latent.teachers import LatentSourceError, latent_settings

@@ -37,18 +37,53 @@ class _Character:
 _NAMES_SHE = ["Lily", "Mia", "Sue", "Anna", "Lucy", "Emma", "Zoe", "Kate", "Rosa", "Amy", "Ella", "Nina"]
 _NAMES_HE = ["Tom", "Ben", "Max", "Sam", "Tim", "Leo", "Jack", "Finn", "Ivan", "Noah", "Bob", "Jake"]
 _KINDS = [
-    "girl", "boy", "bunny", "puppy", "kitten", "bear", "duck", "frog", "mouse", "fox",
-    "bird", "dragon", "robot", "pig", "owl", "turtle",
+    "girl",
+    "boy",
+    "bunny",
+    "puppy",
+    "kitten",
+    "bear",
+    "duck",
+    "frog",
+    "mouse",
+    "fox",
+    "bird",
+    "dragon",
+    "robot",
+    "pig",
+    "owl",
+    "turtle",
 ]
 _HUMAN_KINDS = {"girl": "she", "boy": "he"}
 _ADJ_CHAR = ["little", "happy", "curious", "shy", "brave", "kind", "small", "silly", "friendly", "sleepy"]
 _PLACES = [
-    "the park", "the big forest", "a small house", "the farm", "the beach", "the garden",
-    "a quiet town", "the school", "the lake", "the hill", "the zoo", "the old barn",
+    "the park",
+    "the big forest",
+    "a small house",
+    "the farm",
+    "the beach",
+    "the garden",
+    "a quiet town",
+    "the school",
+    "the lake",
+    "the hill",
+    "the zoo",
+    "the old barn",
 ]
 _OBJECTS = [
-    "red ball", "blue kite", "shiny rock", "toy car", "teddy bear", "yellow hat", "big box",
-    "little boat", "green cup", "soft blanket", "pretty flower", "wooden spoon", "star sticker",
+    "red ball",
+    "blue kite",
+    "shiny rock",
+    "toy car",
+    "teddy bear",
+    "yellow hat",
+    "big box",
+    "little boat",
+    "green cup",
+    "soft blanket",
+    "pretty flower",
+    "wooden spoon",
+    "star sticker",
 ]
 _FOODS = ["an apple", "a cookie", "some bread", "a banana", "a cake", "some soup", "a carrot", "some milk"]
 _GOOD_FEELINGS = ["happy", "glad", "proud", "excited", "calm", "thankful"]
@@ -78,7 +113,7 @@ _PROBLEMS: list[tuple[str, list[str]]] = [
     (
         "{f} took the {o} and did not want to share. {n} felt {bad}.",
         [
-            "{n} said, \"Let us play with it together.\" {f} smiled and said yes.",
+            '{n} said, "Let us play with it together." {f} smiled and said yes.',
             "{f} saw that {n} was {bad} and said sorry. Then {f} gave the {o} back.",
             "Mom told them that sharing is good. So they took turns with the {o}.",
         ],
@@ -87,7 +122,7 @@ _PROBLEMS: list[tuple[str, list[str]]] = [
         "The {o} broke into two pieces. {n} began to cry.",
         [
             "Dad came with some glue and fixed the {o}. It was as good as new.",
-            "{f} said, \"Do not cry. We can fix it.\" Together they fixed the {o}.",
+            '{f} said, "Do not cry. We can fix it." Together they fixed the {o}.',
             "Grandma fixed the {o} with a needle and thread while {n} watched.",
         ],
     ),
@@ -112,7 +147,7 @@ _PROBLEMS: list[tuple[str, list[str]]] = [
         [
             "{f} showed {obj} how to do it, one little step at a time.",
             "{n} tried again and again, and at last {s} could {act}.",
-            "{f} said, \"You can do it.\" And {n} did it.",
+            '{f} said, "You can do it." And {n} did it.',
         ],
     ),
     (
@@ -144,18 +179,18 @@ _MIDDLE = [
     "They played all morning and had lots of fun.",
     "{n} saw a big {kind2} near the {o}.",
     "The birds were singing in the trees.",
-    "{f} said, \"Hello, {n}! What are you doing?\"",
-    "{n} said, \"I want to {act} with my {o}.\"",
+    '{f} said, "Hello, {n}! What are you doing?"',
+    '{n} said, "I want to {act} with my {o}."',
     "{S} felt {good} and a little bit silly.",
     "They ran to {p} as fast as they could.",
     "{n} had {food} and felt full and {good}.",
     "Then {n} took the {o} and looked at it for a long time.",
-    "{f} laughed and said, \"You are funny!\"",
+    '{f} laughed and said, "You are funny!"',
     "It was {weather}, but {n} did not mind.",
 ]
 _AFTER = [
     "{n} felt {good} again.",
-    "{n} hugged {f} and said, \"Thank you!\"",
+    '{n} hugged {f} and said, "Thank you!"',
     "They both smiled.",
     "{n} was not {bad} anymore.",
 ]
@@ -191,12 +226,24 @@ def generate_story(rng: random.Random) -> str:
     friend = _character(rng, avoid=hero.name)
     problem, resolutions = rng.choice(_PROBLEMS)
     slots = {
-        "n": hero.name, "kind": hero.kind, "s": hero.subj, "S": hero.subj.capitalize(),
-        "obj": hero.obj, "poss": hero.poss, "Poss": hero.poss.capitalize(),
-        "f": friend.name, "kind2": rng.choice(_KINDS), "adj": rng.choice(_ADJ_CHAR),
-        "p": rng.choice(_PLACES), "o": rng.choice(_OBJECTS), "food": rng.choice(_FOODS),
-        "good": rng.choice(_GOOD_FEELINGS), "bad": rng.choice(_BAD_FEELINGS),
-        "weather": rng.choice(_WEATHER), "act": rng.choice(_ACTIVITIES), "time": rng.choice(_TIMES),
+        "n": hero.name,
+        "kind": hero.kind,
+        "s": hero.subj,
+        "S": hero.subj.capitalize(),
+        "obj": hero.obj,
+        "poss": hero.poss,
+        "Poss": hero.poss.capitalize(),
+        "f": friend.name,
+        "kind2": rng.choice(_KINDS),
+        "adj": rng.choice(_ADJ_CHAR),
+        "p": rng.choice(_PLACES),
+        "o": rng.choice(_OBJECTS),
+        "food": rng.choice(_FOODS),
+        "good": rng.choice(_GOOD_FEELINGS),
+        "bad": rng.choice(_BAD_FEELINGS),
+        "weather": rng.choice(_WEATHER),
+        "act": rng.choice(_ACTIVITIES),
+        "time": rng.choice(_TIMES),
     }
     opening = [_fill(rng.choice(_OPENINGS), slots)]
     settings = [_fill(t, slots) for t in rng.sample(_SETTINGS, rng.randint(1, 2))]

@@ -44,13 +44,24 @@ def id_analyses_figure(table: pd.DataFrame) -> Figure:
                 if len(g) == 0:
                     continue
                 # seeds: the mean per x, bars spanning the seeds' intervals
-                agg = (g.groupby("x", as_index=False)
-                       .agg(id=("id", "mean"), lo=("id_ci_low", "min"), hi=("id_ci_high", "max"))
-                       .sort_values("x"))
+                agg = (
+                    g.groupby("x", as_index=False)
+                    .agg(id=("id", "mean"), lo=("id_ci_low", "min"), hi=("id_ci_high", "max"))
+                    .sort_values("x")
+                )
                 c = colours[i % len(colours)]
                 error_bars(ax, agg["x"], agg["lo"], agg["hi"], c)
-                ax.plot(agg["x"], agg["id"], marker="o", ms=6.5, lw=1.4, color=c, label=str(ds),
-                        gid=ID_ANALYSIS_GID, zorder=3)
+                ax.plot(
+                    agg["x"],
+                    agg["id"],
+                    marker="o",
+                    ms=6.5,
+                    lw=1.4,
+                    color=c,
+                    label=str(ds),
+                    gid=ID_ANALYSIS_GID,
+                    zorder=3,
+                )
             if scale == "log":
                 ax.set_xscale("log")
                 xs = sorted(sub["x"].unique())

@@ -39,21 +39,45 @@ def id_quality_figure(table: pd.DataFrame, extrapolated: pd.DataFrame, metric: s
             for protocol, gp in g.groupby("protocol", sort=False):
                 colour, marker = PROTOCOL_STYLE.get(protocol, ("0.5", "o"))
                 gp = gp.sort_values("loss_gap_late")
-                ax.plot(gp["loss_gap_late"], gp["id"], ls="none", marker=marker, ms=6, color=colour, alpha=0.85,
-                        gid=f"{ID_QUALITY_GID}:{protocol}", label=protocol)
-                e = extrapolated[(extrapolated["dataset"] == ds) & (extrapolated["protocol"] == protocol)
-                                 & (extrapolated["metric"] == metric)]
+                ax.plot(
+                    gp["loss_gap_late"],
+                    gp["id"],
+                    ls="none",
+                    marker=marker,
+                    ms=6,
+                    color=colour,
+                    alpha=0.85,
+                    gid=f"{ID_QUALITY_GID}:{protocol}",
+                    label=protocol,
+                )
+                e = extrapolated[
+                    (extrapolated["dataset"] == ds)
+                    & (extrapolated["protocol"] == protocol)
+                    & (extrapolated["metric"] == metric)
+                ]
                 if len(e) and finite(e["id_zero_gap"].iloc[0]):
                     r = e.iloc[0]
                     xs = np.array([0.0, float(gp["loss_gap_late"].max())])
                     ax.plot(xs, r["id_zero_gap"] + r["slope"] * xs, color=colour, lw=1.0, ls="--")
                     err = [[r["id_zero_gap"] - r["id_zero_gap_ci_low"]], [r["id_zero_gap_ci_high"] - r["id_zero_gap"]]]
-                    ax.errorbar([0.0], [r["id_zero_gap"]], yerr=err, fmt=marker, mfc="white", mec=colour, ecolor=colour,
-                                capsize=3, ms=7, zorder=5)
+                    ax.errorbar(
+                        [0.0],
+                        [r["id_zero_gap"]],
+                        yerr=err,
+                        fmt=marker,
+                        mfc="white",
+                        mec=colour,
+                        ecolor=colour,
+                        capsize=3,
+                        ms=7,
+                        zorder=5,
+                    )
             oracle = float(g["oracle_window_id"].mean())
             if math.isfinite(oracle):
                 ax.axhline(oracle, color="black", lw=1.4, ls="-", label=f"oracle_window {oracle:.2f}", gid="oracle")
-            ax.axhline(float(g["id_target"].mean()), color="0.4", lw=1.2, ls=":", label=f"target {g['id_target'].mean():g}")
+            ax.axhline(
+                float(g["id_target"].mean()), color="0.4", lw=1.2, ls=":", label=f"target {g['id_target'].mean():g}"
+            )
             ax.set_xlim(left=-0.02)
             ax.set_xlabel("model loss - Bayes loss, late positions (nats/word)")
             ax.set_ylabel(f"intrinsic dimension ({metric})")

@@ -35,7 +35,7 @@ def id_scale_figure(table: pd.DataFrame) -> Figure:
         if not datasets:
             empty(axes[0], "no ID protocols computed")
             return fig
-        for ax in axes[len(datasets):]:
+        for ax in axes[len(datasets) :]:
             ax.set_visible(False)
         for ax, dataset in zip(axes, datasets):
             t = table[table["dataset"] == dataset]
@@ -47,8 +47,16 @@ def id_scale_figure(table: pd.DataFrame) -> Figure:
                 y = g["id"].astype(float).to_numpy()
                 err = g["id_error"].astype(float).to_numpy()
                 error_bars(ax, x, y - err, y + err, colour, lw=1.0)
-                ax.plot(x, y, ls="-" if metric == "euclidean" else "--", marker=marker, ms=5, color=colour,
-                        label=f"{protocol}, {metric}", gid=f"{ID_SCALE_GID}:{protocol}:{metric}")
+                ax.plot(
+                    x,
+                    y,
+                    ls="-" if metric == "euclidean" else "--",
+                    marker=marker,
+                    ms=5,
+                    color=colour,
+                    label=f"{protocol}, {metric}",
+                    gid=f"{ID_SCALE_GID}:{protocol}:{metric}",
+                )
             ax.set_xscale("log", base=2)
             ax.set_xlabel("neighbour rank n1 (n2 = 2 n1)")
             ax.set_ylabel("GRIDE intrinsic dimension")

@@ -59,16 +59,16 @@ def intrinsic_dim_figure(ids: pd.DataFrame) -> Figure:
         if "layer" not in df.columns:
             df["layer"] = "final"
         models = ordered_unique(df["model"].tolist())
-        pairs = sorted({(m, l) for m, l in zip(df["model"], df["layer"])},
-                       key=lambda p: (models.index(p[0]), layer_key(p[1])))
+        pairs = sorted(set(zip(df["model"], df["layer"])), key=lambda p: (models.index(p[0]), layer_key(p[1])))
         hue_of = {p: f"{p[0]}, {layer_label(p[1])}" for p in pairs}
-        df["_hue"] = [hue_of[(m, l)] for m, l in zip(df["model"], df["layer"])]
+        df["_hue"] = [hue_of[pair] for pair in zip(df["model"], df["layer"])]
         hues = [hue_of[p] for p in pairs]
         colours = sns.color_palette("colorblind", n_colors=max(len(hues), 1))
 
         # marker shape encodes the training-set size of the embedded model (if few)
-        tok_values = sorted(pd.to_numeric(df["n_tokens"], errors="coerce").dropna().unique()) \
-            if "n_tokens" in df.columns else []
+        tok_values = (
+            sorted(pd.to_numeric(df["n_tokens"], errors="coerce").dropna().unique()) if "n_tokens" in df.columns else []
+        )
         by_tokens = 1 < len(tok_values) <= len(TOKEN_MARKERS)
         marker_of = {v: TOKEN_MARKERS[i] for i, v in enumerate(tok_values)} if by_tokens else {}
 
@@ -89,20 +89,48 @@ def intrinsic_dim_figure(ids: pd.DataFrame) -> Figure:
                 error_bars(ax, x, g.get("id_ci_low", np.nan), g.get("id_ci_high", np.nan), c, lw=1.6)
                 toks = pd.to_numeric(g["n_tokens"], errors="coerce") if "n_tokens" in g else [np.nan] * k
                 for xi, yi, ti in zip(x, g["id"].astype(float), toks):
-                    ax.plot([xi], [yi], ls="none", marker=marker_of.get(ti, "o"), ms=7, color=c,
-                            markeredgecolor="white", markeredgewidth=0.8, zorder=3)
-        handles = [Line2D([], [], ls="none", marker="o", ms=7, color=colours[j % len(colours)])
-                   for j in range(len(hues))]
+                    ax.plot(
+                        [xi],
+                        [yi],
+                        ls="none",
+                        marker=marker_of.get(ti, "o"),
+                        ms=7,
+                        color=c,
+                        markeredgecolor="white",
+                        markeredgewidth=0.8,
+                        zorder=3,
+                    )
+        handles = [
+            Line2D([], [], ls="none", marker="o", ms=7, color=colours[j % len(colours)]) for j in range(len(hues))
+        ]
         labels = list(hues)
-        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
-                  fontsize=10, title="model, layer", title_fontsize=10.5, frameon=False)
+        ax.legend(
+            handles,
+            labels,
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1.0),
+            borderaxespad=0.0,
+            fontsize=10,
+            title="model, layer",
+            title_fontsize=10.5,
+            frameon=False,
+        )
         if by_tokens:
             # a figure-level legend (anchored to the axes) so that it is not
             # clipped the way a second axes legend added via add_artist would be
             th = [Line2D([], [], ls="none", marker=marker_of[v], ms=7, color="0.45") for v in tok_values]
-            fig.legend(th, [f"{human(v)} tokens" for v in tok_values], loc="lower left",
-                       bbox_to_anchor=(1.02, 0.0), bbox_transform=ax.transAxes, borderaxespad=0.0,
-                       fontsize=10, title="trained on", title_fontsize=10.5, frameon=False)
+            fig.legend(
+                th,
+                [f"{human(v)} tokens" for v in tok_values],
+                loc="lower left",
+                bbox_to_anchor=(1.02, 0.0),
+                bbox_transform=ax.transAxes,
+                borderaxespad=0.0,
+                fontsize=10,
+                title="trained on",
+                title_fontsize=10.5,
+                frameon=False,
+            )
         ax.set_xticks(range(len(datasets)))
         ax.set_xticklabels([str(d) for d in datasets])
         ax.set_xlim(-0.6, len(datasets) - 0.4)

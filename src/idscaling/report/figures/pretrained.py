@@ -50,22 +50,46 @@ def pretrained_figure(points: pd.DataFrame, exponents: pd.DataFrame, params_colu
                 pm = sub[sub["model"] == model]
                 c = palette[model]
                 error_bars(ax, pm[params_column], pm["val_loss_ci_low"], pm["val_loss_ci_high"], c)
-                ax.plot(pm[params_column], pm["val_loss"], ls="none", marker="o", ms=7, color=c,
-                        markeredgecolor="white", markeredgewidth=0.8, zorder=3)
+                ax.plot(
+                    pm[params_column],
+                    pm["val_loss"],
+                    ls="none",
+                    marker="o",
+                    ms=7,
+                    color=c,
+                    markeredgecolor="white",
+                    markeredgewidth=0.8,
+                    zorder=3,
+                )
                 handles.append(Line2D([], [], ls="none", marker="o", ms=7, color=c))
                 labels.append(f"{model} ({human(pm[params_column].median())})")
             row = exponent_row(exponents, ds, "model")
             notes = scaling_lines(ax, sub[params_column], sub["val_loss"], row, "N") if row is not None else []
-            finish_loss_panel(ax, sub[params_column], f"{ds}: loss (model's own tokens)",
-                               PARAM_LABELS.get(params_column, params_column), notes, handles, labels)
+            finish_loss_panel(
+                ax,
+                sub[params_column],
+                f"{ds}: loss (model's own tokens)",
+                PARAM_LABELS.get(params_column, params_column),
+                notes,
+                handles,
+                labels,
+            )
 
             ids = sub[np.isfinite(pd.to_numeric(sub["id"], errors="coerce"))]
             if len(ids) == 0:
                 empty(ax_id, "no ID estimates")
                 continue
             error_bars(ax_id, ids[params_column], ids["id_ci_low"], ids["id_ci_high"], "0.3")
-            ax_id.plot(ids[params_column], ids["id"].astype(float), marker="o", ms=7, lw=1.2, color="0.3",
-                       gid=PRETRAINED_ID_GID, zorder=3)
+            ax_id.plot(
+                ids[params_column],
+                ids["id"].astype(float),
+                marker="o",
+                ms=7,
+                lw=1.2,
+                color="0.3",
+                gid=PRETRAINED_ID_GID,
+                zorder=3,
+            )
             ax_id.set_xscale("log")
             ax_id.set_xlabel(PARAM_LABELS.get(params_column, params_column))
             ax_id.set_ylabel("estimated ID (final layer)")

@@ -48,10 +48,18 @@ def data_scaling_figure(points: pd.DataFrame, exponents: pd.DataFrame, params_co
             for model in [m for m in palette if m in set(sub["model"])]:
                 pm = sub[sub["model"] == model].sort_values("n_tokens", kind="mergesort")
                 c = palette[model]
-                error_bars(ax, pm["n_tokens"], pm.get("val_loss_ci_low", np.nan),
-                            pm.get("val_loss_ci_high", np.nan), c)
-                ax.plot(pm["n_tokens"], pm["val_loss"], ls="none", marker="o", ms=6.5, color=c,
-                        markeredgecolor="white", markeredgewidth=0.8, zorder=3)
+                error_bars(ax, pm["n_tokens"], pm.get("val_loss_ci_low", np.nan), pm.get("val_loss_ci_high", np.nan), c)
+                ax.plot(
+                    pm["n_tokens"],
+                    pm["val_loss"],
+                    ls="none",
+                    marker="o",
+                    ms=6.5,
+                    color=c,
+                    markeredgecolor="white",
+                    markeredgewidth=0.8,
+                    zorder=3,
+                )
                 size = ""
                 if params_column in pm.columns and finite(pm[params_column].median()):
                     size = f" ({human(pm[params_column].median())} params)"
@@ -85,11 +93,21 @@ def envelope_line(ax, sub: pd.DataFrame, row: pd.Series) -> None:
     a, e, pref = (get(row, c) for c in ("alpha_saturating", "E_saturating", "A_saturating"))
     label = "envelope (best shape per size)"
     if all(finite(v) for v in (a, e, pref)):
-        label += (rf": $\hat\alpha_D$ = {fmt(a)}" + ci_text(get(row, "alpha_saturating_ci_low"),
-                                                          get(row, "alpha_saturating_ci_high")) + f", E = {fmt(e, 2)}")
+        label += (
+            rf": $\hat\alpha_D$ = {fmt(a)}"
+            + ci_text(get(row, "alpha_saturating_ci_low"), get(row, "alpha_saturating_ci_high"))
+            + f", E = {fmt(e, 2)}"
+        )
         grid = np.geomspace(float(means.index.min()), float(means.index.max()), 50)
-        ax.plot(grid, float(e) + float(pref) * grid ** (-float(a)), color="#6a3d9a", lw=2.0, zorder=5,
-                gid=ENVELOPE_GID, label=label)
+        ax.plot(
+            grid,
+            float(e) + float(pref) * grid ** (-float(a)),
+            color="#6a3d9a",
+            lw=2.0,
+            zorder=5,
+            gid=ENVELOPE_GID,
+            label=label,
+        )
     else:
         ax.plot(means.index, means.to_numpy(), color="#6a3d9a", lw=1.2, zorder=5, gid=ENVELOPE_GID, label=label)
 
@@ -101,10 +119,26 @@ def heldout_marker(ax, row: pd.Series | None) -> None:
     if not all(finite(v) for v in (x, obs, pred)):
         return
     low, high = get(row, "heldout_predicted_ci_low"), get(row, "heldout_predicted_ci_high")
-    err = [[max(float(pred) - float(low), 0)], [max(float(high) - float(pred), 0)]] if finite(low) and finite(high) else None
-    ax.errorbar([float(x) * 1.04], [float(pred)], yerr=err, fmt="D", ms=6, mfc="none", mec="#e66101", ecolor="#e66101",
-                capsize=3, zorder=6, gid=HELDOUT_GID,
-                label=f"held out: predicted {float(pred):.3f} vs {float(obs):.3f} ({100 * (float(pred) / float(obs) - 1):+.1f}%)")
+    err = (
+        [[max(float(pred) - float(low), 0)], [max(float(high) - float(pred), 0)]]
+        if finite(low) and finite(high)
+        else None
+    )
+    ax.errorbar(
+        [float(x) * 1.04],
+        [float(pred)],
+        yerr=err,
+        fmt="D",
+        ms=6,
+        mfc="none",
+        mec="#e66101",
+        ecolor="#e66101",
+        capsize=3,
+        zorder=6,
+        gid=HELDOUT_GID,
+        label=f"held out: predicted {float(pred):.3f} vs {float(obs):.3f} "
+        f"({100 * (float(pred) / float(obs) - 1):+.1f}%)",
+    )
 
 
 def finish_loss_panel(ax, x, title: str, xlabel: str, notes: list[str], handles: list, labels: list) -> None:
@@ -152,10 +186,20 @@ def model_scaling_figure(points: pd.DataFrame, exponents: pd.DataFrame, params_c
             for model in [m for m in palette if m in set(at["model"])]:
                 pm = at[at["model"] == model]
                 c = palette[model]
-                error_bars(ax, pm[params_column], pm.get("val_loss_ci_low", np.nan),
-                            pm.get("val_loss_ci_high", np.nan), c)
-                ax.plot(pm[params_column], pm["val_loss"], ls="none", marker="o", ms=7, color=c,
-                        markeredgecolor="white", markeredgewidth=0.8, zorder=3)
+                error_bars(
+                    ax, pm[params_column], pm.get("val_loss_ci_low", np.nan), pm.get("val_loss_ci_high", np.nan), c
+                )
+                ax.plot(
+                    pm[params_column],
+                    pm["val_loss"],
+                    ls="none",
+                    marker="o",
+                    ms=7,
+                    color=c,
+                    markeredgecolor="white",
+                    markeredgewidth=0.8,
+                    zorder=3,
+                )
                 handles.append(Line2D([], [], ls="none", marker="o", ms=7, color=c))
                 labels.append(f"{model} ({human(pm[params_column].median())} params)")
 
@@ -174,6 +218,8 @@ def model_scaling_figure(points: pd.DataFrame, exponents: pd.DataFrame, params_c
     return fig
 
 
-def plot_model_scaling(points: pd.DataFrame, exponents: pd.DataFrame, out_path, params_column: str = "n_params") -> None:
+def plot_model_scaling(
+    points: pd.DataFrame, exponents: pd.DataFrame, out_path, params_column: str = "n_params"
+) -> None:
     """Loss vs. parameters at the largest data size per dataset (PNG)."""
     save(model_scaling_figure(points, exponents, params_column), out_path)

@@ -4,8 +4,8 @@ scaling panel, and the one way a figure is saved (deterministic PNG bytes)."""
 
 import contextlib
 import math
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -147,7 +147,9 @@ def model_palette(points: pd.DataFrame, params_column: str) -> dict:
     models = ordered_unique(points["model"].tolist())
     if params_column in points.columns:
         size = points.groupby("model", sort=False)[params_column].median()
-        models = sorted(models, key=lambda m: (not finite(size.get(m)), size.get(m, 0) if finite(size.get(m)) else 0, str(m)))
+        models = sorted(
+            models, key=lambda m: (not finite(size.get(m)), size.get(m, 0) if finite(size.get(m)) else 0, str(m))
+        )
     colours = sns.color_palette("colorblind", n_colors=max(len(models), 1))
     return {m: colours[i % len(colours)] for i, m in enumerate(models)}
 
@@ -209,10 +211,19 @@ def positive(df: pd.DataFrame, *cols: str) -> pd.DataFrame:
 
 
 def note(ax, text: str, loc: str = "upper right") -> None:
-    xy = {"upper right": (0.97, 0.97, "right", "top"), "lower left": (0.03, 0.03, "left", "bottom"),
-          "center": (0.5, 0.5, "center", "center")}[loc]
+    xy = {
+        "upper right": (0.97, 0.97, "right", "top"),
+        "lower left": (0.03, 0.03, "left", "bottom"),
+        "center": (0.5, 0.5, "center", "center"),
+    }[loc]
     ax.text(
-        xy[0], xy[1], text, transform=ax.transAxes, ha=xy[2], va=xy[3], fontsize=10.5,
+        xy[0],
+        xy[1],
+        text,
+        transform=ax.transAxes,
+        ha=xy[2],
+        va=xy[3],
+        fontsize=10.5,
         bbox=dict(boxstyle="round,pad=0.35", facecolor="white", edgecolor="0.6", alpha=0.95),
         zorder=10,
     )
@@ -223,8 +234,7 @@ def save(fig: Figure, out_path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     with style():
         # bbox_inches="tight": legends placed beside the axes are never clipped
-        fig.savefig(out, dpi=DPI, format="png", metadata={"Software": None},
-                    bbox_inches="tight", pad_inches=0.15)
+        fig.savefig(out, dpi=DPI, format="png", metadata={"Software": None}, bbox_inches="tight", pad_inches=0.15)
     fig.clear()
 
 
@@ -247,22 +257,32 @@ def scaling_lines(ax, x_fit: np.ndarray, y_fit: np.ndarray, row: pd.Series | Non
 
     a_obs, pref = get(row, "alpha_observed"), get(row, "prefactor")
     if finite(a_obs) and finite(pref) and float(pref) > 0:
-        label = (rf"observed $\hat\alpha_{sub}$ = {fmt(a_obs)}"
-                 + ci_text(get(row, "alpha_ci_low"), get(row, "alpha_ci_high")))
-        ax.plot(grid, float(pref) * grid ** (-float(a_obs)), color="0.15", lw=2.0,
-                label=label, gid=FIT_GID, zorder=4)
+        label = rf"observed $\hat\alpha_{sub}$ = {fmt(a_obs)}" + ci_text(
+            get(row, "alpha_ci_low"), get(row, "alpha_ci_high")
+        )
+        ax.plot(grid, float(pref) * grid ** (-float(a_obs)), color="0.15", lw=2.0, label=label, gid=FIT_GID, zorder=4)
     else:
         notes.append("fit unavailable (NaN)")
 
     a_sat, e_sat, a_pref = (get(row, c) for c in ("alpha_saturating", "E_saturating", "A_saturating"))
     if all(finite(v) for v in (a_sat, e_sat, a_pref)):
-        label = (rf"saturating $E + A D^{{-\hat\alpha}}$: $\hat\alpha_{sub}$ = {fmt(a_sat)}"
-                 + ci_text(get(row, "alpha_saturating_ci_low"), get(row, "alpha_saturating_ci_high"))
-                 + f", E = {fmt(e_sat, 2)}")
+        label = (
+            rf"saturating $E + A D^{{-\hat\alpha}}$: $\hat\alpha_{sub}$ = {fmt(a_sat)}"
+            + ci_text(get(row, "alpha_saturating_ci_low"), get(row, "alpha_saturating_ci_high"))
+            + f", E = {fmt(e_sat, 2)}"
+        )
         if sub != "D":
             label = label.replace("D^", "N^")
-        ax.plot(grid, float(e_sat) + float(a_pref) * grid ** (-float(a_sat)), color="#1f77b4", lw=1.8,
-                ls="-.", label=label, gid=SAT_GID, zorder=4)
+        ax.plot(
+            grid,
+            float(e_sat) + float(a_pref) * grid ** (-float(a_sat)),
+            color="#1f77b4",
+            lw=1.8,
+            ls="-.",
+            label=label,
+            gid=SAT_GID,
+            zorder=4,
+        )
 
     a_pred = get(row, "alpha_predicted")
     if finite(a_pred):
@@ -271,8 +291,16 @@ def scaling_lines(ax, x_fit: np.ndarray, y_fit: np.ndarray, row: pd.Series | Non
         label = rf"predicted $\alpha_{sub}$ = {fmt(a_pred)}"
         if finite(get(row, "id")):
             label += f" (ID {float(get(row, 'id')):.1f})"
-        ax.plot(grid, yg * (grid / xg) ** (-float(a_pred)), color="#d62728", lw=2.0, ls="--",
-                label=label, gid=PRED_GID, zorder=4)
+        ax.plot(
+            grid,
+            yg * (grid / xg) ** (-float(a_pred)),
+            color="#d62728",
+            lw=2.0,
+            ls="--",
+            label=label,
+            gid=PRED_GID,
+            zorder=4,
+        )
     else:
         notes.append("no predicted exponent (NaN)")
     return notes
@@ -283,8 +311,17 @@ def legend_below(ax, handles=None, labels=None, ncol: int = 1) -> None:
         handles, labels = ax.get_legend_handles_labels()
     if not handles:
         return
-    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=ncol,
-              fontsize=10, frameon=False, borderaxespad=0.0, handlelength=2.2)
+    ax.legend(
+        handles,
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.17),
+        ncol=ncol,
+        fontsize=10,
+        frameon=False,
+        borderaxespad=0.0,
+        handlelength=2.2,
+    )
 
 
 def empty(ax, text: str) -> None:
@@ -294,6 +331,10 @@ def empty(ax, text: str) -> None:
 
 
 PROTOCOL_STYLE = {  # protocol -> (colour, marker)
-    "token": ("#d62728", "o"), "token_centred": ("#ff7f0e", "v"), "sequence_mean": ("#2ca02c", "s"),
-    "sequence_last": ("#9467bd", "D"), "oracle": ("0.25", "*"), "oracle_window": ("0.55", "P"),
+    "token": ("#d62728", "o"),
+    "token_centred": ("#ff7f0e", "v"),
+    "sequence_mean": ("#2ca02c", "s"),
+    "sequence_last": ("#9467bd", "D"),
+    "oracle": ("0.25", "*"),
+    "oracle_window": ("0.55", "P"),
 }
