@@ -1,11 +1,11 @@
 # The two commands of the README:
 #   make run    set up .venv, run the embedded default DAG offline, write report.html
-#   make test   set up .venv, run the tests (unit tests, lint, dry runs, a tiny end-to-end run)
+#   make test   set up .venv, lint, run the tests (unit tests, dry runs, a tiny end-to-end run)
 PYTHON ?= python3
 CORES ?= 2
 BIN := .venv/bin
 
-.PHONY: setup run test report clean
+.PHONY: setup run lint test report clean
 
 setup: $(BIN)/.installed
 
@@ -20,7 +20,14 @@ run: setup
 	$(BIN)/snakemake --cores $(CORES)
 	$(BIN)/snakemake --report report.html
 
-test: setup
+# ruff (pyproject.toml [tool.ruff]) and snakefmt over the whole tree; `ruff format .` and
+# `snakefmt .` fix what they report
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check .
+
+test: setup lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 report: setup

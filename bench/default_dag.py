@@ -35,8 +35,19 @@ def main() -> int:
         sys.exit(f"{work}/results exists: the benchmark starts from a clean results/ folder")
     work.mkdir(parents=True, exist_ok=True)
     snakemake = str(Path(sys.executable).with_name("snakemake"))
-    cmd = [snakemake, "-s", str(REPO / "Snakefile"), "--directory", str(work), "--cores", str(args.cores),
-           "--configfile", str(Path(args.configfile).resolve()), "--quiet", "all"]
+    cmd = [
+        snakemake,
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(work),
+        "--cores",
+        str(args.cores),
+        "--configfile",
+        str(Path(args.configfile).resolve()),
+        "--quiet",
+        "all",
+    ]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True)
     wall = time.perf_counter() - t0
@@ -48,14 +59,18 @@ def main() -> int:
             row = next(csv.DictReader(fh, delimiter="\t"))
         rss = float(row["max_rss"]) if row["max_rss"] not in ("", "-", "NA") else float("nan")
         stages[rule].append((float(row["s"]), rss))
-    print(f"\nDefault DAG, {args.cores} cores, {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs visible: wall {wall:.0f} s ({wall / 60:.1f} min), "
-          f"{sum(len(v) for v in stages.values())} jobs\n")
+    print(
+        f"\nDefault DAG, {args.cores} cores, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs visible: wall {wall:.0f} s ({wall / 60:.1f} min), "
+        f"{sum(len(v) for v in stages.values())} jobs\n"
+    )
     print("| stage | jobs | total s | longest s | peak RSS MB |")
     print("|---|---:|---:|---:|---:|")
     for rule, rows in sorted(stages.items(), key=lambda kv: -sum(s for s, _ in kv[1])):
-        print(f"| {rule} | {len(rows)} | {sum(s for s, _ in rows):.1f} | {max(s for s, _ in rows):.1f} | "
-              f"{max(r for _, r in rows):.0f} |")
+        print(
+            f"| {rule} | {len(rows)} | {sum(s for s, _ in rows):.1f} | {max(s for s, _ in rows):.1f} | "
+            f"{max(r for _, r in rows):.0f} |"
+        )
     print(f"\nexponents.csv:\n\n{(work / 'results/summary/exponents.csv').read_text()}")
     if not args.keep:
         shutil.rmtree(work)

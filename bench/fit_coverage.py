@@ -56,16 +56,25 @@ def design(name: str) -> tuple[np.ndarray, int]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--designs", default="old,5x3,7x1,config", help="comma-separated (default old,5x3,7x1,config)")
-    ap.add_argument("--truths", default="3.0:0.6:1.5",
-                    help="comma-separated E:alpha:excess-at-12500 (default 3.0:0.6:1.5)")
-    ap.add_argument("--noise", default="0.005,0.01,0.02,0.03",
-                    help="seed-to-seed SDs of log loss, comma-separated (default 0.005,0.01,0.02,0.03)")
-    ap.add_argument("--lack-of-fit", type=float, default=0.0,
-                    help="SD of a per-size deviation shared by its seeds (default 0)")
-    ap.add_argument("--points", help="scaling_points.csv: use its measured noise (pooled over its sweeps) "
-                    "and lack of fit instead of --noise/--lack-of-fit")
-    ap.add_argument("--resample", default=None,
-                    help="comma-separated bootstrap schemes to compare (default: the pipeline's)")
+    ap.add_argument(
+        "--truths", default="3.0:0.6:1.5", help="comma-separated E:alpha:excess-at-12500 (default 3.0:0.6:1.5)"
+    )
+    ap.add_argument(
+        "--noise",
+        default="0.005,0.01,0.02,0.03",
+        help="seed-to-seed SDs of log loss, comma-separated (default 0.005,0.01,0.02,0.03)",
+    )
+    ap.add_argument(
+        "--lack-of-fit", type=float, default=0.0, help="SD of a per-size deviation shared by its seeds (default 0)"
+    )
+    ap.add_argument(
+        "--points",
+        help="scaling_points.csv: use its measured noise (pooled over its sweeps) "
+        "and lack of fit instead of --noise/--lack-of-fit",
+    )
+    ap.add_argument(
+        "--resample", default=None, help="comma-separated bootstrap schemes to compare (default: the pipeline's)"
+    )
     ap.add_argument("--replicates", type=int, default=400)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
@@ -92,10 +101,14 @@ def main() -> int:
     schemes = args.resample.split(",") if args.resample else [FitSettings.resample]
     truths = [tuple(float(v) for v in t.split(":")) for t in args.truths.split(",")]
 
-    print(f"{args.replicates} replicates per row, nominal 95% intervals, 1 thread; "
-          f"{platform.processor() or platform.machine()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}\n")
-    print("| design | sizes | seeds | truth E / alpha / excess@12.5k | scheme | noise SD (+ lack of fit) "
-          "| coverage alpha [95% CI] | coverage E [95% CI] | median alpha CI width | median alpha error | s |")
+    print(
+        f"{args.replicates} replicates per row, nominal 95% intervals, 1 thread; "
+        f"{platform.processor() or platform.machine()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}\n"
+    )
+    print(
+        "| design | sizes | seeds | truth E / alpha / excess@12.5k | scheme | noise SD (+ lack of fit) "
+        "| coverage alpha [95% CI] | coverage E [95% CI] | median alpha CI width | median alpha error | s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in args.designs.split(","):
         sizes, seeds = design(name)
@@ -103,23 +116,40 @@ def main() -> int:
             a = prefactor_for_excess(excess, N_SMALL, alpha)
             for sd, lof in noises:
                 for scheme in schemes:
-                    size_text = f"{len(sizes)}: {sizes.min():,.0f}-{sizes.max():,.0f} " \
+                    size_text = (
+                        f"{len(sizes)}: {sizes.min():,.0f}-{sizes.max():,.0f} "
                         f"({np.log10(sizes.max() / sizes.min()):.1f} dec)"
+                    )
                     noise_text = f"{sd:.4f}" + (f" + {lof:.4f}" if lof else "")
                     try:
-                        out = simulate_coverage(sizes, seeds, E=e, A=a, alpha=alpha, seed_sd=sd, lack_of_fit_sd=lof,
-                                                replicates=args.replicates, resample=scheme, seed=args.seed)
+                        out = simulate_coverage(
+                            sizes,
+                            seeds,
+                            E=e,
+                            A=a,
+                            alpha=alpha,
+                            seed_sd=sd,
+                            lack_of_fit_sd=lof,
+                            replicates=args.replicates,
+                            resample=scheme,
+                            seed=args.seed,
+                        )
                     except ValueError as err:  # e.g. a seed bootstrap on a one-seed design
-                        print(f"| {name} | {size_text} | {seeds} | {e:g} / {alpha:g} / {excess:g} | {scheme} "
-                              f"| {noise_text} | n/a: {err} | | | | |")
+                        print(
+                            f"| {name} | {size_text} | {seeds} | {e:g} / {alpha:g} / {excess:g} | {scheme} "
+                            f"| {noise_text} | n/a: {err} | | | | |"
+                        )
                         continue
-                    print(f"| {name} | {size_text} | {seeds} | {e:g} / {alpha:g} / {excess:g} | {out['resample']} "
-                          f"| {noise_text} "
-                          f"| {out['coverage_alpha']:.3f} [{out['coverage_alpha_ci_low']:.3f}, "
-                          f"{out['coverage_alpha_ci_high']:.3f}] "
-                          f"| {out['coverage_E']:.3f} [{out['coverage_E_ci_low']:.3f}, {out['coverage_E_ci_high']:.3f}] "
-                          f"| {out['median_alpha_ci_width']:.3f} | {out['median_alpha_error']:+.4f} "
-                          f"| {out['seconds']:.0f} |", flush=True)
+                    print(
+                        f"| {name} | {size_text} | {seeds} | {e:g} / {alpha:g} / {excess:g} | {out['resample']} "
+                        f"| {noise_text} "
+                        f"| {out['coverage_alpha']:.3f} [{out['coverage_alpha_ci_low']:.3f}, "
+                        f"{out['coverage_alpha_ci_high']:.3f}] "
+                        f"| {out['coverage_E']:.3f} [{out['coverage_E_ci_low']:.3f}, {out['coverage_E_ci_high']:.3f}] "
+                        f"| {out['median_alpha_ci_width']:.3f} | {out['median_alpha_error']:+.4f} "
+                        f"| {out['seconds']:.0f} |",
+                        flush=True,
+                    )
     return 0
 
 

@@ -92,6 +92,7 @@ POSITIONS_PER_WINDOW = 32
 # FLOPs and peaks
 # ------------------------------------------------------------------------------------------------
 
+
 def flop_counts(model, context: int) -> dict[str, int]:
     """Model FLOPs per token of each pass (see the module docstring)."""
     cfg = model.config
@@ -140,6 +141,7 @@ def matmul_peak(device: torch.device, dtype: torch.dtype, size: int, warmup: int
 # the passes
 # ------------------------------------------------------------------------------------------------
 
+
 def synthetic_tokens(n_windows: int, context: int, vocab: int, seed: int = 0) -> TokenFile:
     """Documents of exactly one window each, uniform random ids, an end-of-text id (0) at the
     end of each document (never sampled for embedding)."""
@@ -150,17 +152,36 @@ def synthetic_tokens(n_windows: int, context: int, vocab: int, seed: int = 0) ->
     return TokenFile(tokens=tokens, doc_starts=starts, meta={"eot_id": 0})
 
 
-def bench_mode(shape: dict, *, mode: str, device: torch.device, context: int, vocab: int, batch_size: int,
-               eval_batch_size: int, eval_batches: int, steps: int, warmup: int, dtype: str,
-               compile: bool, seed: int = 0) -> dict:
+def bench_mode(
+    shape: dict,
+    *,
+    mode: str,
+    device: torch.device,
+    context: int,
+    vocab: int,
+    batch_size: int,
+    eval_batch_size: int,
+    eval_batches: int,
+    steps: int,
+    warmup: int,
+    dtype: str,
+    compile: bool,
+    seed: int = 0,
+) -> dict:
     """Median seconds of each pass for one mode ("optimised": ``dtype`` autocast and ``compile``;
     "eager_fp32": neither), on a fresh model."""
     run_dtype, run_compile = (dtype, compile) if mode == "optimised" else ("float32", False)
     config = gpt2_config(shape, vocab_size=vocab, block_size=context, eot_id=0)
     model = build_model(config, seed).to(device)
     flops = flop_counts(model, context)
-    out = {"mode": mode, "dtype": run_dtype, "compile": run_compile, "flops_per_token": flops,
-           "n_params": count_params(model)["n_params"], "passes": {}}
+    out = {
+        "mode": mode,
+        "dtype": run_dtype,
+        "compile": run_compile,
+        "flops_per_token": flops,
+        "n_params": count_params(model)["n_params"],
+        "passes": {},
+    }
 
     # training step, as idscaling.train.train runs it (one micro-batch per step)
     s = TrainSettings(block_size=context, batch_size=batch_size, grad_accum=1, compile=run_compile)
@@ -171,8 +192,15 @@ def bench_mode(shape: dict, *, mode: str, device: torch.device, context: int, vo
 
     def train_once():
         model.train()
-        train_step(model, optimizer, [random_batch(train_tokens, s, rng, device)], device, grad_clip=1.0,
-                   forward=forward, dtype=run_dtype)
+        train_step(
+            model,
+            optimizer,
+            [random_batch(train_tokens, s, rng, device)],
+            device,
+            grad_clip=1.0,
+            forward=forward,
+            dtype=run_dtype,
+        )
 
     times = time_runs(train_once, device, warmup, steps)
     out["passes"]["train"] = _pass_row(times, batch_size * context, flops["train"])
@@ -182,20 +210,32 @@ def bench_mode(shape: dict, *, mode: str, device: torch.device, context: int, vo
     data = synthetic_tokens(n_windows, context, vocab, seed)
     x, y = windows(np.asarray(data.tokens), context)
     evaluator = torch.compile(model) if run_compile else model
-    times = time_runs(lambda: token_losses(evaluator, x, y, eval_batch_size, device, dtype=run_dtype),
-                      device, warmup, steps)
+    times = time_runs(
+        lambda: token_losses(evaluator, x, y, eval_batch_size, device, dtype=run_dtype), device, warmup, steps
+    )
     out["passes"]["eval"] = _pass_row(times, x.size, flops["eval"])
 
     # embedding pass: hidden_states_at over the same number of windows (the last pass: it
     # compiles the transformer in place)
-    plan = sample_positions(data, context=context, max_documents=n_windows, windows_per_document=1,
-                            positions_per_window=POSITIONS_PER_WINDOW, seed=seed)
+    plan = sample_positions(
+        data,
+        context=context,
+        max_documents=n_windows,
+        windows_per_document=1,
+        positions_per_window=POSITIONS_PER_WINDOW,
+        seed=seed,
+    )
     if run_compile:
         model.base_model.compile()
     index = {"final": model.config.n_layer}
-    times = time_runs(lambda: hidden_states_at(model, device, data.tokens, plan, index, context=context,
-                                               batch_size=eval_batch_size, dtype=run_dtype),
-                      device, warmup, steps)
+    times = time_runs(
+        lambda: hidden_states_at(
+            model, device, data.tokens, plan, index, context=context, batch_size=eval_batch_size, dtype=run_dtype
+        ),
+        device,
+        warmup,
+        steps,
+    )
     out["passes"]["embed"] = _pass_row(times, len(plan) * context, flops["embed"])
     out["passes"]["embed"]["points_per_s"] = sum(len(p) for _, _, p in plan) / out["passes"]["embed"]["median_s"]
     return out
@@ -203,14 +243,31 @@ def bench_mode(shape: dict, *, mode: str, device: torch.device, context: int, vo
 
 def _pass_row(times: list[float], tokens: int, flops_per_tok: int) -> dict:
     median = statistics.median(times)
-    return {"median_s": median, "times_s": times, "tokens": tokens, "tokens_per_s": tokens / median,
-            "model_flops_per_s": tokens * flops_per_tok / median}
+    return {
+        "median_s": median,
+        "times_s": times,
+        "tokens": tokens,
+        "tokens_per_s": tokens / median,
+        "model_flops_per_s": tokens * flops_per_tok / median,
+    }
 
 
-def run_benchmark(shapes: dict[str, dict], *, device: torch.device, context: int = CONTEXT, vocab: int = VOCAB,
-                  batch_size: dict[str, int] | int, eval_batch_size: dict[str, int] | int, eval_batches: int = 2,
-                  steps: int, warmup: int, dtype: str = "bfloat16", compile: bool = False,
-                  modes: tuple[str, ...] = ("eager_fp32", "optimised"), peak_size: int = 2048) -> dict:
+def run_benchmark(
+    shapes: dict[str, dict],
+    *,
+    device: torch.device,
+    context: int = CONTEXT,
+    vocab: int = VOCAB,
+    batch_size: dict[str, int] | int,
+    eval_batch_size: dict[str, int] | int,
+    eval_batches: int = 2,
+    steps: int,
+    warmup: int,
+    dtype: str = "bfloat16",
+    compile: bool = False,
+    modes: tuple[str, ...] = ("eager_fp32", "optimised"),
+    peak_size: int = 2048,
+) -> dict:
     """Everything the script prints, as a dict (see ``main``); the tests call this with a tiny shape."""
     per = lambda v, name: v[name] if isinstance(v, dict) else v  # noqa: E731
     peaks = {name: matmul_peak(device, getattr(torch, name), peak_size) for name in ("bfloat16", "float32")}
@@ -222,8 +279,9 @@ def run_benchmark(shapes: dict[str, dict], *, device: torch.device, context: int
         "context": context,
         "vocab": vocab,
         "timing": "CUDA events (device time)" if device.type == "cuda" else "wall clock (perf_counter)",
-        "flops_formulas": dict(FORMULAS, N="parameters without position embeddings", L="layers", d="width",
-                               T="context", V="vocabulary"),
+        "flops_formulas": dict(
+            FORMULAS, N="parameters without position embeddings", L="layers", d="width", T="context", V="vocabulary"
+        ),
         "peak_flops_per_s": peaks,
         "peak_used_for_mfu": peak_dtype,
         "load_before": os.getloadavg(),
@@ -232,20 +290,36 @@ def run_benchmark(shapes: dict[str, dict], *, device: torch.device, context: int
     for name, shape in shapes.items():
         rows = {}
         for mode in modes:
-            rows[mode] = bench_mode(shape, mode=mode, device=device, context=context, vocab=vocab,
-                                    batch_size=per(batch_size, name), eval_batch_size=per(eval_batch_size, name),
-                                    eval_batches=eval_batches, steps=steps, warmup=warmup, dtype=dtype,
-                                    compile=compile)
+            rows[mode] = bench_mode(
+                shape,
+                mode=mode,
+                device=device,
+                context=context,
+                vocab=vocab,
+                batch_size=per(batch_size, name),
+                eval_batch_size=per(eval_batch_size, name),
+                eval_batches=eval_batches,
+                steps=steps,
+                warmup=warmup,
+                dtype=dtype,
+                compile=compile,
+            )
             if device.type == "cuda":
                 torch.cuda.empty_cache()  # the mode's model and optimizer are gone
             for row in rows[mode]["passes"].values():
                 row["mfu"] = row["model_flops_per_s"] / peaks[peak_dtype]
-        entry = {"shape": shape, "batch_size": per(batch_size, name), "eval_batch_size": per(eval_batch_size, name),
-                 "eval_batches": eval_batches, "modes": rows}
+        entry = {
+            "shape": shape,
+            "batch_size": per(batch_size, name),
+            "eval_batch_size": per(eval_batch_size, name),
+            "eval_batches": eval_batches,
+            "modes": rows,
+        }
         if "optimised" in rows and "eager_fp32" in rows:
             entry["speedup_vs_eager_fp32"] = {
                 p: rows["optimised"]["passes"][p]["tokens_per_s"] / rows["eager_fp32"]["passes"][p]["tokens_per_s"]
-                for p in PASSES}
+                for p in PASSES
+            }
         result["shapes"][name] = entry
     result["load_after"] = os.getloadavg()
     return result
@@ -270,7 +344,12 @@ def format_report(r: dict) -> str:
         f"# device: {r['device']}; torch {r['torch']}, {r['threads']} threads; timing: {r['timing']}, median",
         f"# context {r['context']}, vocabulary {r['vocab']}; load average before "
         f"{' '.join(f'{v:.2f}' for v in r['load_before'])}, after {' '.join(f'{v:.2f}' for v in r['load_after'])}",
-        "# FLOPs/token: train " + FORMULAS["train"] + ", eval " + FORMULAS["eval"] + ", embed " + FORMULAS["embed"]
+        "# FLOPs/token: train "
+        + FORMULAS["train"]
+        + ", eval "
+        + FORMULAS["eval"]
+        + ", embed "
+        + FORMULAS["embed"]
         + " (N: params without position embeddings, L layers, d width, T context, V vocab)",
         f"# measured matmul peak: bf16 {r['peak_flops_per_s']['bfloat16'] / 1e12:.3f} TFLOP/s, "
         f"fp32 {r['peak_flops_per_s']['float32'] / 1e12:.3f} TFLOP/s; MFU uses the {r['peak_used_for_mfu']} peak",
@@ -285,28 +364,42 @@ def format_report(r: dict) -> str:
                 label = mode if mode == "eager_fp32" else f"{m['dtype']}{' + compile' if m['compile'] else ''}"
                 ratio = e.get("speedup_vs_eager_fp32", {}).get(p) if mode == "optimised" else None
                 batch = e["batch_size"] if p == "train" else e["eval_batch_size"]
-                lines.append(f"| {name} | {p} | {label} | {batch} | {row['median_s']:.3f} | {row['tokens_per_s']:,.0f} "
-                             f"| {row['model_flops_per_s'] / 1e12:.4f} | {100 * row['mfu']:.1f}% "
-                             f"| {'' if ratio is None else f'{ratio:.2f}x'} |")
+                lines.append(
+                    f"| {name} | {p} | {label} | {batch} | {row['median_s']:.3f} | {row['tokens_per_s']:,.0f} "
+                    f"| {row['model_flops_per_s'] / 1e12:.4f} | {100 * row['mfu']:.1f}% "
+                    f"| {'' if ratio is None else f'{ratio:.2f}x'} |"
+                )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ap.add_argument("--shape", default="both", choices=["small", "gpt2", "both"])
     ap.add_argument("--batch-size", type=int, help="training windows per step (default: CUDA 16; CPU 1 gpt2, 2 small)")
-    ap.add_argument("--eval-batch-size", type=int,
-                    help="windows per evaluation/embedding batch (default: CUDA 32; CPU the training batch)")
+    ap.add_argument(
+        "--eval-batch-size",
+        type=int,
+        help="windows per evaluation/embedding batch (default: CUDA 32; CPU the training batch)",
+    )
     ap.add_argument("--eval-batches", type=int, default=2, help="batches per evaluation/embedding pass (default 2)")
     ap.add_argument("--steps", type=int, help="timed runs per pass, median reported (default: CUDA 10, CPU 3)")
     ap.add_argument("--warmup", type=int, help="untimed runs first (default: CUDA 3, CPU 1)")
     ap.add_argument("--compile", action="store_true", help="torch.compile the model in the optimised mode")
-    ap.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float16", "float32"],
-                    help="autocast dtype of the optimised mode (default bfloat16)")
-    ap.add_argument("--mode", default="both", choices=["both", "optimised", "eager_fp32"],
-                    help="both (default: prints the ratio), or only the optimised or the eager fp32 baseline")
+    ap.add_argument(
+        "--dtype",
+        default="bfloat16",
+        choices=["bfloat16", "float16", "float32"],
+        help="autocast dtype of the optimised mode (default bfloat16)",
+    )
+    ap.add_argument(
+        "--mode",
+        default="both",
+        choices=["both", "optimised", "eager_fp32"],
+        help="both (default: prints the ratio), or only the optimised or the eager fp32 baseline",
+    )
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="torch CPU threads (default: all cores)")
     ap.add_argument("--peak-size", type=int, help="matmul size for the peak (default: CUDA 8192, CPU 2048)")
     ap.add_argument("--json", help="also write the results to this file")
@@ -320,10 +413,19 @@ def main(argv: list[str] | None = None) -> int:
     batch = {n: args.batch_size or default_batch[n] for n in names}
     eval_batch = {n: args.eval_batch_size or (32 if cuda else batch[n]) for n in names}
     modes = ("eager_fp32", "optimised") if args.mode == "both" else (args.mode,)
-    r = run_benchmark({n: SHAPES[n] for n in names}, device=device, batch_size=batch, eval_batch_size=eval_batch,
-                      eval_batches=args.eval_batches, steps=args.steps or (10 if cuda else 3),
-                      warmup=args.warmup if args.warmup is not None else (3 if cuda else 1), dtype=args.dtype,
-                      compile=args.compile, modes=modes, peak_size=args.peak_size or (8192 if cuda else 2048))
+    r = run_benchmark(
+        {n: SHAPES[n] for n in names},
+        device=device,
+        batch_size=batch,
+        eval_batch_size=eval_batch,
+        eval_batches=args.eval_batches,
+        steps=args.steps or (10 if cuda else 3),
+        warmup=args.warmup if args.warmup is not None else (3 if cuda else 1),
+        dtype=args.dtype,
+        compile=args.compile,
+        modes=modes,
+        peak_size=args.peak_size or (8192 if cuda else 2048),
+    )
     print(format_report(r))
     if args.json:
         Path(args.json).write_text(json.dumps(r, indent=2) + "\n")

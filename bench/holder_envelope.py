@@ -38,23 +38,41 @@ def exponent_rows(exponents: pd.DataFrame, dataset: str, k: int, beta: float) ->
         r = primary[primary["axis"] == axis]
         if len(r):
             r = r.iloc[0]
-            rows.append({"fit": fit, "alpha": r["alpha_saturating"], "alpha_ci_low": r["alpha_saturating_ci_low"],
-                         "alpha_ci_high": r["alpha_saturating_ci_high"]})
+            rows.append(
+                {
+                    "fit": fit,
+                    "alpha": r["alpha_saturating"],
+                    "alpha_ci_low": r["alpha_saturating_ci_low"],
+                    "alpha_ci_high": r["alpha_saturating_ci_high"],
+                }
+            )
     data = sub[sub["axis"] == "data"]
     protocol_rows = data if "id_protocol" in data else data.assign(id_protocol="token", id_metric="cosine")
     for r in protocol_rows.itertuples():
-        rows.append({"fit": f"id_{r.id_protocol}_{r.id_metric}", "alpha": r.alpha_predicted,
-                     "alpha_ci_low": r.alpha_predicted_ci_low, "alpha_ci_high": r.alpha_predicted_ci_high})
-    return [{"dataset": dataset, "k": k, "beta": beta} | row | {"alpha_theory": float(alpha_data(k, beta))}
-            for row in rows]
+        rows.append(
+            {
+                "fit": f"id_{r.id_protocol}_{r.id_metric}",
+                "alpha": r.alpha_predicted,
+                "alpha_ci_low": r.alpha_predicted_ci_low,
+                "alpha_ci_high": r.alpha_predicted_ci_high,
+            }
+        )
+    return [
+        {"dataset": dataset, "k": k, "beta": beta} | row | {"alpha_theory": float(alpha_data(k, beta))} for row in rows
+    ]
 
 
 def learner_row(source: dict, sizes: list[int], seeds: list[int], beta: float) -> dict:
     settings = latent_settings(dict(source))
-    res = exponent_check(teacher_from_settings(settings), beta, sizes, document_tokens=settings["document_tokens"],
-                         seeds=seeds)
-    return {"fit": "learner", "alpha": res["alpha"], "alpha_ci_low": res["alpha_ci_low"],
-            "alpha_ci_high": res["alpha_ci_high"]}
+    res = exponent_check(
+        teacher_from_settings(settings), beta, sizes, document_tokens=settings["document_tokens"], seeds=seeds
+    )
+    return {
+        "fit": "learner",
+        "alpha": res["alpha"],
+        "alpha_ci_low": res["alpha_ci_low"],
+        "alpha_ci_high": res["alpha_ci_high"],
+    }
 
 
 def main() -> None:
@@ -73,8 +91,10 @@ def main() -> None:
         k = int(ds["source"]["k"])
         per = exponent_rows(exponents, name, k, beta)
         learner = learner_row(ds["source"], ds["n_tokens"], seeds, beta)
-        per.insert(2 if len(per) >= 2 else len(per),
-                   {"dataset": name, "k": k, "beta": beta} | learner | {"alpha_theory": float(alpha_data(k, beta))})
+        per.insert(
+            2 if len(per) >= 2 else len(per),
+            {"dataset": name, "k": k, "beta": beta} | learner | {"alpha_theory": float(alpha_data(k, beta))},
+        )
         rows += per
     table = pd.DataFrame(rows, columns=COLUMNS)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -84,8 +104,10 @@ def main() -> None:
     env = table[table["fit"] == "envelope"]
     for r in env.itertuples():
         covers = r.alpha_ci_low <= r.alpha_theory <= r.alpha_ci_high if math.isfinite(r.alpha_ci_low) else None
-        print(f"{r.dataset}: envelope {r.alpha:.3f} [{r.alpha_ci_low:.3f}, {r.alpha_ci_high:.3f}] vs theory "
-              f"{r.alpha_theory:.3f}: covered {covers}")
+        print(
+            f"{r.dataset}: envelope {r.alpha:.3f} [{r.alpha_ci_low:.3f}, {r.alpha_ci_high:.3f}] vs theory "
+            f"{r.alpha_theory:.3f}: covered {covers}"
+        )
     if len(env) >= 2:
         ks = env.sort_values("k")
         print("envelope alpha falls with k:", bool(np.all(np.diff(ks["alpha"].to_numpy()) < 0)))

@@ -53,10 +53,14 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     sizes = np.unique(np.round(np.geomspace(args.n_min, args.n_max, args.n_sizes)).astype(int))
     T = args.document_tokens
-    print(f"# {platform.platform()}, numpy {np.__version__}; T = {T} words per document, "
-          f"{len(sizes)} sizes, teacher seed {args.teacher_seed}, logit scale {args.logit_scale}")
-    header = ("| k | beta | predicted 2b/(2b+k) | fitted [95% CI] | fitted, inner cube [95% CI] | K at N min..max "
-              "| bias share at N max (asymptotic k/(2b+k)) | V_eff at N min..max | N range (tokens) | seeds | wall s |")
+    print(
+        f"# {platform.platform()}, numpy {np.__version__}; T = {T} words per document, "
+        f"{len(sizes)} sizes, teacher seed {args.teacher_seed}, logit scale {args.logit_scale}"
+    )
+    header = (
+        "| k | beta | predicted 2b/(2b+k) | fitted [95% CI] | fitted, inner cube [95% CI] | K at N min..max "
+        "| bias share at N max (asymptotic k/(2b+k)) | V_eff at N min..max | N range (tokens) | seeds | wall s |"
+    )
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     for k in ks:
@@ -77,7 +81,8 @@ def main() -> None:
             f"| {k} | {args.smoothness:g} | {res['predicted']:.3f} "
             f"| {res['alpha']:.3f} [{res['alpha_ci_low']:.3f}, {res['alpha_ci_high']:.3f}] "
             f"| {res['alpha_interior']:.3f} [{res['alpha_interior_ci_low']:.3f}, {res['alpha_interior_ci_high']:.3f}] "
-            f"| {k_small}..{k_large} | {bias_share:.2f} ({k / (2 * args.smoothness + k):.2f}) | {v_small:.0f}..{v_large:.0f} "
+            f"| {k_small}..{k_large} | {bias_share:.2f} ({k / (2 * args.smoothness + k):.2f}) "
+            f"| {v_small:.0f}..{v_large:.0f} "
             f"| {res['n_min']:.3g}..{res['n_max']:.3g} | {len(seeds)} | {time.perf_counter() - start:.0f} |",
             flush=True,
         )

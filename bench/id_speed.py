@@ -61,7 +61,7 @@ def make_points(n: int, dim: int, d: int, noise: float, freq: float, seed: int) 
         phase = t @ W.T + b
         block = np.concatenate([np.cos(phase), np.sin(phase)], axis=1) * scale
         block += (noise / np.sqrt(dim)) * rng.standard_normal(block.shape)
-        out[a:a + len(block)] = block
+        out[a : a + len(block)] = block
     return out
 
 
@@ -75,15 +75,22 @@ def main() -> int:
     ap.add_argument("--k", type=int, default=20)
     ap.add_argument("--batch-size", type=int, default=3600)
     ap.add_argument("--metrics", default="euclidean,cosine")
-    ap.add_argument("--bootstrap", type=int, default=0,
-                    help="our bootstrap replicates (default 0: the same work as skdim, which has no interval)")
+    ap.add_argument(
+        "--bootstrap",
+        type=int,
+        default=0,
+        help="our bootstrap replicates (default 0: the same work as skdim, which has no interval)",
+    )
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--knn", default="blas,faiss",
-                    help="our neighbour search method(s), comma-separated: auto, sklearn, blas, faiss, torch "
-                    "(default blas,faiss)")
+    ap.add_argument(
+        "--knn",
+        default="blas,faiss",
+        help="our neighbour search method(s), comma-separated: auto, sklearn, blas, faiss, torch (default blas,faiss)",
+    )
     ap.add_argument("--repeat", type=int, default=1, help="time each run this many times, keep the best (default 1)")
-    ap.add_argument("--skip-skdim", action="store_true",
-                    help="time only our methods (their columns against skdim are left empty)")
+    ap.add_argument(
+        "--skip-skdim", action="store_true", help="time only our methods (their columns against skdim are left empty)"
+    )
     args = ap.parse_args()
     methods = [m.strip() for m in args.knn.split(",") if m.strip()]
 
@@ -93,10 +100,12 @@ def main() -> int:
     t0 = time.perf_counter()
     import idscaling.id as idm
     from idscaling.id import knn as idknn
+
     t_import_ours = time.perf_counter() - t0
     t0 = time.perf_counter()
     import skdim
     from sklearn.neighbors import NearestNeighbors
+
     t_import_skdim = time.perf_counter() - t0
     bad = [m for m in methods if m not in idm.KNN_METHODS]
     if bad:
@@ -108,19 +117,27 @@ def main() -> int:
         torch_device = idknn._torch_device()  # imports torch; then one small search initialises the device
         idm.knn_distances(X[:200], min(args.k, 100), "euclidean", method="torch")
 
-    print(f"# ID speed: {args.n} x {args.dim} float32, curved manifold d={args.d} (freq {args.freq}, "
-          f"noise {args.noise}), k={args.k}, batches of {args.batch_size}, seed {args.seed}")
-    print(f"# python {platform.python_version()}, numpy {np.__version__}, skdim {skdim.__version__}, "
-          f"{os.cpu_count()} CPUs; generate {t_gen:.1f} s; import ours {t_import_ours:.1f} s, "
-          f"skdim+sklearn {t_import_skdim:.1f} s (not timed below)")
+    print(
+        f"# ID speed: {args.n} x {args.dim} float32, curved manifold d={args.d} (freq {args.freq}, "
+        f"noise {args.noise}), k={args.k}, batches of {args.batch_size}, seed {args.seed}"
+    )
+    print(
+        f"# python {platform.python_version()}, numpy {np.__version__}, skdim {skdim.__version__}, "
+        f"{os.cpu_count()} CPUs; generate {t_gen:.1f} s; import ours {t_import_ours:.1f} s, "
+        f"skdim+sklearn {t_import_skdim:.1f} s (not timed below)"
+    )
     if torch_device is not None:
         import torch
 
         name = torch.cuda.get_device_name(torch_device) if torch_device.type == "cuda" else "CPU"
-        print(f"# knn torch: torch {torch.__version__} on {torch_device} ({name}), "
-              f"{torch.get_num_threads()} CPU threads; 'auto' = {idknn.resolve_knn_method('auto')}")
-    print(f"# load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())} "
-          "(other processes on the machine distort both timings)")
+        print(
+            f"# knn torch: torch {torch.__version__} on {torch_device} ({name}), "
+            f"{torch.get_num_threads()} CPU threads; 'auto' = {idknn.resolve_knn_method('auto')}"
+        )
+    print(
+        f"# load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())} "
+        "(other processes on the machine distort both timings)"
+    )
     batches, _ = idm.batch_indices(X, args.batch_size, args.k, args.seed)
 
     def skdim_paper_way(metric: str) -> list[float]:
@@ -147,31 +164,54 @@ def main() -> int:
             if args.skip_skdim:
                 estimates = [np.nan] * len(batches)
             else:
-                t, estimates = timed(lambda: skdim_paper_way(metric))
+                t, estimates = timed(lambda metric=metric: skdim_paper_way(metric))
                 t_skdim = min(t_skdim, t)
                 print(f"# {metric} run {r + 1}: skdim {t:.1f} s", flush=True)
             for method in methods:
-                t, ours[method] = timed(lambda: idm.estimate_id(
-                    X, estimator="mle", k=args.k, metric=metric, batch_size=args.batch_size,
-                    n_bootstrap=args.bootstrap, seed=args.seed, knn_method=method))
+                t, ours[method] = timed(
+                    lambda metric=metric, method=method: idm.estimate_id(
+                        X,
+                        estimator="mle",
+                        k=args.k,
+                        metric=metric,
+                        batch_size=args.batch_size,
+                        n_bootstrap=args.bootstrap,
+                        seed=args.seed,
+                        knn_method=method,
+                    )
+                )
                 t_ours[method] = min(t_ours[method], t)
-                print(f"# {metric} run {r + 1}: ours ({method}) {t:.1f} s "
-                      f"(load {os.getloadavg()[0]:.2f})", flush=True)
+                print(f"# {metric} run {r + 1}: ours ({method}) {t:.1f} s (load {os.getloadavg()[0]:.2f})", flush=True)
         ref = float(np.mean(estimates))
         first = ours[methods[0]]["dimension"]
         for method in methods:
             batch_rel = np.max(np.abs(np.asarray(ours[method]["batch_estimates"]) / np.asarray(estimates) - 1))
-            rows.append((metric, method, len(batches), t_ours[method], t_skdim, ours[method]["dimension"], ref,
-                         batch_rel, abs(ours[method]["dimension"] / first - 1)))
+            rows.append(
+                (
+                    metric,
+                    method,
+                    len(batches),
+                    t_ours[method],
+                    t_skdim,
+                    ours[method]["dimension"],
+                    ref,
+                    batch_rel,
+                    abs(ours[method]["dimension"] / first - 1),
+                )
+            )
 
     print(f"# load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print()
-    print(f"| metric | knn | batches | ours s | skdim (paper's way) s | speed-up | ID ours | ID skdim | rel. diff "
-          f"| max batch rel. diff | rel. diff vs {methods[0]} |")
+    print(
+        f"| metric | knn | batches | ours s | skdim (paper's way) s | speed-up | ID ours | ID skdim | rel. diff "
+        f"| max batch rel. diff | rel. diff vs {methods[0]} |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for metric, method, nb, t_ours, t_skdim, a, b, batch_rel, vs_first in rows:
-        print(f"| {metric} | {method} | {nb} | {t_ours:.1f} | {t_skdim:.1f} | {t_skdim / t_ours:.2f}x | {a:.6f} "
-              f"| {b:.6f} | {abs(a / b - 1):.1e} | {batch_rel:.1e} | {vs_first:.1e} |")
+        print(
+            f"| {metric} | {method} | {nb} | {t_ours:.1f} | {t_skdim:.1f} | {t_skdim / t_ours:.2f}x | {a:.6f} "
+            f"| {b:.6f} | {abs(a / b - 1):.1e} | {batch_rel:.1e} | {vs_first:.1e} |"
+        )
     return 0
 
 

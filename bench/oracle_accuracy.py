@@ -53,11 +53,14 @@ def main() -> None:
                 ref = quadrature(teacher, words, POSITIONS)
                 hell.append(np.sqrt(0.5 * np.sum((np.sqrt(q) - np.sqrt(ref)) ** 2, axis=1)))
         ess = np.array(ess)
-        line = (f"k={k:2d}  ESS median {np.median(ess, 0).round(0).astype(int).tolist()}  min "
-                f"{ess.min(0).round(0).astype(int).tolist()}  {seconds / args.documents:.2f} s/document")
+        line = (
+            f"k={k:2d}  ESS median {np.median(ess, 0).round(0).astype(int).tolist()}  min "
+            f"{ess.min(0).round(0).astype(int).tolist()}  {seconds / args.documents:.2f} s/document"
+        )
         if hell:
             h = np.array(hell)
-            line += f"\n      Hellinger to quadrature: median {np.median(h, 0).round(4).tolist()} max {h.max(0).round(4).tolist()}"
+            median, worst = np.median(h, 0).round(4).tolist(), h.max(0).round(4).tolist()
+            line += f"\n      Hellinger to quadrature: median {median} max {worst}"
         print(line, flush=True)
 
 

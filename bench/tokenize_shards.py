@@ -1,6 +1,7 @@
 """Benchmark: tokenizing the training split serially vs in tokenize.shards byte ranges encoded by
-worker processes of the one tokenize job and merged, through the workflow itself (`snakemake results/<ds>/tokens/train.bin`), on the same prepared corpus and
-tokenizer; checks the outputs are identical and prints the wall-time ratio.
+worker processes of the one tokenize job and merged, through the workflow itself
+(`snakemake results/<ds>/tokens/train.bin`), on the same prepared corpus and tokenizer; checks the
+outputs are identical and prints the wall-time ratio.
 
     .venv/bin/python bench/tokenize_shards.py --cores 2 --shards 2 4
     .venv/bin/python bench/tokenize_shards.py --cores 2 --shards 2 4 --serial-threads 1   # per-core scaling
@@ -37,8 +38,22 @@ tokenizer: {kind: bpe, vocab_size: 8192}
 
 def smk(work: Path, cores: int, *args: str) -> float:
     t0 = time.perf_counter()
-    subprocess.run([SNAKEMAKE, *args, "-s", str(REPO / "Snakefile"), "--cores", str(cores), "--configfile",
-                    "config.yaml", "--quiet"], cwd=work, check=True, capture_output=True)
+    subprocess.run(
+        [
+            SNAKEMAKE,
+            *args,
+            "-s",
+            str(REPO / "Snakefile"),
+            "--cores",
+            str(cores),
+            "--configfile",
+            "config.yaml",
+            "--quiet",
+        ],
+        cwd=work,
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - t0
 
 
@@ -54,8 +69,12 @@ def main() -> None:
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--shards", type=int, nargs="+", default=[2, 4])
     ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--serial-threads", type=int, default=None,
-                    help="threads of the tokenize job (default: the rule's max(2, shards); each shard's worker uses 1)")
+    ap.add_argument(
+        "--serial-threads",
+        type=int,
+        default=None,
+        help="threads of the tokenize job (default: the rule's max(2, shards); each shard's worker uses 1)",
+    )
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tok-shards-"))
     try:
@@ -74,7 +93,7 @@ def main() -> None:
                 best = results.get(shards, (float("inf"), d))[0]
                 results[shards] = (min(best, wall), d)
         serial_wall, serial_digest = results[1]
-        print(f"{'shards':>6} {'wall s (best of %d)' % args.repeat:>22} {'serial / this':>14}  identical to serial")
+        print(f"{'shards':>6} {f'wall s (best of {args.repeat})':>22} {'serial / this':>14}  identical to serial")
         for shards, (wall, d) in sorted(results.items()):
             print(f"{shards:>6} {wall:>22.2f} {serial_wall / wall:>13.2f}x  {d == serial_digest}")
     finally:

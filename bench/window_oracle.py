@@ -35,8 +35,11 @@ def main() -> None:
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("--configfile", type=Path, required=True)
     args = ap.parse_args()
-    config = validate_config(yaml.safe_load(args.configfile.read_text()),
-                             load_schema(REPO / "schemas" / "config.schema.yaml"), base_dir=args.run_dir)
+    config = validate_config(
+        yaml.safe_load(args.configfile.read_text()),
+        load_schema(REPO / "schemas" / "config.schema.yaml"),
+        base_dir=args.run_dir,
+    )
     targets = Targets(config, str(args.run_dir / "results"))
     settings = id_protocol_params(config)
     rows = []
@@ -48,24 +51,49 @@ def main() -> None:
         inputs = targets.id_protocol_inputs(w)
         t0 = time.perf_counter()
         sets, info = protocol_inputs(
-            ["oracle_window"], points=np.load(inputs["points"]), positions=np.load(inputs["positions"]),
-            window_mean=np.load(inputs["window_mean"]), window_last=np.load(inputs["window_last"]),
-            windows=np.load(inputs["windows"]), val_bin=inputs["val"], val_texts=inputs["val_texts"],
-            tokenizer=load_tokenizer(Path(inputs["tokenizer"]).parent), source=source, settings=settings)
+            ["oracle_window"],
+            points=np.load(inputs["points"]),
+            positions=np.load(inputs["positions"]),
+            window_mean=np.load(inputs["window_mean"]),
+            window_last=np.load(inputs["window_last"]),
+            windows=np.load(inputs["windows"]),
+            val_bin=inputs["val"],
+            val_texts=inputs["val_texts"],
+            tokenizer=load_tokenizer(Path(inputs["tokenizer"]).parent),
+            source=source,
+            settings=settings,
+        )
         oracle_s = time.perf_counter() - t0
         for r in protocol_ids(sets, config["id"]["protocol_metrics"], settings):
-            rows.append({"dataset": dataset, "k": source["k"], "protocol": "oracle_window", "metric": r["metric"],
-                         "id": r["dimension"], "id_ci_low": r["ci_low"], "id_ci_high": r["ci_high"],
-                         "n_points": r["n_points"], "scale_curve": r["scale_curve"]})
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "k": source["k"],
+                    "protocol": "oracle_window",
+                    "metric": r["metric"],
+                    "id": r["dimension"],
+                    "id_ci_low": r["ci_low"],
+                    "id_ci_high": r["ci_high"],
+                    "n_points": r["n_points"],
+                    "scale_curve": r["scale_curve"],
+                }
+            )
         info = info["oracle_window"]
-        print(f"{dataset}: {info['n_windows']} windows (median {info['words_median']:.0f} words), oracle "
-              f"{oracle_s:.0f} s, particle ESS median {info['ess_median']:.0f}", flush=True)
+        print(
+            f"{dataset}: {info['n_windows']} windows (median {info['words_median']:.0f} words), oracle "
+            f"{oracle_s:.0f} s, particle ESS median {info['ess_median']:.0f}",
+            flush=True,
+        )
     new = pd.DataFrame(rows)
     old = pd.read_csv(args.run_dir / "results/summary/id_protocols.csv")
     old = old[old["protocol"].isin(["sequence_mean", "sequence_last", "oracle"])]
     old = old.assign(k=[config["datasets"][d]["source"]["k"] for d in old["dataset"]])
-    table = pd.concat([old[["k", "protocol", "metric", "id", "id_ci_low", "id_ci_high", "n_points"]],
-                       new[["k", "protocol", "metric", "id", "id_ci_low", "id_ci_high", "n_points"]]])
+    table = pd.concat(
+        [
+            old[["k", "protocol", "metric", "id", "id_ci_low", "id_ci_high", "n_points"]],
+            new[["k", "protocol", "metric", "id", "id_ci_low", "id_ci_high", "n_points"]],
+        ]
+    )
     for metric in ("euclidean", "cosine"):
         part = table[table["metric"] == metric]
         ks = sorted(part["k"].unique())
