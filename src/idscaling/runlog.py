@@ -14,7 +14,7 @@ def log_to(path: str, threads: int | None = None) -> logging.Logger:
     """Redirect stdout/stderr and the ``logging`` root to ``path`` (one file per job), quiet
     progress bars, and cap library thread pools at the job's ``threads``."""
     # Set before transformers / huggingface_hub are imported, which read them at import: no import
-    # here (transformers takes ~1 s to import, and most jobs never need it).
+    # here (transformers is slow to import, and most jobs never need it).
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     if threads is not None:

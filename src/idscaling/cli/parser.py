@@ -93,7 +93,7 @@ def _add_estimate_id(sub: Any) -> None:
         choices=["auto", "sklearn", "blas", "faiss", "torch"],
         default="auto",
         help="exact neighbour search: auto (default: torch with a CUDA device, else sklearn), sklearn, "
-        "blas (float32 BLAS, ~2x faster), faiss (needs faiss-cpu) or torch (GPU matmul + topk); "
+        "blas (float32 BLAS, faster), faiss (needs faiss-cpu) or torch (GPU matmul + topk); "
         "the same neighbours and estimate",
     )
     est.set_defaults(func=commands.run_estimate_id)
@@ -191,7 +191,7 @@ def _add_fit_joint(sub: Any) -> None:
         "--grid",
         choices=["default", "epoch"],
         default="default",
-        help="starts: default (72) or epoch (Epoch AI's 4,500; ~1 min)",
+        help="starts: default (72) or epoch (Epoch AI's 4,500; slower)",
     )
     joint.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     joint.set_defaults(func=commands.run_fit_joint)

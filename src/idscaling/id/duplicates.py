@@ -11,8 +11,9 @@ Near-duplicates (:func:`near_duplicates`) are distinct but much closer to each o
 points are to their neighbours (repeated texts with a different last token, jittered
 copies). They are not an error: each one gets a tiny first-neighbour distance, a huge
 ``log(R_k / R_1)`` and hence a small pointwise MLE, which the harmonic-mean combination
-(``comb="mle"``) weights most: 10% jittered copies on S^8 pull the cosine MLE from 3.74 to
-2.20 (the median combination: 3.57). The protocol reports them and can drop them.
+(``comb="mle"``) weights most (jittered copies of a tenth of the points pull the cosine MLE on a
+sphere far down, the median combination much less: BENCHMARKS.md). The protocol reports them and
+can drop them.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def unique_rows(X: np.ndarray, metric: str = "euclidean") -> np.ndarray:
 
     ``metric="euclidean"``: rows equal as values, the same result as
     ``np.unique(X, axis=0, return_index=True)`` (NaN excluded by the caller), by hashing
-    rows: 5x faster on 200,000 x 768. ``metric="cosine"``: rows whose L2-normalised
+    rows (much faster: BENCHMARKS.md, bench/id_internals.py). ``metric="cosine"``: rows whose L2-normalised
     float64 rows (:func:`~idscaling.id.base.unit_rows`, the points the neighbour search
     uses) are equal, so positive multiples of a row are its duplicates; all-zero rows are
     refused by the caller.

@@ -45,7 +45,7 @@ __all__ = ["knn_distances"]
 _KNN_BLOCK_ELEMENTS = 16_000_000
 _KNN_ROWS = 4096
 # Largest float64 gather (points x neighbours x features) of the refinement / TLE steps
-# (~5 MB: cache-sized chunks are 2-3x faster than large ones).
+# (cache-sized chunks beat one large gather: BENCHMARKS.md, bench/id_internals.py).
 _GATHER_ELEMENTS = 600_000
 # Refined squared distances below this fraction of |a|^2 + |b|^2 (centred) are
 # recomputed from coordinate differences: the Gram identity loses relative accuracy
@@ -231,7 +231,7 @@ def _knn_faiss(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarr
     unit rows: the same ranking (|a - b|^2 = 2 - 2 cos), but centring shrinks the float32
     rounding error (it scales with the norms) and one certificate covers both metrics.
     On CPU, ``torch.mm`` + ``torch.topk`` (float32) was measured slower than this on a
-    3,600 x 768 batch (0.34 s vs 0.23 s, one thread), with the same exactness work; the
+    3,600 x 768 batch (BENCHMARKS.md), with the same exactness work; the
     ``"torch"`` method (:func:`_knn_torch`) is for a CUDA device.
     """
     faiss = import_faiss()
@@ -413,7 +413,7 @@ def knn_distances(X: np.ndarray, k: int, metric: str, method: str = "auto") -> t
         with float64 refinement of every candidate the float32 rounding error cannot
         rule out (see the module docstring); it exists because numpy computes a
         batch's Gram matrix as a symmetric product (half the float32 work of a
-        general one), ~2x faster than sklearn on 768-wide embeddings on 2 cores.
+        general one), faster than sklearn on 768-wide embeddings (BENCHMARKS.md).
         ``"faiss"`` (opt-in, needs ``faiss-cpu``): faiss's exact ``IndexFlatL2``
         ranks k + margin candidates in float32, refined and certified the same way
         (see :func:`_knn_faiss`); it exists as the library-backed fast route.
@@ -446,7 +446,7 @@ def knn_distances(X: np.ndarray, k: int, metric: str, method: str = "auto") -> t
 @functools.lru_cache(maxsize=1)
 def _cuda_available() -> bool:
     """Whether PyTorch sees a CUDA device. Without an NVIDIA device file torch is not imported
-    (that alone takes ~1.5 s)."""
+    (that alone takes longer than many ID jobs' work: BENCHMARKS.md)."""
     if "torch" not in sys.modules and not glob.glob("/dev/nvidia[0-9]*"):
         return False
     try:

@@ -53,12 +53,11 @@ has there, i.e. as the unit cube has Fourier modes ``2 pi n``, n integer (counte
 about ``vol(B_k) (2^k - 1) (omega_0 2^j / 2 pi)^k`` of them). With the defaults (omega_0 = 2,
 256 frequencies per octave, 10 octaves up to omega = 2048) the 256 frequencies are at least that
 many up to ``|omega| = 1024`` for k = 1, 64 for k = 2, 16 for k = 4 and 8 for k = 8, beyond the
-``|omega| ~ 1 / h`` that the local-averaging learner of :mod:`idscaling.oracle_learner` resolves at
-10^6 tokens (h ~ 0.02, 0.07, 0.16, 0.38: the radius holding its chosen K documents in
-bench/holder_learner.py). Above those frequencies the spectrum is sparser than a generic
-function's, but the learner cannot see there at these N. The 2,560 frequencies with
-``r + k + 1`` numbers each (plus the V x (k + r) map W) are not a small parametric family at
-N <= 10^6 tokens.
+``|omega| ~ 1 / h`` that the local-averaging learner of :mod:`idscaling.latent.learner` resolves at
+10^6 tokens (h: the radius holding its chosen K documents, bench/holder_learner.py; BENCHMARKS.md).
+Above those frequencies the spectrum is sparser than a generic function's, but the learner cannot
+see there at these N. The 2,560 frequencies with ``r + k + 1`` numbers each (plus the V x (k + r)
+map W) are not a small parametric family at N <= 10^6 tokens.
 
 Why the source has dimension exactly k: ``psi`` contains the affine copy ``sqrt(12)(z - 1/2)``,
 so it is injective and, ``W`` having independent columns together with the all-ones vector

@@ -29,17 +29,16 @@ interior up to beta = 1.5 because the latents are uniform on a cube. The excess 
 learner's cross-entropy minus the teacher's entropy), so the only Monte Carlo error is over z.
 
 What bends the curve before the asymptote (measured by bench/holder_learner.py, whose table and
-diagnostics :func:`learning_curve` provides): (1) the vocabulary noise floor -- a word with
-``p K T << 1`` costs less than the ``1 / (2 K T)`` of a resolved one, so the noise term is
-``V_eff / (2 K T)`` with ``V_eff`` growing towards ``V - 1`` as N grows, which lowers the fitted
-exponent (k = 1: V_eff 123 -> 197 over 10^4..10^6 tokens, exponent 0.69 for 0.75);
-(2) the cube's boundary -- neighbourhoods there are one-sided and wider, and the fraction of
-latents within h of a face shrinks with h, which raises the exponent in high k (k = 4: 0.47 on the
-cube, 0.42 on the inner cube, predicted 0.43); (3) in high k at N <= 10^6 the optimal K is a
-handful of documents and the bias share of the excess is 0.85 instead of the asymptotic
-``k / (2 beta + k)`` (0.73 for k = 8): not yet the power-law regime. At the optimum of
-``A h^(2 beta) + B / (N h^k)`` the bias share is ``k / (2 beta + k)``; it is met for k <= 4
-(0.24, 0.40, 0.57 against 0.25, 0.40, 0.57), a check of the rate that does not use the exponent.
+diagnostics :func:`learning_curve` provides; the numbers are in BENCHMARKS.md): (1) the vocabulary
+noise floor -- a word with ``p K T << 1`` costs less than the ``1 / (2 K T)`` of a resolved one, so
+the noise term is ``V_eff / (2 K T)`` with ``V_eff`` growing towards ``V - 1`` as N grows, which
+lowers the fitted exponent (k = 1); (2) the cube's boundary -- neighbourhoods there are one-sided
+and wider, and the fraction of latents within h of a face shrinks with h, which raises the exponent
+in high k (k = 4 matches the prediction on the inner cube, not on the whole cube); (3) in high k at
+N <= 10^6 the optimal K is a handful of documents and the bias share of the excess is above the
+asymptotic ``k / (2 beta + k)`` (k = 8): not yet the power-law regime. At the optimum of
+``A h^(2 beta) + B / (N h^k)`` the bias share is ``k / (2 beta + k)``; that it is met for k <= 4 is a
+check of the rate that does not use the exponent.
 """
 
 from __future__ import annotations

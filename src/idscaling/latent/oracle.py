@@ -16,7 +16,7 @@ Why a particle filter, written here: the integral has no closed form and its int
 from the flat prior (t = 0) to a posterior of width ~1/sqrt(t) around the document's latent (late
 positions); a fixed grid or prior sample of the cube cannot resolve the late posteriors once k > 3
 (M samples are ~M^(-1/k) apart), and one importance sample for all prefixes degenerates at k >= 8
-(measured: effective sample sizes of 1-10 out of 4,096). Words are i.i.d. given z, so the posterior
+(its effective sample size collapses to a handful of draws). Words are i.i.d. given z, so the posterior
 after t + 1 words is the one after t words times ``p(w_{t+1} | z)``: sequential Monte Carlo
 (Chopin 2002, "iterated batch importance sampling") follows it word by word with N particles,
 reweighting, and when the effective sample size falls below N/2 resampling (systematic) and moving

@@ -27,7 +27,7 @@ def iter_documents(source: dict, stats: CorpusStats) -> Iterator[str]:
         from datasets import load_dataset
 
         if not os.path.exists(dataset_id) and not hf_offline_mode():
-            # Without network the hub client retries for ~25 s; fail fast instead. Cached datasets
+            # Without network the hub client retries for a long while; fail fast instead. Cached datasets
             # stay usable with HF_HUB_OFFLINE=1 (set before `datasets` is imported; then no probe).
             probe_hub(os.environ.get("HF_ENDPOINT", "https://huggingface.co"), HF_PROBE_TIMEOUT_S)
         dataset = load_dataset(
