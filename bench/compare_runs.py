@@ -23,7 +23,17 @@ import pandas as pd
 
 PROVENANCE = {"config_hash", "code_version", "versions"}
 # keys that measure how a job ran (wall time, throughput), not what it computed
-TIMING = {"elapsed_s", "wall_s", "wall_time_s", "tokens_per_s", "train_seconds", "seconds", "mfu", "peak_memory_mb"}
+TIMING = {
+    "elapsed_s",
+    "wall_s",
+    "wall_time_s",
+    "first_step_s",
+    "tokens_per_s",
+    "train_seconds",
+    "seconds",
+    "mfu",
+    "peak_memory_mb",
+}
 BINARY = {".safetensors", ".bin", ".npy", ".npz", ".jsonl", ".json_tokenizer"}
 # the columns that name a row in the summary tables (the rest are values)
 KEYS = {

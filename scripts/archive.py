@@ -10,8 +10,10 @@ import yaml
 from idscaling.archive import build_archive
 from idscaling.provenance import provenance_of
 from idscaling.runlog import log_to
+from idscaling.workflow.inputs import require_inputs
 
 log = log_to(snakemake.log[0], snakemake.threads)
+require_inputs(snakemake.input)
 with tempfile.TemporaryDirectory() as tmp:
     config_file = Path(tmp) / "config.yaml"
     config_file.write_text(yaml.safe_dump(dict(snakemake.config), sort_keys=False))

@@ -6,9 +6,11 @@ from idscaling.corpus.tokens import load_token_file
 from idscaling.lm.embed import embed, save_embeddings
 from idscaling.provenance import provenance_of
 from idscaling.runlog import log_to
+from idscaling.workflow.inputs import require_inputs
 from idscaling.workflow.params import inference_batch_size
 
 log = log_to(snakemake.log[0], snakemake.threads)
+require_inputs(snakemake.input)
 s = snakemake.params.settings
 layers = snakemake.params.layers
 arrays, positions, meta = embed(

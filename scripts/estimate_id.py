@@ -8,10 +8,12 @@ import numpy as np
 from idscaling.id.batching import estimate_id, settings_for_estimator
 from idscaling.provenance import provenance_of
 from idscaling.runlog import log_to
+from idscaling.workflow.inputs import require_inputs
 from idscaling.workflow.params import execution_settings
 from idscaling.workflow.targets import checkpoint_ident
 
 log = log_to(snakemake.log[0], snakemake.threads)
+require_inputs(snakemake.input)
 s = snakemake.params.settings | execution_settings(snakemake.config, "id")  # knn: how, not what
 result = estimate_id(np.load(snakemake.input[0]), **settings_for_estimator(s))
 result = checkpoint_ident(snakemake.wildcards) | {"layer": snakemake.wildcards.layer} | result

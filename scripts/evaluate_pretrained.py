@@ -8,10 +8,12 @@ from idscaling.corpus.tokens import load_token_file
 from idscaling.lm.evaluate import evaluate
 from idscaling.provenance import provenance_of
 from idscaling.runlog import log_to
+from idscaling.workflow.inputs import require_inputs
 from idscaling.workflow.params import inference_batch_size
 from idscaling.workflow.targets import checkpoint_ident
 
 log = log_to(snakemake.log[0], snakemake.threads)
+require_inputs(snakemake.input)
 ident = checkpoint_ident(snakemake.wildcards)
 s = snakemake.params.settings
 result = ident | evaluate(

@@ -7,8 +7,10 @@ from idscaling.fit.protocol_exponents import with_protocol_predictions
 from idscaling.provenance import provenance_of, stamp_frame
 from idscaling.report.tables import dataset_ids
 from idscaling.runlog import log_to
+from idscaling.workflow.inputs import require_inputs
 
 log = log_to(snakemake.log[0])
+require_inputs(snakemake.input)
 fit = snakemake.params.fit
 table = exponents_table(
     pd.read_csv(snakemake.input.points),

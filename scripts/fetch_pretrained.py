@@ -4,8 +4,10 @@ from pathlib import Path
 
 from idscaling.lm.pretrained import fetch_pretrained
 from idscaling.runlog import log_to
+from idscaling.workflow.inputs import require_inputs
 
 log = log_to(snakemake.log[0], snakemake.threads)
+require_inputs(snakemake.input)
 spec = snakemake.params.spec
 source = fetch_pretrained(
     snakemake.wildcards.pretrained,

@@ -6,8 +6,10 @@ from pathlib import Path
 from idscaling.id.analyses import id_analyses_table
 from idscaling.provenance import provenance_of, stamp_frame
 from idscaling.runlog import log_to
+from idscaling.workflow.inputs import require_inputs
 
 log = log_to(snakemake.log[0])
+require_inputs(snakemake.input)
 
 
 def read(paths):

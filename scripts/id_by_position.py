@@ -8,9 +8,11 @@ import numpy as np
 from idscaling.id.analyses import id_by_position
 from idscaling.provenance import provenance_of
 from idscaling.runlog import log_to
+from idscaling.workflow.inputs import require_inputs
 from idscaling.workflow.params import execution_settings
 
 log = log_to(snakemake.log[0], snakemake.threads)
+require_inputs(snakemake.input)
 w = snakemake.wildcards
 positions = np.load(snakemake.input.positions)[:, 2]  # columns: document, window start, position
 groups = id_by_position(

@@ -9,10 +9,12 @@ from idscaling.corpus.tokenizer import load_tokenizer
 from idscaling.id.protocols import protocol_ids, protocol_inputs
 from idscaling.provenance import provenance_of
 from idscaling.runlog import log_to
+from idscaling.workflow.inputs import require_inputs
 from idscaling.workflow.params import execution_settings
 from idscaling.workflow.targets import checkpoint_ident
 
 log = log_to(snakemake.log[0], snakemake.threads)
+require_inputs(snakemake.input)
 p = snakemake.params
 sets, oracle_info = protocol_inputs(
     p.protocols,

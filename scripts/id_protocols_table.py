@@ -3,8 +3,10 @@
 from idscaling.provenance import provenance_of, stamp_frame
 from idscaling.report.tables import id_protocols_table, id_scale_table
 from idscaling.runlog import log_to
+from idscaling.workflow.inputs import require_inputs
 
 log = log_to(snakemake.log[0])
+require_inputs(snakemake.input)
 stamp = provenance_of(snakemake)
 table = id_protocols_table(snakemake.input)
 stamp_frame(table, stamp).to_csv(snakemake.output.ids, index=False)

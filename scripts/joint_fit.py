@@ -6,8 +6,10 @@ from idscaling.fit.joint_table import joint_fits_table
 from idscaling.provenance import provenance_of, stamp_frame
 from idscaling.report.tables import dataset_ids
 from idscaling.runlog import log_to
+from idscaling.workflow.inputs import require_inputs
 
 log = log_to(snakemake.log[0])
+require_inputs(snakemake.input)
 fit = snakemake.params.fit
 table = joint_fits_table(
     pd.read_csv(snakemake.input.points),

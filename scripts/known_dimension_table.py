@@ -12,8 +12,10 @@ from idscaling.latent.known_dimension import (
 )
 from idscaling.provenance import provenance_of, stamp_frame
 from idscaling.runlog import log_to
+from idscaling.workflow.inputs import require_inputs
 
 log = log_to(snakemake.log[0])
+require_inputs(snakemake.input)
 p = snakemake.params
 per_dataset, by_position = diagnostics_tables([json.loads(Path(f).read_text()) for f in snakemake.input.diagnostics])
 table = known_dimension_table(

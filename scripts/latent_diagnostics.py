@@ -10,9 +10,11 @@ from idscaling.corpus.tokenizer import load_tokenizer
 from idscaling.latent.diagnostics import diagnose
 from idscaling.provenance import provenance_of
 from idscaling.runlog import log_to
+from idscaling.workflow.inputs import require_inputs
 from idscaling.workflow.targets import checkpoint_ident
 
 log = log_to(snakemake.log[0], snakemake.threads)
+require_inputs(snakemake.input)
 result = diagnose(
     str(Path(snakemake.input.config).parent),
     val_bin=snakemake.input.val,

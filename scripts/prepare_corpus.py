@@ -4,8 +4,10 @@ from pathlib import Path
 
 from idscaling.corpus.prepare import prepare_corpus
 from idscaling.runlog import log_to
+from idscaling.workflow.inputs import require_inputs
 
 log = log_to(snakemake.log[0], snakemake.threads)
+require_inputs(snakemake.input)
 split = snakemake.params.split
 meta = prepare_corpus(
     snakemake.params.source,

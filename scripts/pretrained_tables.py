@@ -7,8 +7,10 @@ from idscaling.fit.exponents import pretrained_exponents_table
 from idscaling.provenance import provenance_of, stamp_frame
 from idscaling.report.tables import pretrained_points
 from idscaling.runlog import log_to
+from idscaling.workflow.inputs import require_inputs
 
 log = log_to(snakemake.log[0])
+require_inputs(snakemake.input)
 
 
 def read(paths):

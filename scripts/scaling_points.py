@@ -3,8 +3,10 @@
 from idscaling.provenance import provenance_of, stamp_frame
 from idscaling.report.tables import not_converged, scaling_points
 from idscaling.runlog import log_to
+from idscaling.workflow.inputs import require_inputs
 
 log = log_to(snakemake.log[0])
+require_inputs(snakemake.input)
 points = scaling_points(snakemake.input.train, snakemake.input.evals)
 stamp_frame(points, provenance_of(snakemake)).to_csv(snakemake.output[0], index=False)
 log.info("%d scaling points", len(points))

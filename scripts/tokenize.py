@@ -5,8 +5,10 @@ from pathlib import Path
 
 from idscaling.corpus.tokens import tokenize_jsonl_parallel
 from idscaling.runlog import log_to
+from idscaling.workflow.inputs import require_inputs
 
 log = log_to(snakemake.log[0], snakemake.threads)
+require_inputs(snakemake.input)
 split = snakemake.wildcards.split
 meta = tokenize_jsonl_parallel(
     snakemake.input.docs,

@@ -9,9 +9,11 @@ from idscaling.lm.evaluate import save_validation_losses, validation_losses
 from idscaling.lm.launch import n_processes, run_training
 from idscaling.provenance import provenance_of
 from idscaling.runlog import log_to
+from idscaling.workflow.inputs import require_inputs
 from idscaling.workflow.params import execution_settings, inference_batch_size
 
 log = log_to(snakemake.log[0], snakemake.threads)
+require_inputs(snakemake.input)
 w = snakemake.wildcards
 out_dir = Path(snakemake.output.summary).parent
 # How the job runs (device, processes, checkpoints...) comes from the config, not params: changing it

@@ -4,8 +4,10 @@ from pathlib import Path
 
 from idscaling.corpus.tokenizer import build_tokenizer
 from idscaling.runlog import log_to
+from idscaling.workflow.inputs import require_inputs
 
 log = log_to(snakemake.log[0], snakemake.threads)
+require_inputs(snakemake.input)
 tok = snakemake.params.tokenizer
 meta = build_tokenizer(
     tok["kind"],

@@ -141,8 +141,13 @@ def test_errors() -> None:
         exponents_table(sweep(), pd.concat([IDS, IDS]))
     one_size = sweep()
     one_size = one_size[one_size["n_tokens"] == 1e8]
-    with pytest.raises(ValueError, match="'web', data axis.*distinct x"):
-        exponents_table(one_size[one_size["dataset"] == "web"], IDS)
+    # one data size (a known-dimension check): no data law, the model axis still fitted
+    table = exponents_table(one_size[one_size["dataset"] == "web"], IDS, params_column="n_params_nonembedding")
+    assert table["axis"].tolist() == ["model"]
+    assert table["alpha_observed"].iloc[0] == pytest.approx(A_N, rel=1e-6)
+    one_model = sweep()
+    one_model = one_model[(one_model["dataset"] == "code") & (one_model["n_tokens"] == 2e8)]
+    assert exponents_table(one_model, IDS.assign(dataset="code")).empty  # one model, one size: nothing to fit
     with pytest.raises(ValueError, match="beta"):
         exponents_table(sweep(), IDS, beta=0.0)
 

@@ -45,3 +45,20 @@ def test_zero_model_is_uniform():
     probs = torch.softmax(logits, -1)
     torch.testing.assert_close(probs, torch.full_like(probs, 1 / 64))
     assert math.isclose(-math.log(1 / 64), math.log(64))
+
+
+def test_the_fused_tanh_gelu_is_gpt2s_activation_and_reloads_as_such(tmp_path):
+    """gelu_pytorch_tanh (one kernel) computes HF GPT-2's gelu_new: same weights, same logits; the
+    checkpoint names it, so plain transformers rebuilds the same model."""
+    fused = build_model(gpt2_config(SHAPE, vocab_size=100, block_size=16), seed=3).eval()
+    original = build_model(gpt2_config(SHAPE | {"activation": "gelu_new"}, vocab_size=100, block_size=16), seed=3)
+    assert fused.config.activation_function == "gelu_pytorch_tanh"
+    assert original.config.activation_function == "gelu_new"
+    x = torch.randint(0, 100, (3, 16))
+    with torch.no_grad():
+        torch.testing.assert_close(fused(input_ids=x).logits, original.eval()(input_ids=x).logits, atol=1e-5, rtol=0)
+        h = torch.linspace(-6, 6, 1001)
+        new = 0.5 * h * (1 + torch.tanh(math.sqrt(2 / math.pi) * (h + 0.044715 * h**3)))
+        torch.testing.assert_close(fused.transformer.h[0].mlp.act(h), new, atol=1e-6, rtol=0)
+    fused.save_pretrained(tmp_path)
+    assert load_causal_lm(str(tmp_path)).config.activation_function == "gelu_pytorch_tanh"

@@ -199,3 +199,51 @@ def test_logging_does_not_change_the_run(small_corpus, tmp_path):
         return [{k: v for k, v in r.items() if k != "wall_time_s"} for r in csv.DictReader(open(path))]
 
     assert strip(tmp_path / "quiet" / "train_log.csv") == strip(tmp_path / "loud" / "train_log.csv")
+
+
+# ------------------------------------------------------------------ TensorBoard (issue 17)
+def _scalars(folder: Path) -> dict[str, list[tuple[int, float]]]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(folder))
+    acc.Reload()
+    return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+
+
+def _tb_run(small_corpus, out_dir, **kw):
+    root = small_corpus["root"]
+    s = TrainSettings(block_size=32, batch_size=4, max_steps=20, lr=1e-2, min_lr=1e-3, warmup_steps=2,
+                      eval_interval=5, selection_tokens=1024, **kw)  # fmt: skip
+    tokens = np.asarray(load_token_file(root / "train.bin").tokens)[:20000]
+    sel = np.asarray(load_token_file(root / "select.bin").tokens)
+    return train(tokens, sel, shape=SHAPE, vocab_size=512, eot_id=0, settings=s, seed=0, out_dir=out_dir)
+
+
+def test_tensorboard_events_hold_the_logs_numbers(small_corpus, tmp_path):
+    out = tmp_path / "m"
+    _tb_run(small_corpus, out)
+    rows = list(csv.DictReader(open(out / "train_log.csv")))
+    scalars = _scalars(out)
+    assert set(scalars) == {"loss/train", "loss/selection", "lr", "speed/tokens_per_s"}  # no MFU on a CPU
+    assert [s for s, _ in scalars["loss/train"]] == list(range(1, 21))
+    np.testing.assert_allclose([v for _, v in scalars["loss/train"]], [float(r["train_loss"]) for r in rows], rtol=1e-6)
+    np.testing.assert_allclose([v for _, v in scalars["lr"]], [float(r["lr"]) for r in rows], rtol=1e-6)
+    evals = [(int(r["step"]), float(r["selection_loss"])) for r in rows if r["selection_loss"]]
+    assert [s for s, _ in scalars["loss/selection"]] == [s for s, _ in evals] == [5, 10, 15, 20]
+    np.testing.assert_allclose([v for _, v in scalars["loss/selection"]], [v for _, v in evals], rtol=1e-6)
+    assert [s for s, _ in scalars["speed/tokens_per_s"]] == [5, 10, 15, 20]
+    assert all(v > 0 for _, v in scalars["speed/tokens_per_s"])
+    # a fresh run in the same folder replaces the old event files instead of mixing with them
+    first = sorted(out.glob("events.out.tfevents.*"))
+    _tb_run(small_corpus, out)
+    assert len(list(out.glob("events.out.tfevents.*"))) == 1 and sorted(out.glob("events.out.tfevents.*")) != first
+
+
+def test_tensorboard_off_writes_no_events_and_trains_the_same_weights(small_corpus, tmp_path):
+    from safetensors.numpy import load_file
+
+    on, off = _tb_run(small_corpus, tmp_path / "on"), _tb_run(small_corpus, tmp_path / "off", tensorboard=False)
+    assert not list((tmp_path / "off").glob("events.out.tfevents.*"))
+    assert on["best_selection_loss"] == off["best_selection_loss"]
+    a, b = load_file(str(tmp_path / "on" / "model.safetensors")), load_file(str(tmp_path / "off" / "model.safetensors"))
+    assert all(np.array_equal(a[k], b[k]) for k in a)

@@ -361,8 +361,10 @@ def test_compiled_training_runs_and_matches_eager_closely(tmp_path):
     """train.compile: torch.compile'd forward passes (inductor; ~20 s of compilation on a CPU).
     Not bit-identical to eager (fused kernels round differently), but the same run to ~1e-6."""
     rng = np.random.default_rng(0)
-    tokens = rng.integers(0, 256, 30000).astype(np.uint16)
-    sel = rng.integers(0, 256, 3000).astype(np.uint16)
+    # 16 of the 256 ids: a model learns that within a few steps (uniform over all 256 it could not
+    # get below ln V, and the run would rightly count as diverged)
+    tokens = rng.integers(0, 16, 30000).astype(np.uint16)
+    sel = rng.integers(0, 16, 3000).astype(np.uint16)
     runs = {}
     for compile in (False, True):
         s = _settings(max_steps=6, eval_interval=3, batch_size=4, grad_accum=2, compile=compile)

@@ -144,7 +144,22 @@ def test_a_shape_learning_rate_reaches_only_that_shapes_training():
     config["models"]["w64"] |= {"lr": 1e-3, "min_lr": 1e-4}
     assert train_params(config, "w64") == train_params(CONFIG, "w64") | {"lr": 1e-3, "min_lr": 1e-4}
     assert train_params(config, "w32") == train_params(CONFIG, "w32") == train_params(CONFIG)
-    assert model_shape(config, "w64") == model_shape(CONFIG, "w64") == {"n_layer": 2, "n_head": 4, "n_embd": 64}
+    assert model_shape(config, "w64") == model_shape(CONFIG, "w64")
+    assert model_shape(CONFIG, "w64") == {"n_layer": 2, "n_head": 4, "n_embd": 64, "activation": "gelu_pytorch_tanh"}
+
+
+def test_the_activation_is_part_of_the_shape_and_its_default_is_the_models():
+    from idscaling.lm.model import ACTIVATION, ACTIVATIONS
+    from idscaling.workflow.params import DEFAULT_ACTIVATION, model_shape
+
+    assert DEFAULT_ACTIVATION == ACTIVATION
+    assert tuple(SCHEMA["$defs"]["model_shape"]["properties"]["activation"]["enum"]) == ACTIVATIONS
+    config = copy.deepcopy(CONFIG)
+    config["models"]["w64"]["activation"] = ACTIVATION  # stating the default is the same job
+    assert model_shape(config, "w64") == model_shape(CONFIG, "w64")
+    config["models"]["w64"]["activation"] = "gelu_new"  # another activation is another model
+    assert model_shape(config, "w64")["activation"] == "gelu_new"
+    assert train_params(config, "w64") == train_params(CONFIG, "w64")
 
 
 def test_a_shape_learning_rate_is_validated():

@@ -246,7 +246,8 @@ def _dataset_fits(
     sub: pd.DataFrame, dataset: object, params_column: str, data_axis_model: str | None, fs: FitSettings
 ) -> list[tuple]:
     """One dataset's fits: (axis, held_fixed, pure fit, saturating columns, held-out columns) for
-    the data axis on one shape and, with several shapes, the envelope and the model axis."""
+    the data axis on one shape (with at least two sizes) and, with several shapes, the envelope
+    (at least two sizes) and the model axis."""
     models = sub["model"].unique()
     if data_axis_model is None:
         model = sub.groupby("model")[params_column].max().idxmax()
@@ -258,15 +259,17 @@ def _dataset_fits(
                 f"models there: {sorted(map(str, models))}"
             )
     on_model = sub[sub["model"] == model]
-    fits = [
-        (
-            "data",
-            f"model={model}",
-            _fit(on_model, "n_tokens", fs.ci_level, dataset, "data"),
-            _fit_saturating(on_model, "n_tokens", fs),
-            _heldout(on_model, "n_tokens", fs),
+    fits = []
+    if on_model["n_tokens"].nunique() >= 2:  # one data size (a known-dimension check, say): no data law
+        fits.append(
+            (
+                "data",
+                f"model={model}",
+                _fit(on_model, "n_tokens", fs.ci_level, dataset, "data"),
+                _fit_saturating(on_model, "n_tokens", fs),
+                _heldout(on_model, "n_tokens", fs),
+            )
         )
-    ]
     if len(models) > 1:
         if sub["n_tokens"].nunique() >= 2:
             held_fixed, pure, saturating, heldout = _envelope_fits(sub, fs)

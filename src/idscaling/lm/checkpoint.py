@@ -35,7 +35,7 @@ log = logging.getLogger("idscaling.lm.train")
 
 # Settings that do not change what is computed (a checkpoint made with other values resumes).
 # Not "compile": a compiled model's kernels round differently from eager ones.
-NOT_IN_FINGERPRINT = ("threads", "device", "checkpoint_interval", "processes")
+NOT_IN_FINGERPRINT = ("threads", "device", "checkpoint_interval", "processes", "tensorboard", "compile_cache")
 
 
 @dataclass
@@ -51,6 +51,7 @@ class TrainState:
     elapsed_s: float = 0.0
     cooldown_start: int | None = None  # wsd: the step whose plateau started the cooldown
     cooldown_steps: int = 0
+    first_step_s: float | None = None  # how the run went: its first step's seconds, compilation included
 
     def record(self, loss: float, step: int, model: torch.nn.Module) -> None:
         """An evaluation's selection loss: keep the weights if it is the best so far."""
@@ -80,6 +81,7 @@ def fingerprint(subset, selection, shape, vocab_size, eot_id, s: TrainSettings, 
 
 
 CHECKPOINT_FILE = "checkpoint.pt"
+CHECKPOINT_KEYS = {"fingerprint", "model", "optimizer", "numpy_rng", "torch_rng", "state"}
 
 
 def write_checkpoint(
@@ -103,11 +105,25 @@ def write_checkpoint(
 def load_checkpoint(
     resume_dir: Path, fingerprint: str, model, optimizer, rng: np.random.Generator
 ) -> TrainState | None:
-    """Restore a checkpoint made from the same inputs and settings; None (start afresh) otherwise."""
+    """Restore a checkpoint made from the same inputs and settings; None (start afresh) otherwise.
+
+    Read with ``weights_only=True``: tensors, numbers, strings and containers only, so a file that
+    someone else could write into the results directory cannot run code. One that cannot be read
+    (a partial copy, another format) is moved aside, named in the log, and the run starts afresh:
+    a retry must never fail on the same file again."""
     path = resume_dir / CHECKPOINT_FILE
     if not path.is_file():
         return None
-    payload = torch.load(path, map_location="cpu", weights_only=False)  # our own file
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(payload, dict) or not CHECKPOINT_KEYS <= payload.keys():
+            what = sorted(payload)[:6] if isinstance(payload, dict) else type(payload).__name__
+            raise ValueError(f"not a training checkpoint ({what})")
+    except Exception as err:  # noqa: BLE001 - any unreadable file is set aside, whatever the reader raised
+        aside = _set_aside(path)
+        log.warning("unreadable resume checkpoint %s (%s: %s): moved to %s; training starts afresh",
+                    path, type(err).__name__, str(err).splitlines()[0][:200] if str(err) else "", aside)  # fmt: skip
+        return None
     if payload.get("fingerprint") != fingerprint:
         log.warning("ignoring %s: made from other data or settings", path)
         return None
@@ -118,6 +134,15 @@ def load_checkpoint(
     state = TrainState(**payload["state"])
     log.info("resumed from step %d (%s)", state.step, path)
     return state
+
+
+def _set_aside(path: Path) -> Path:
+    """Rename ``path`` to ``<name>.unreadable[.N]`` beside it (kept for a person to inspect)."""
+    aside, n = path.with_name(path.name + ".unreadable"), 1
+    while aside.exists():
+        aside, n = path.with_name(f"{path.name}.unreadable.{n}"), n + 1
+    os.replace(path, aside)
+    return aside
 
 
 def save_model(model, log_rows: list[dict], summary: dict, out_dir: Path) -> None:

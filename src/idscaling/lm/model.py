@@ -5,11 +5,19 @@ architecture (pre-LN blocks, GELU MLP of width 4d, learned positions, tied outpu
 saves with ``save_pretrained`` as safetensors, and evaluation/embedding then work unchanged for
 pretrained causal LMs given by a Hub id. One difference from the paper's nanoGPT setting:
 HF GPT-2 always has biases (nanoGPT used bias=False).
+
+The MLP's activation is GPT-2's tanh GELU computed by PyTorch's one fused kernel
+(``gelu_pytorch_tanh``): the same function as HF GPT-2's default ``gelu_new``, which spells it as
+several elementwise ops and is the slower part of a small model's step (BENCHMARKS.md, issue 17).
+A shape may ask for ``activation: gelu_new`` (the original GPT-2 code path).
 """
 
 from __future__ import annotations
 
 import torch
+
+ACTIVATION = "gelu_pytorch_tanh"
+ACTIVATIONS = ("gelu_pytorch_tanh", "gelu_new")
 
 
 def gpt2_config(shape: dict, *, vocab_size: int, block_size: int, dropout: float = 0.0, eot_id: int | None = None):
@@ -27,6 +35,7 @@ def gpt2_config(shape: dict, *, vocab_size: int, block_size: int, dropout: float
         bos_token_id=eot_id,
         eos_token_id=eot_id,
         tie_word_embeddings=True,
+        activation_function=shape.get("activation", ACTIVATION),
         # PyTorch's fused scaled_dot_product_attention (flash / memory-efficient kernels on GPU).
         # transformers 5 already picks it by default for GPT-2; stated so that it cannot change.
         attn_implementation="sdpa",

@@ -1,6 +1,7 @@
 """What a training run reports while it runs: a progress line per evaluation (step, losses,
-tokens/s, MFU against the GPU's peak, elapsed time and ETA) and ``train_log.csv`` growing as it
-goes. Neither draws random numbers nor touches the model: the weights are those of a silent run."""
+tokens/s, MFU against the GPU's peak, elapsed time and ETA), ``train_log.csv`` growing as it goes
+and TensorBoard event files beside it (``tensorboard --logdir results``). None of them draws random
+numbers or touches the model: the weights are those of a silent run."""
 
 from __future__ import annotations
 
@@ -12,7 +13,17 @@ from typing import Any
 
 from idscaling.runlog import format_duration
 
-__all__ = ["LOG_FIELDS", "PEAK_BF16_FLOPS", "peak_flops", "progress_line", "LiveCsv", "TrainReporter"]
+__all__ = [
+    "LOG_FIELDS",
+    "PEAK_BF16_FLOPS",
+    "peak_flops",
+    "progress_line",
+    "LiveCsv",
+    "TensorBoardLog",
+    "RunLogs",
+    "TrainReporter",
+    "EVENT_FILES",
+]
 
 # The columns of train_log.csv, one row per step (selection_loss empty between evaluations).
 LOG_FIELDS = ("step", "train_loss", "lr", "tokens_seen", "wall_time_s", "selection_loss")
@@ -89,6 +100,80 @@ class LiveCsv:
         self.written = len(rows)
 
 
+EVENT_FILES = "events.out.tfevents.*"
+
+
+class TensorBoardLog:
+    """TensorBoard scalars of a run (process 0), written with torch's ``SummaryWriter`` into the
+    model folder beside ``train_log.csv``: ``loss/train`` and ``lr`` every step, ``loss/selection``
+    at each evaluation, ``speed/tokens_per_s`` and on a GPU with a known peak ``speed/mfu`` with
+    each progress line. A fresh run removes the folder's old event files; a resumed one purges the
+    steps after its checkpoint (``purge_step``), which the killed run had logged already. Without
+    the ``tensorboard`` package it warns once and writes nothing (the CSV has the same numbers)."""
+
+    def __init__(self, out_dir: Path, rows: list[dict], logger: logging.Logger) -> None:
+        self.written, self.writer = len(rows), None
+        try:
+            from torch.utils.tensorboard import SummaryWriter  # (needs the tensorboard package)
+        except ImportError as err:
+            logger.warning("no TensorBoard event files: %s (pip install tensorboard)", err)
+            return
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if not rows:
+            for old in out_dir.glob(EVENT_FILES):
+                old.unlink()
+        self.writer = SummaryWriter(log_dir=str(out_dir), purge_step=len(rows) + 1 if rows else None)
+
+    def append(self, rows: list[dict]) -> None:
+        """Write ``rows[self.written:]`` (``rows`` is the whole log so far), then flush."""
+        if self.writer is None:
+            return
+        for row in rows[self.written :]:
+            step = row["step"]
+            self.writer.add_scalar("loss/train", row["train_loss"], step)
+            self.writer.add_scalar("lr", row["lr"], step)
+            if row["selection_loss"] != "":
+                self.writer.add_scalar("loss/selection", row["selection_loss"], step)
+        self.written = len(rows)
+        self.writer.flush()
+
+    def speed(self, speed: dict) -> None:
+        """A progress line's ``tokens_per_s`` and ``mfu`` (when not None) at its ``step``."""
+        if self.writer is None:
+            return
+        self.writer.add_scalar("speed/tokens_per_s", speed["tokens_per_s"], speed["step"])
+        if speed.get("mfu") is not None:
+            self.writer.add_scalar("speed/mfu", speed["mfu"], speed["step"])
+        self.writer.flush()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+class RunLogs:
+    """Process 0's live logs of a run: ``train_log.csv`` (:class:`LiveCsv`) and, with
+    ``tensorboard``, the event files (:class:`TensorBoardLog`), appended together."""
+
+    def __init__(self, out_dir: Path, rows: list[dict], logger: logging.Logger, tensorboard: bool) -> None:
+        self.csv = LiveCsv(out_dir / "train_log.csv", rows)
+        self.tensorboard = TensorBoardLog(out_dir, rows, logger) if tensorboard else None
+
+    def append(self, rows: list[dict]) -> None:
+        self.csv.append(rows)
+        if self.tensorboard is not None:
+            self.tensorboard.append(rows)
+
+    def speed(self, speed: dict) -> None:
+        if self.tensorboard is not None:
+            self.tensorboard.speed(speed)
+
+    def close(self, rows: list[dict]) -> None:
+        self.append(rows)
+        if self.tensorboard is not None:
+            self.tensorboard.close()
+
+
 class TrainReporter:
     """The progress line of each evaluation: tokens/s and MFU since the previous line, elapsed
     time since the run began (``t0``, earlier on a resumed run) and the ETA from this process's
@@ -110,11 +195,13 @@ class TrainReporter:
         self.t_start, self.start_step = time.perf_counter(), start_step
         self.line_time, self.line_step = self.t_start, start_step  # the previous line
 
-    def line(self, step: int, state: Any) -> None:
-        """Log the line of ``step`` from ``state`` (the run's log rows so far and its best loss)."""
+    def line(self, step: int, state: Any) -> dict:
+        """Log the line of ``step`` from ``state`` (the run's log rows so far and its best loss);
+        returns its ``step``, ``tokens_per_s`` and ``mfu`` (None without a known peak)."""
         now = time.perf_counter()
         recent = state.log_rows[self.line_step :]
         tokens_per_s = len(recent) * self.tokens_per_step / max(now - self.line_time, 1e-9)
+        mfu = None if self.peak is None else self.model_flops * tokens_per_s / (self.peak * self.world)
         self.log.info(
             "%s",
             progress_line(
@@ -125,9 +212,10 @@ class TrainReporter:
                 best_loss=state.best_loss,
                 best_step=state.best_step,
                 tokens_per_s=tokens_per_s,
-                mfu=None if self.peak is None else self.model_flops * tokens_per_s / (self.peak * self.world),
+                mfu=mfu,
                 elapsed_s=now - self.t0,
                 eta_s=(now - self.t_start) / (step - self.start_step) * (self.max_steps - step),
             ),
         )
         self.line_time, self.line_step = now, step
+        return {"step": step, "tokens_per_s": tokens_per_s, "mfu": mfu}

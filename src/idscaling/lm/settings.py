@@ -46,6 +46,8 @@ class TrainSettings:
     checkpoint_interval: int = 100  # steps between resumable checkpoints (0: none)
     processes: int | None = None  # data-parallel processes (None: one per GPU of the job, else 1)
     compile: bool = False  # torch.compile the model for training (faster on GPU; not bit-identical to eager)
+    tensorboard: bool = True  # TensorBoard event files beside train_log.csv (execution only)
+    compile_cache: str | None = ".cache/torch_compile"  # with compile: Inductor's caches, shared by jobs
     # "cosine": warmup, cosine decay to min_lr at max_steps, optional early stop (patience).
     # "wsd": warmup, constant lr until the selection loss plateaus (patience), then a cooldown to
     # min_lr from the best weights; see learning_rate and the module docstring.

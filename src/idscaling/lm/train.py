@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import shutil
 import time
 from dataclasses import asdict
@@ -40,6 +41,7 @@ from idscaling.lm.checkpoint import (
     save_model,
     write_checkpoint,
 )
+from idscaling.lm.compile_cache import use_compile_cache
 from idscaling.lm.distributed import Distributed
 from idscaling.lm.inference import mean_loss, windows
 from idscaling.lm.model import (
@@ -50,7 +52,7 @@ from idscaling.lm.model import (
     gpt2_config,
     pick_device,
 )
-from idscaling.lm.progress import LiveCsv, TrainReporter, peak_flops
+from idscaling.lm.progress import RunLogs, TrainReporter, peak_flops
 from idscaling.lm.settings import (
     COOLDOWN_EVALUATIONS,
     TrainSettings,
@@ -59,7 +61,7 @@ from idscaling.lm.settings import (
     run_converged,
 )
 
-__all__ = ["train", "train_step", "configure_optimizer", "random_batch"]
+__all__ = ["train", "train_step", "configure_optimizer", "random_batch", "check_not_diverged", "TrainingDiverged"]
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +157,7 @@ def train(
     pending = _PendingLosses(s.grad_accum)
     resumed_from = state.step or None
     stopped_early = False
-    live_csv = LiveCsv(out_dir / "train_log.csv", state.log_rows) if dist.rank == 0 else None
+    logs = RunLogs(out_dir, state.log_rows, log, s.tensorboard) if dist.rank == 0 else None
     peak = peak_flops(torch.cuda.get_device_name(device)) if device.type == "cuda" else None
     if dist.rank == 0:
         _log_start(s, device, dist.world, tokens_per_step, peak)
@@ -183,6 +185,7 @@ def train(
         )
         if dist.world > 1:
             torch.distributed.all_reduce(total)
+        state.first_step_s = state.first_step_s or round(time.perf_counter() - t0 - state.elapsed_s, 3)
         row = _log_row(step + 1, lr, tokens_per_step, t0)
         pending.add(row, total)
         cooled = cooldown is not None and step + 1 >= cooldown[0] + cooldown[1]  # the wsd run is complete
@@ -193,8 +196,8 @@ def train(
             state.record(row["selection_loss"], step + 1, model)
         state.log_rows.append(row)
         if evaluate and dist.rank == 0:
-            live_csv.append(state.log_rows)
-            reporter.line(step + 1, state)
+            logs.append(state.log_rows)
+            logs.speed(reporter.line(step + 1, state))
         plateau = s.patience is not None and state.evals_since_best >= s.patience and step + 1 >= s.min_steps
         if cooled or plateau and s.schedule == "cosine":
             stopped_early = True
@@ -206,13 +209,10 @@ def train(
             state.step, state.elapsed_s = step + 1, time.perf_counter() - t0
             write_checkpoint(Path(resume_dir), print_, model, optimizer, rng, state)
     pending.flush()
-    if live_csv is not None:
-        live_csv.append(state.log_rows)  # the steps after the last evaluation (early stopping)
+    if logs is not None:
+        logs.close(state.log_rows)  # the steps after the last evaluation (early stopping)
     steps_run = step + 1
-    if state.best_weights is None:
-        raise RuntimeError(
-            f"training diverged: the selection loss was never finite in {steps_run} steps (lower train.lr)"
-        )
+    check_not_diverged(state.best_loss, vocab_size, steps_run)
     model.load_state_dict(state.best_weights)
     summary = (run_info or {}) | _summary(
         model,
@@ -227,7 +227,7 @@ def train(
         n_windows=len(sel_x),
         stopped_early=stopped_early,
     )
-    summary |= _run_facts(s, device, dist.world, resumed_from, t0)
+    summary |= _run_facts(s, device, dist.world, state, resumed_from, t0)
     if dist.rank == 0:
         save_model(model, state.log_rows, summary, out_dir)
         if resume_dir is not None:
@@ -247,7 +247,14 @@ def _training_modules(model: torch.nn.Module, s: TrainSettings, dist: Distribute
         from torch.nn.parallel import DistributedDataParallel
 
         ddp_model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    return ddp_model, torch.compile(ddp_model) if s.compile else ddp_model
+    if not s.compile:
+        return ddp_model, ddp_model
+    if s.compile_cache:
+        log.info(
+            "torch.compile caches in %s (shared by the jobs of this working directory)",
+            use_compile_cache(s.compile_cache),
+        )
+    return ddp_model, torch.compile(ddp_model)
 
 
 def _log_start(s: TrainSettings, device: torch.device, world: int, tokens_per_step: int, peak: float | None) -> None:
@@ -285,10 +292,13 @@ def _log_row(steps_done: int, lr: float, tokens_per_step: int, t0: float) -> dic
     }
 
 
-def _run_facts(s: TrainSettings, device: torch.device, world: int, resumed_from: int | None, t0: float) -> dict:
-    """The ``train_summary.json`` fields that describe how the run went (not what it trained)."""
+def _run_facts(s: TrainSettings, device: torch.device, world: int, state: TrainState, resumed_from: int | None,
+               t0: float) -> dict:  # fmt: skip
+    """The ``train_summary.json`` fields that describe how the run went (not what it trained);
+    ``first_step_s``: this process's first step, torch.compile's compilation included."""
     return {
         "wall_time_s": round(time.perf_counter() - t0, 3),
+        "first_step_s": state.first_step_s,
         "device": str(device),
         "dtype": "bfloat16 autocast" if device.type == "cuda" else "float32",
         "settings": asdict(s),
@@ -395,6 +405,28 @@ class _PendingLosses:
             for (row, _), total in zip(self.rows, torch.stack([t for _, t in self.rows]).tolist()):
                 row["train_loss"] = total / self.grad_accum
             self.rows.clear()
+
+
+class TrainingDiverged(RuntimeError):
+    """A run whose best selection loss is not finite or not clearly below guessing uniformly."""
+
+
+# "Clearly below ln V": a model that learned anything at all (unigram frequencies) is far below;
+# one whose best is within 2% of uniform guessing learned nothing and must not enter a fit.
+DIVERGENCE_MARGIN = 0.02
+
+
+def check_not_diverged(best_loss: float, vocab_size: int, steps_run: int) -> None:
+    """Raise :class:`TrainingDiverged` (one line) unless ``best_loss`` is finite and below
+    ``(1 - DIVERGENCE_MARGIN) ln V``: such a run writes no model, so nothing of it is evaluated or fitted."""
+    uniform = math.log(vocab_size)
+    if math.isfinite(best_loss) and best_loss < (1 - DIVERGENCE_MARGIN) * uniform:
+        return
+    what = "was never finite" if not math.isfinite(best_loss) else f"was at best {best_loss:.4g} nats/token"
+    raise TrainingDiverged(
+        f"training diverged: the selection loss {what} in {steps_run} steps, against ln V = {uniform:.3f} "
+        "for guessing uniformly; no model was written (lower train.lr or this shape's lr)"
+    )
 
 
 def _lm_loss(model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -36,8 +36,9 @@ __all__ = [
 # last bits, as any rerun on other hardware would).
 EXECUTION_KEYS: dict[str, tuple[str, ...]] = {
     # checkpoint_interval: resumable snapshots; processes: DDP draws the same micro-batches in
-    # every layout (idscaling.train); compile: the same model, fused.
-    "train": ("device", "threads", "checkpoint_interval", "processes", "compile"),
+    # every layout (idscaling.train); compile: the same model, fused; tensorboard: event files
+    # beside the log; compile_cache: where compiled kernels are kept for the next job.
+    "train": ("device", "threads", "checkpoint_interval", "processes", "compile", "tensorboard", "compile_cache"),
     "evaluate": ("batch_size",),  # sequences per forward pass; the loss is summed over tokens
     "embed": ("batch_size",),
     "id": ("knn",),  # the exact neighbours, whichever library finds them
@@ -81,12 +82,16 @@ def result_config(config: Mapping[str, Any]) -> dict:
 
 # The keys of a models entry that make the architecture; the others (lr, min_lr) override the
 # train section's settings for that shape.
-SHAPE_KEYS = ("n_layer", "n_head", "n_embd")
+SHAPE_KEYS = ("n_layer", "n_head", "n_embd", "activation")
+# idscaling.lm.model.ACTIVATION, written out so that the workflow does not import torch (tested equal)
+DEFAULT_ACTIVATION = "gelu_pytorch_tanh"
 
 
 def model_shape(config: Mapping[str, Any], model: str) -> dict:
-    """The architecture of models entry ``model``: its ``SHAPE_KEYS``."""
-    return {k: config["models"][model][k] for k in SHAPE_KEYS}
+    """The architecture of models entry ``model``: its ``SHAPE_KEYS`` (``activation`` defaults to
+    ``DEFAULT_ACTIVATION``, so a config that states the default is the same job)."""
+    entry = config["models"][model]
+    return {k: entry[k] for k in SHAPE_KEYS if k in entry} | {"activation": entry.get("activation", DEFAULT_ACTIVATION)}
 
 
 def train_params(config: Mapping[str, Any], model: str | None = None) -> dict:
